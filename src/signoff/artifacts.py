@@ -1,0 +1,518 @@
+"""Compiled artifacts of every common toolchain, read into one typed model.
+
+Formats, detected per file by shape (so a mixed tree still loads):
+
+* Hardhat: ``artifacts/<source>/<Name>.json`` (``_format`` ``hh-sol-artifact-1``) whose
+  ``<Name>.dbg.json`` points at ``build-info/<id>.json`` with the full solc input and output.
+* Foundry: ``out/<File>.sol/<Name>.json`` (``deployedBytecode.object``, ``metadata``).
+* truffle-style: ``build/contracts/<Name>.json`` (``bytecode`` strings, ``contractName``).
+* solc standard-JSON output: one file whose ``contracts`` maps source -> name -> output.
+
+A file that cannot be read is not dropped: it becomes an :class:`ArtifactProblem`, which the
+suites turn into a failing check naming the file. Build-info and metadata, which can be
+large, are parsed only when a check asks for compiler settings or immutable references.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from signoff.errors import ArtifactError
+
+JsonObject = Mapping[str, Any]
+
+# solc >= 0.5 placeholder (keccak of the fully qualified name) and the legacy form.
+_PLACEHOLDER = re.compile(r"__\$[0-9a-fA-F]{34}\$__|__[A-Za-z0-9_.:/$-]{36}__")
+_PLACEHOLDER_CHARS = 40  # 20 bytes once linked
+_SKIPPED_DIRS = frozenset({"build-info", "cache", "node_modules", ".git"})
+
+FORMAT_HARDHAT = "hardhat"
+FORMAT_FOUNDRY = "foundry"
+FORMAT_TRUFFLE = "truffle"
+FORMAT_STANDARD_JSON = "solc-standard-json"
+
+
+@dataclass(frozen=True)
+class LinkReference:
+    """An unlinked library: where its 20-byte address must be written."""
+
+    library: str  # fully qualified, "contracts/lib/Math.sol:Math"
+    offsets: tuple[int, ...]  # byte offsets into the code
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    """Hex code as the compiler wrote it, library placeholders included."""
+
+    hex: str  # without 0x; may contain __$...$__ placeholders
+    links: tuple[LinkReference, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Size in bytes once linked: a 40-character placeholder is 20 bytes."""
+        return len(self.hex) // 2
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.hex
+
+    @property
+    def placeholder_count(self) -> int:
+        return len(_PLACEHOLDER.findall(self.hex))
+
+    def to_bytes(self, library_address: bytes = bytes(20)) -> bytes:
+        """The code with every placeholder replaced by ``library_address``."""
+        linked = _PLACEHOLDER.sub(library_address.hex(), self.hex)
+        return bytes.fromhex(linked)
+
+
+@dataclass(frozen=True)
+class CompilerSettings:
+    """How a contract was built, as far as its artifact or build-info tells."""
+
+    version: str | None  # "0.8.30+commit.73712a01" or "0.8.30"
+    via_ir: bool | None
+    optimizer_enabled: bool | None
+    optimizer_runs: int | None
+    evm_version: str | None
+    origin: str  # where these facts come from: a build-info file or "metadata"
+
+
+@dataclass(eq=False)
+class Contract:
+    """One compiled contract, whatever toolchain wrote it."""
+
+    source: str  # source unit name, "contracts/dispatcher/ManifestDispatcher.sol"
+    name: str
+    abi: tuple[JsonObject, ...]
+    creation: Bytecode
+    runtime: Bytecode
+    artifact_path: Path
+    format: str
+    _details: Callable[[], _Details] = field(repr=False)
+
+    @property
+    def fqn(self) -> str:
+        """Fully qualified name, unique within a build: ``path/File.sol:Name``."""
+        return f"{self.source}:{self.name}"
+
+    @property
+    def deployable(self) -> bool:
+        """Interfaces and abstract contracts compile to no code: they cannot be deployed."""
+        return not self.creation.is_empty
+
+    @cached_property
+    def details(self) -> _Details:
+        return self._details()
+
+    @property
+    def compiler(self) -> CompilerSettings | None:
+        return self.details.compiler
+
+    @property
+    def immutable_references(self) -> Mapping[str, Sequence[JsonObject]] | None:
+        return self.details.immutable_references
+
+    @property
+    def method_identifiers(self) -> Mapping[str, str] | None:
+        return self.details.method_identifiers
+
+
+@dataclass(frozen=True)
+class _Details:
+    compiler: CompilerSettings | None
+    immutable_references: Mapping[str, Sequence[JsonObject]] | None
+    method_identifiers: Mapping[str, str] | None
+
+
+_NO_DETAILS = _Details(None, None, None)
+
+
+@dataclass(frozen=True)
+class ArtifactProblem:
+    """A file that should have been an artifact and could not be read."""
+
+    path: Path
+    message: str
+
+
+@dataclass(frozen=True)
+class ArtifactSet:
+    """Everything read from a target's artifacts location."""
+
+    root: Path
+    contracts: tuple[Contract, ...]
+    problems: tuple[ArtifactProblem, ...]
+    formats: frozenset[str]
+    digest: str  # sha256 over every file read, in path order
+    files_read: int
+
+    def resolve(self, name: str) -> Contract:
+        """Find a contract by bare name (when unique) or by ``path/File.sol:Name``.
+
+        Raises :class:`LookupError` whose message lists the candidates.
+        """
+        if ":" in name:
+            matches = [c for c in self.contracts if c.fqn == name]
+        else:
+            matches = [c for c in self.contracts if c.name == name]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = ", ".join(sorted(c.fqn for c in matches))
+            raise LookupError(
+                f"contract name {name!r} is ambiguous: {len(matches)} contracts carry it "
+                f"({listed}); name one as path/File.sol:Name"
+            )
+        pool = sorted({c.fqn if ":" in name else c.name for c in self.contracts})
+        close = difflib.get_close_matches(name, pool, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        unreadable = f" ({len(self.problems)} artifact file(s) could not be read)" if self.problems else ""
+        raise LookupError(f"no contract named {name!r} among the artifacts in {self.root}{unreadable}{hint}")
+
+
+def load_artifacts(location: Path) -> ArtifactSet:
+    """Read every artifact below ``location`` (a directory) or in it (a standard-JSON file)."""
+    if not location.exists():
+        raise ArtifactError(f"artifacts location {location} does not exist")
+    reader = _Reader(location)
+    if location.is_file():
+        reader.read_standard_json(location)
+    else:
+        for path in _walk_json(location):
+            reader.read_file(path)
+    contracts = tuple(sorted(reader.contracts, key=lambda c: (c.fqn, str(c.artifact_path))))
+    problems = tuple(sorted(reader.problems, key=lambda p: str(p.path)))
+    return ArtifactSet(
+        root=location,
+        contracts=contracts,
+        problems=problems,
+        formats=frozenset(c.format for c in contracts),
+        digest=reader.digest(),
+        files_read=len(reader.file_hashes),
+    )
+
+
+def _walk_json(root: Path) -> Iterator[Path]:
+    """Every ``*.json`` below ``root`` in a stable order, skipping auxiliary folders/files."""
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        with os.scandir(directory) as entries:
+            names = sorted(entries, key=lambda e: e.name)
+        for entry in reversed(names):
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in _SKIPPED_DIRS:
+                    stack.append(Path(entry.path))
+            elif entry.name.endswith(".json") and not entry.name.endswith(".dbg.json"):
+                yield Path(entry.path)
+
+
+class _Reader:
+    """Accumulates contracts, problems and file digests while walking one location."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.contracts: list[Contract] = []
+        self.problems: list[ArtifactProblem] = []
+        self.file_hashes: dict[str, str] = {}
+        self._json_cache: dict[Path, Any] = {}
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def digest(self) -> str:
+        outer = hashlib.sha256()
+        for rel in sorted(self.file_hashes):
+            outer.update(f"{rel}\0{self.file_hashes[rel]}\n".encode())
+        return outer.hexdigest()
+
+    def _record(self, path: Path, raw: bytes) -> None:
+        try:
+            rel = path.relative_to(self.root).as_posix() if self.root.is_dir() else path.name
+        except ValueError:
+            rel = path.as_posix()
+        self.file_hashes[rel] = hashlib.sha256(raw).hexdigest()
+
+    def _parse(self, path: Path) -> Any:
+        raw = path.read_bytes()
+        self._record(path, raw)
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ArtifactError(
+                f"{path}: not valid JSON ({exc}); the file is truncated or corrupted. "
+                "Next step: rebuild the artifacts (e.g. `npx hardhat compile --force` or "
+                "`forge build --force`) and run again"
+            ) from None
+
+    def _problem(self, path: Path, message: str) -> None:
+        self.problems.append(ArtifactProblem(path, message))
+
+    # -- dispatch by shape -------------------------------------------------------------
+    def read_file(self, path: Path) -> None:
+        try:
+            data = self._parse(path)
+        except ArtifactError as exc:
+            self._problem(path, str(exc))
+            return
+        except OSError as exc:
+            self._problem(path, f"{path}: cannot be read ({exc.strerror})")
+            return
+        try:
+            if not isinstance(data, dict):
+                raise ArtifactError(f"{path}: expected a JSON object, found {type(data).__name__}")
+            fmt = str(data.get("_format", ""))
+            if fmt.startswith("hh") and "artifact" in fmt:
+                self.contracts.append(self._hardhat(path, data))
+            elif isinstance(data.get("deployedBytecode"), dict) and "object" in data["deployedBytecode"]:
+                self.contracts.append(self._foundry(path, data))
+            elif isinstance(data.get("bytecode"), str) and "contractName" in data:
+                self.contracts.append(self._truffle(path, data))
+            elif isinstance(data.get("contracts"), dict):
+                self._standard_json_contracts(path, data)
+            else:
+                keys = ", ".join(sorted(data)[:8]) or "none"
+                raise ArtifactError(
+                    f"{path}: not a Hardhat, Foundry, truffle or solc standard-JSON artifact "
+                    f"(top-level keys: {keys}). Next step: point [target] artifacts at the "
+                    "compiler's output folder, or remove the stray file"
+                )
+        except ArtifactError as exc:
+            self._problem(path, str(exc))
+        except (KeyError, TypeError, ValueError) as exc:
+            self._problem(path, f"{path}: malformed artifact ({type(exc).__name__}: {exc})")
+
+    def read_standard_json(self, path: Path) -> None:
+        try:
+            data = self._parse(path)
+            if not isinstance(data, dict) or not isinstance(data.get("contracts"), dict):
+                raise ArtifactError(
+                    f"{path}: expected solc standard-JSON output with a 'contracts' object"
+                )
+            self._standard_json_contracts(path, data)
+        except ArtifactError as exc:
+            self._problem(path, str(exc))
+
+    # -- Hardhat -----------------------------------------------------------------------
+    def _hardhat(self, path: Path, data: JsonObject) -> Contract:
+        source = _text(data, "sourceName", path)
+        name = _text(data, "contractName", path)
+        creation = _code(data.get("bytecode"), data.get("linkReferences"), path, "bytecode")
+        runtime = _code(
+            data.get("deployedBytecode"), data.get("deployedLinkReferences"), path, "deployedBytecode"
+        )
+        build_info = self._hardhat_build_info(path, data)
+
+        def details() -> _Details:
+            if build_info is None:
+                return _NO_DETAILS
+            return self._build_info_details(build_info, source, name)
+
+        return Contract(source, name, _abi(data, path), creation, runtime, path, FORMAT_HARDHAT, details)
+
+    def _hardhat_build_info(self, path: Path, data: JsonObject) -> Path | None:
+        dbg = path.with_name(path.name[: -len(".json")] + ".dbg.json")
+        if dbg.is_file():
+            pointer = self._parse(dbg)
+            target = pointer.get("buildInfo") if isinstance(pointer, dict) else None
+            if isinstance(target, str):
+                build_info = (dbg.parent / target).resolve()
+                if build_info.is_file():
+                    self._record(build_info, build_info.read_bytes())
+                    return build_info
+                raise ArtifactError(
+                    f"{dbg}: points at build-info {target}, which does not exist. "
+                    "Next step: rebuild the artifacts so build-info and artifacts agree"
+                )
+        build_id = data.get("buildInfoId")  # Hardhat 3 names the build directly
+        if isinstance(build_id, str):
+            for parent in path.parents:
+                candidate = parent / "build-info" / f"{build_id}.output.json"
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    def _load_json_cached(self, path: Path) -> Any:
+        if path not in self._json_cache:
+            self._json_cache[path] = json.loads(path.read_bytes())
+        return self._json_cache[path]
+
+    def _build_info_details(self, build_info: Path, source: str, name: str) -> _Details:
+        info = self._load_json_cached(build_info)
+        output = info.get("output", info)
+        entry = output.get("contracts", {}).get(source, {}).get(name, {})
+        evm = entry.get("evm", {})
+        settings = info.get("input", {}).get("settings")
+        version = info.get("solcLongVersion") or info.get("solcVersion")
+        compiler = (
+            _settings(version, settings, f"build-info {build_info.name}")
+            if isinstance(settings, dict)
+            else _metadata_settings(entry.get("metadata"), f"build-info {build_info.name}")
+        )
+        return _Details(
+            compiler=compiler,
+            immutable_references=evm.get("deployedBytecode", {}).get("immutableReferences"),
+            method_identifiers=evm.get("methodIdentifiers"),
+        )
+
+    # -- Foundry -----------------------------------------------------------------------
+    def _foundry(self, path: Path, data: JsonObject) -> Contract:
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict) and isinstance(data.get("rawMetadata"), str):
+            metadata = _loads_or_none(data["rawMetadata"])
+        target = metadata.get("settings", {}).get("compilationTarget") if isinstance(metadata, dict) else None
+        if isinstance(target, dict) and len(target) == 1:
+            source, name = next(iter(target.items()))
+        else:  # no metadata: out/<File>.sol/<Name>[.<version>].json
+            source = path.parent.name
+            name = path.name.split(".")[0]
+        creation_obj = data.get("bytecode") or {}
+        runtime_obj = data["deployedBytecode"]
+        creation = _code(creation_obj.get("object"), creation_obj.get("linkReferences"), path, "bytecode")
+        runtime = _code(runtime_obj.get("object"), runtime_obj.get("linkReferences"), path, "deployedBytecode")
+        meta = metadata if isinstance(metadata, dict) else None
+
+        def details() -> _Details:
+            return _Details(
+                compiler=_metadata_settings(meta, "metadata"),
+                immutable_references=runtime_obj.get("immutableReferences"),
+                method_identifiers=data.get("methodIdentifiers"),
+            )
+
+        return Contract(str(source), str(name), _abi(data, path), creation, runtime, path, FORMAT_FOUNDRY, details)
+
+    # -- truffle-style -----------------------------------------------------------------
+    def _truffle(self, path: Path, data: JsonObject) -> Contract:
+        name = _text(data, "contractName", path)
+        source = str(data.get("sourcePath") or data.get("sourceName") or f"{name}.sol")
+        creation = _code(data.get("bytecode"), data.get("linkReferences"), path, "bytecode")
+        runtime = _code(data.get("deployedBytecode"), data.get("deployedLinkReferences"), path, "deployedBytecode")
+        raw_meta = data.get("metadata")
+        compiler_field = data.get("compiler")
+
+        def details() -> _Details:
+            meta = _loads_or_none(raw_meta) if isinstance(raw_meta, str) and raw_meta else None
+            compiler = _metadata_settings(meta, "metadata")
+            if compiler is None and isinstance(compiler_field, dict) and compiler_field.get("version"):
+                compiler = CompilerSettings(str(compiler_field["version"]), None, None, None, None, "artifact compiler field")
+            return _Details(compiler, data.get("immutableReferences"), None)
+
+        return Contract(source, name, _abi(data, path), creation, runtime, path, FORMAT_TRUFFLE, details)
+
+    # -- solc standard-JSON output -----------------------------------------------------
+    def _standard_json_contracts(self, path: Path, data: JsonObject) -> None:
+        for source, by_name in sorted(data["contracts"].items()):
+            if not isinstance(by_name, dict):
+                raise ArtifactError(f"{path}: contracts[{source!r}] is not an object")
+            for name, entry in sorted(by_name.items()):
+                self.contracts.append(self._standard_json_contract(path, source, name, entry))
+
+    def _standard_json_contract(self, path: Path, source: str, name: str, entry: JsonObject) -> Contract:
+        evm = entry.get("evm", {})
+        creation_obj = evm.get("bytecode", {})
+        runtime_obj = evm.get("deployedBytecode", {})
+        where = f"contracts[{source!r}][{name!r}].evm"
+        creation = _code(creation_obj.get("object", ""), creation_obj.get("linkReferences"), path, f"{where}.bytecode")
+        runtime = _code(runtime_obj.get("object", ""), runtime_obj.get("linkReferences"), path, f"{where}.deployedBytecode")
+        raw_meta = entry.get("metadata")
+
+        def details() -> _Details:
+            meta = _loads_or_none(raw_meta) if isinstance(raw_meta, str) and raw_meta else None
+            return _Details(
+                compiler=_metadata_settings(meta, "metadata"),
+                immutable_references=runtime_obj.get("immutableReferences"),
+                method_identifiers=evm.get("methodIdentifiers"),
+            )
+
+        abi = entry.get("abi", [])
+        if not isinstance(abi, list):
+            raise ArtifactError(f"{path}: contracts[{source!r}][{name!r}].abi is not a list")
+        return Contract(source, name, tuple(abi), creation, runtime, path, FORMAT_STANDARD_JSON, details)
+
+
+# -- field readers ---------------------------------------------------------------------
+
+
+def _text(data: JsonObject, key: str, path: Path) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise ArtifactError(f"{path}: missing or empty {key!r}")
+    return value
+
+
+def _abi(data: JsonObject, path: Path) -> tuple[JsonObject, ...]:
+    abi = data.get("abi", [])
+    if not isinstance(abi, list) or not all(isinstance(item, dict) for item in abi):
+        raise ArtifactError(f"{path}: 'abi' must be a list of objects")
+    return tuple(abi)
+
+
+_HEX = re.compile(r"[0-9a-fA-F]*")
+
+
+def _code(value: Any, link_refs: Any, path: Path, key: str) -> Bytecode:
+    """Normalise a hex string (or Foundry ``{object: ...}``) into :class:`Bytecode`."""
+    if isinstance(value, dict):
+        value = value.get("object", "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ArtifactError(f"{path}: {key} must be a hex string, found {type(value).__name__}")
+    text = value[2:] if value.startswith(("0x", "0X")) else value
+    bare = _PLACEHOLDER.sub("", text)
+    if len(text) % 2 or not _HEX.fullmatch(bare):
+        raise ArtifactError(
+            f"{path}: {key} is not valid hex (length {len(text)} characters); "
+            "the artifact is truncated or was edited by hand"
+        )
+    return Bytecode(text.lower() if not _PLACEHOLDER.search(text) else text, _links(link_refs))
+
+
+def _links(refs: Any) -> tuple[LinkReference, ...]:
+    if not isinstance(refs, dict):
+        return ()
+    links = []
+    for source, libs in sorted(refs.items()):
+        if not isinstance(libs, dict):
+            continue
+        for lib, spots in sorted(libs.items()):
+            offsets = tuple(int(s["start"]) for s in spots if isinstance(s, dict) and "start" in s)
+            links.append(LinkReference(f"{source}:{lib}", offsets))
+    return tuple(links)
+
+
+def _loads_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def _settings(version: Any, settings: JsonObject, origin: str) -> CompilerSettings:
+    optimizer = settings.get("optimizer", {}) if isinstance(settings.get("optimizer"), dict) else {}
+    runs = optimizer.get("runs")
+    return CompilerSettings(
+        version=str(version) if version else None,
+        via_ir=bool(settings.get("viaIR", False)),
+        optimizer_enabled=bool(optimizer.get("enabled", False)),
+        optimizer_runs=int(runs) if isinstance(runs, int) else None,
+        evm_version=settings.get("evmVersion"),
+        origin=origin,
+    )
+
+
+def _metadata_settings(metadata: Any, origin: str) -> CompilerSettings | None:
+    """Compiler facts from solc's metadata JSON (Foundry, truffle, standard-JSON)."""
+    if not isinstance(metadata, dict):
+        return None
+    version = metadata.get("compiler", {}).get("version")
+    settings = metadata.get("settings", {})
+    return _settings(version, settings if isinstance(settings, dict) else {}, origin)

@@ -1,0 +1,114 @@
+"""Start and stop a real anvil node on loopback (npm ``@foundry-rs/anvil-linux-amd64``)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from signoff.errors import ChainError
+
+ANVIL_CHAIN_ID = 31337
+_LISTENING = re.compile(r"Listening on (127\.0\.0\.1:\d+)")
+_START_SECONDS = 20.0
+
+
+def find_anvil(search_from: Path) -> str:
+    """``$SIGNOFF_ANVIL``, else ``node_modules/.bin/anvil`` in ``search_from`` or a parent,
+    else ``anvil`` on PATH."""
+    override = os.environ.get("SIGNOFF_ANVIL")
+    if override:
+        if not Path(override).is_file():
+            raise ChainError(f"SIGNOFF_ANVIL={override} does not exist. Next step: point it at an anvil binary")
+        return override
+    for directory in (search_from, *search_from.parents):
+        candidate = directory / "node_modules" / ".bin" / "anvil"
+        if candidate.exists():
+            return str(candidate)
+    on_path = shutil.which("anvil")
+    if on_path:
+        return on_path
+    raise ChainError(
+        "--network anvil needs the anvil binary, which was not found in node_modules/.bin, "
+        "on PATH or in $SIGNOFF_ANVIL. Next step: run `npm ci` in the signoff checkout "
+        "(it installs @foundry-rs/anvil-linux-amd64) or install Foundry"
+    )
+
+
+def _die_with_parent() -> None:  # runs in the child before exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class AnvilNode:
+    """One anvil process on a free 127.0.0.1 port; :meth:`stop` (or our exit) ends it."""
+
+    def __init__(self, binary: str, extra_args: Sequence[str] = ()) -> None:
+        self.binary = binary
+        self.extra_args = tuple(extra_args)
+        self.url = ""
+        self._process: subprocess.Popen[str] | None = None
+        self._output: list[str] = []
+
+    def start(self) -> str:
+        args = [self.binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(ANVIL_CHAIN_ID), *self.extra_args]
+        self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - anvil must not outlive the test run
+        )
+        found = threading.Event()
+        reader = threading.Thread(target=self._read_output, args=(found,), daemon=True)
+        reader.start()
+        if not found.wait(_START_SECONDS) or not self.url:
+            self.stop()
+            tail = "".join(self._output[-5:]).strip() or "(no output)"
+            raise ChainError(f"anvil did not start within {_START_SECONDS:.0f} s; it said: {tail}")
+        return self.url
+
+    def _read_output(self, found: threading.Event) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            self._output.append(line)
+            del self._output[:-50]
+            match = _LISTENING.search(line)
+            if match and not found.is_set():
+                self.url = f"http://{match.group(1)}"
+                found.set()
+        found.set()  # process ended: wake the waiter
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def __enter__(self) -> AnvilNode:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+

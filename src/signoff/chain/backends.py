@@ -1,0 +1,124 @@
+"""web3-backed chains. Imported only by fixtures that need a chain (web3 costs ~1 s)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eth_tester.exceptions import TransactionFailed
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.exceptions import ContractLogicError
+from web3.types import RPCEndpoint, RPCResponse
+
+from signoff.chain import BlockPin, Endpoint, is_write_method
+from signoff.errors import ChainError
+from signoff.redaction import display_url
+
+REVERT_ERRORS: tuple[type[BaseException], ...] = (ContractLogicError, TransactionFailed)
+
+TIME_TRAVEL = "time_travel"
+SNAPSHOT = "snapshot"
+IMPERSONATE = "impersonate"
+
+
+def is_revert(error: BaseException) -> bool:
+    """One place that knows how each backend reports a revert."""
+    return isinstance(error, REVERT_ERRORS)
+
+
+class Chain:
+    """A connected chain. Capabilities a backend lacks are declared, never left to fail."""
+
+    def __init__(
+        self,
+        *,
+        network: str,
+        kind: str,
+        w3: Web3,
+        capabilities: frozenset[str],
+        read_only: bool,
+        pin: BlockPin | None = None,
+        close: Callable[[], None] | None = None,
+    ) -> None:
+        self.network = network
+        self.kind = kind  # "embedded", "anvil" or "live"
+        self.w3 = w3
+        self.capabilities = capabilities
+        self.read_only = read_only
+        self.chain_id = int(w3.eth.chain_id)
+        if pin is None:
+            latest = w3.eth.get_block("latest")
+            pin = BlockPin(int(latest["number"]), "0x" + bytes(latest["hash"]).hex(), int(latest["timestamp"]))
+        self.pinned = pin
+        if read_only:
+            w3.eth.default_block = self.pinned.number
+        self._close = close
+
+    def _require(self, capability: str) -> None:
+        if capability not in self.capabilities:
+            raise ChainError(
+                f"network {self.network} ({self.kind}) cannot {capability.replace('_', ' ')}; "
+                "run this drill on eth-tester, anvil or a fork"
+            )
+        if self.read_only:
+            raise ChainError(f"network {self.network} is read-only: signoff never changes a live chain")
+
+    def request(self, method: str, *params: Any) -> Any:
+        response = self.w3.provider.make_request(RPCEndpoint(method), list(params))
+        if "error" in response:  # eth-tester answers unknown methods with an error dict
+            raise ChainError(f"{self.network}: {method} failed: {response['error']}")
+        return response.get("result")
+
+    def snapshot(self) -> Any:
+        self._require(SNAPSHOT)
+        return self.request("evm_snapshot")
+
+    def revert(self, snapshot_id: Any) -> None:
+        self._require(SNAPSHOT)
+        self.request("evm_revert", snapshot_id)
+
+    def time_travel(self, seconds: int) -> None:
+        """Move the next block's timestamp ``seconds`` forward and mine it."""
+        self._require(TIME_TRAVEL)
+        if self.kind == "embedded":
+            now = int(self.w3.eth.get_block("latest")["timestamp"])
+            self.w3.testing.timeTravel(now + seconds)
+            self.w3.testing.mine()
+        else:
+            self.request("evm_increaseTime", seconds)
+            self.request("evm_mine")
+
+    def impersonate(self, address: str) -> None:
+        self._require(IMPERSONATE)
+        self.request("anvil_impersonateAccount", address)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+
+def open_eth_tester() -> Chain:
+    """A fresh in-process py-evm chain: the rehearsal default."""
+    w3 = Web3(EthereumTesterProvider())
+    return Chain(network="eth-tester", kind="embedded", w3=w3,
+                 capabilities=frozenset({TIME_TRAVEL, SNAPSHOT}), read_only=False)
+
+
+class _ReadOnlyHTTPProvider(HTTPProvider):
+    """Refuses every state-changing method before it leaves the process (RP-RO)."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        if is_write_method(str(method)):
+            raise ChainError(f"refused to send {method} to {display_url(str(self.endpoint_uri))}: live networks are read-only")
+        return super().make_request(method, params)
+
+
+def open_endpoint(endpoint: Endpoint, *, pin: BlockPin | None = None, close: Callable[[], None] | None = None) -> Chain:
+    """Connect to an anvil we started (writable) or a live network (read-only, pinned)."""
+    live = endpoint.kind == "live"
+    provider = _ReadOnlyHTTPProvider(endpoint.url) if live else HTTPProvider(endpoint.url)
+    w3 = Web3(provider)
+    capabilities = frozenset() if live else frozenset({TIME_TRAVEL, SNAPSHOT, IMPERSONATE})
+    return Chain(network=endpoint.network, kind=endpoint.kind, w3=w3, capabilities=capabilities,
+                 read_only=live, pin=pin if live else None, close=close)

@@ -1,0 +1,22 @@
+"""Checks: pure functions from typed inputs to findings. No pytest, no I/O of their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One verdict a check reached: what, where, expected vs actual and the next step."""
+
+    check: str  # stable id, e.g. "PF-SIZE"
+    subject: str  # the contract, address or table it concerns
+    severity: Severity
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"

@@ -1,0 +1,363 @@
+"""The pytest plugin: options, start-up validation, fixtures, redaction and evidence wiring.
+
+Registered once through the ``pytest11`` entry point. Nothing heavy is imported here: web3
+and the chain backends load inside the ``chain`` fixture, so ``--help``, ``--markers`` and
+the artifact-only preflight start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from signoff.chain import BlockPin, Endpoint
+from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
+from signoff.chain.rpc import JsonRpcClient
+from signoff.errors import ChainError, ConfigError
+from signoff.evidence import CHAIN_PROPERTY, Evidence, EvidenceCollector, finalize_user_properties
+from signoff.redaction import display_url, forget_secrets, redact
+from signoff.session import DEFAULT_NETWORK, SessionSettings, report_paths, resolve_session
+from signoff.target import BUILTIN_NETWORKS
+
+if TYPE_CHECKING:
+    from signoff.chain.backends import Chain
+
+SETTINGS_KEY = pytest.StashKey["SessionSettings"]()
+STATE_KEY = pytest.StashKey["RunState"]()
+COLLECTOR_NAME = "signoff-evidence"
+
+
+@dataclass
+class RunState:
+    """What the session learned about its chain; filled at session start or by fixtures."""
+
+    pin: BlockPin | None = None
+    chain_id: int | None = None
+    unreachable: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("signoff", "signoff: acceptance gate for EVM contract systems")
+    group.addoption(
+        "--signoff-target", dest="signoff_target", metavar="PATH",
+        help="the target's signoff.toml (default: ini signoff_target)",
+    )
+    group.addoption(
+        "--signoff-network", dest="signoff_network", metavar="NAME",
+        help=f"where to check: {', '.join(BUILTIN_NETWORKS)} or a [networks] name of the target "
+        f"(default: ini signoff_network, else {DEFAULT_NETWORK})",
+    )
+    group.addoption(
+        "--signoff-reports", dest="signoff_reports", metavar="DIR",
+        help="directory for the HTML, JUnit XML and JSON evidence; 'none' writes none (default: ini signoff_reports)",
+    )
+    parser.addini("signoff_target", "path of the default target's signoff.toml, relative to the ini file")
+    parser.addini("signoff_network", "default network", default=DEFAULT_NETWORK)
+    parser.addini("signoff_reports", "directory for evidence, relative to the rootdir; 'none' writes none", default="reports")
+
+
+def _informational(config: pytest.Config) -> bool:
+    option = config.option
+    return bool(getattr(option, "help", False) or getattr(option, "version", False) or getattr(option, "markers", False))
+
+
+def _target_path(config: pytest.Config) -> Path:
+    given = config.getoption("signoff_target")
+    if given:
+        return Path(config.invocation_params.dir, given)
+    ini = config.getini("signoff_target")
+    if ini:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        return Path(base, str(ini))
+    raise pytest.UsageError(
+        "no target: pass --signoff-target path/to/signoff.toml (alias --target), "
+        "or set signoff_target in pytest.ini"
+    )
+
+
+# -- start-up ---------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if _informational(config):
+        return
+    forget_secrets()
+    network = config.getoption("signoff_network") or config.getini("signoff_network") or DEFAULT_NETWORK
+    try:
+        settings = resolve_session(_target_path(config), str(network))
+    except ConfigError as exc:
+        raise pytest.UsageError(redact(str(exc))) from None
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[STATE_KEY] = RunState()
+    if hasattr(config, "workerinput"):
+        return
+    json_path = _configure_reports(config, settings)
+    collector = EvidenceCollector(json_path=json_path, environment=settings.environment())
+    config.pluginmanager.register(collector, COLLECTOR_NAME)
+    if config.pluginmanager.hasplugin("html"):
+        from signoff.evidence import HtmlHooks  # noqa: PLC0415
+
+        config.pluginmanager.register(HtmlHooks(collector), "signoff-html")
+
+
+def _configure_reports(config: pytest.Config, settings: SessionSettings) -> Path | None:
+    given = config.getoption("signoff_reports")
+    value = str(given or config.getini("signoff_reports") or "reports")
+    user_html = getattr(config.option, "htmlpath", None)
+    if value.lower() == "none":
+        return Path(user_html).with_suffix(".json") if user_html else None
+    base = config.invocation_params.dir if given else config.rootpath
+    paths = report_paths(Path(base, value), config.option.markexpr or "", settings.network)
+    if user_html:
+        return Path(user_html).with_suffix(".json")
+    if config.pluginmanager.hasplugin("html"):
+        config.option.htmlpath = str(paths.html)
+        config.option.self_contained_html = True
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(paths.junit)
+    return paths.json
+
+
+def settings_of(config: pytest.Config) -> SessionSettings:
+    """The run's resolved settings (raises a usage error when the plugin did not resolve any)."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        raise pytest.UsageError("signoff settings are not resolved (was the run started with --help?)")
+    return settings
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        return []
+    art = settings.artifacts
+    return [
+        f"signoff: target {settings.target.name!r} ({settings.target.path})",
+        f"signoff: network {settings.network}; {len(art.contracts)} contracts from {art.root}",
+    ]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        return
+    state = config.stash[STATE_KEY]
+    collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
+    _add_metadata(config, settings.environment())
+    endpoint = settings.live_endpoint()
+    if endpoint is None:
+        return
+    handed = getattr(config, "workerinput", {}).get("signoff_pin")
+    if handed:  # xdist: the controller already probed and pinned
+        state.pin, state.chain_id = BlockPin(**handed), endpoint.expected_chain_id
+        return
+    client = JsonRpcClient(endpoint.url)
+    try:
+        state.chain_id = client.chain_id()
+        state.pin = client.latest_block()
+    except ChainError as exc:
+        state.unreachable = redact(str(exc))
+        _record_chain(config, endpoint, state)
+        return
+    _record_chain(config, endpoint, state)
+    if state.chain_id != endpoint.expected_chain_id:
+        message = (
+            f"chain id mismatch on network {endpoint.network}: {display_url(endpoint.url)} answers "
+            f"eth_chainId {state.chain_id}, the target expects {endpoint.expected_chain_id} "
+            f"([networks.{endpoint.network}] chain_id in {settings.target.path}). No check was run. "
+            "Next step: fix rpc_url or chain_id"
+        )
+        if collector is not None:
+            collector.aborted = message
+        pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: hand the controller's pinned block to every worker."""
+    state = node.config.stash.get(STATE_KEY, None)
+    if state is not None and state.pin is not None:
+        node.workerinput["signoff_pin"] = asdict(state.pin)
+
+
+def _record_chain(config: pytest.Config, endpoint: Endpoint | None, state: RunState, network: str | None = None) -> None:
+    facts: dict[str, Any] = {"network": network or (endpoint.network if endpoint else "")}
+    if endpoint is not None:
+        facts["kind"] = endpoint.kind
+        facts["rpc"] = display_url(endpoint.url) if endpoint.kind == "live" else endpoint.url
+    if state.chain_id is not None:
+        facts["chain_id"] = state.chain_id
+    if state.pin is not None:
+        facts["pinned_block"] = asdict(state.pin)
+    if state.unreachable:
+        facts["unreachable"] = state.unreachable
+    state.facts = facts
+    collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
+    if collector is not None:
+        collector.chain_facts = facts
+
+
+def _add_metadata(config: pytest.Config, rows: dict[str, str]) -> None:
+    try:
+        from pytest_metadata.plugin import metadata_key  # noqa: PLC0415
+    except ImportError:
+        return
+    metadata = config.stash.get(metadata_key, None)
+    if metadata is not None:
+        metadata.update(rows)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    collector = session.config.pluginmanager.get_plugin(COLLECTOR_NAME)
+    settings = session.config.stash.get(SETTINGS_KEY, None)
+    if collector is None or settings is None:
+        return
+    facts = collector.chain_facts
+    if facts.get("chain_id") is not None:
+        pin = facts.get("pinned_block") or {}
+        rows = {"Chain id": str(facts["chain_id"])}
+        if pin:
+            rows["Pinned block"] = f"{pin['number']} ({pin['hash']})"
+        _add_metadata(session.config, rows)
+    elif facts.get("unreachable"):
+        _add_metadata(session.config, {"Chain": f"UNREACHABLE: {facts['unreachable']}"})
+    else:
+        _add_metadata(session.config, {"Chain": f"{settings.network}: not started (no selected check needed a chain)"})
+    collector.write_json(int(exitstatus))
+
+
+# -- redaction of everything a report carries ---------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    state = item.config.stash.get(STATE_KEY, None)
+    if state is not None and state.facts and _uses_chain(item):
+        report.user_properties.append((CHAIN_PROPERTY, json.dumps(state.facts)))
+    finalize_user_properties(report.user_properties)
+    _redact_report(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _redact_report(report)
+    return report
+
+
+def _uses_chain(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return "chain" in names or "signoff_endpoint" in names or "signoff_rpc" in names
+
+
+def _redact_report(report: pytest.TestReport | pytest.CollectReport) -> None:
+    longrepr = report.longrepr
+    if longrepr is not None:
+        if isinstance(longrepr, tuple):
+            path, lineno, reason = longrepr
+            report.longrepr = (path, lineno, redact(reason))
+        else:
+            text = str(longrepr)
+            clean = redact(text)
+            if clean != text:
+                report.longrepr = clean
+    report.sections = [(title, redact(content)) for title, content in report.sections]
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def signoff_settings(request: pytest.FixtureRequest) -> SessionSettings:
+    """The resolved target, artifacts and network of this run."""
+    return settings_of(request.config)
+
+
+@pytest.fixture(scope="session")
+def signoff_endpoint(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> Iterator[Endpoint]:
+    """A JSON-RPC endpoint: the live network (probed at start) or an anvil started for the run."""
+    state = request.config.stash[STATE_KEY]
+    live = signoff_settings.live_endpoint()
+    if live is not None:
+        if state.unreachable:
+            pytest.fail(state.unreachable, pytrace=False)
+        yield live
+        return
+    if signoff_settings.network != "anvil":
+        pytest.skip(
+            f"network readiness applies to a named network or anvil; {signoff_settings.network} "
+            "is a fresh in-process rehearsal chain. Run with --network NAME or --network anvil"
+        )
+    try:
+        node = AnvilNode(find_anvil(request.config.rootpath))
+        url = node.start()
+        client = JsonRpcClient(url)
+        client.wait_until_ready(10)
+        state.chain_id, state.pin = client.chain_id(), client.latest_block()
+    except ChainError as exc:
+        pytest.fail(redact(str(exc)), pytrace=False)
+    endpoint = Endpoint("anvil", url, ANVIL_CHAIN_ID, "anvil")
+    _record_chain(request.config, endpoint, state)
+    try:
+        yield endpoint
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def signoff_rpc(signoff_endpoint: Endpoint) -> JsonRpcClient:
+    """A raw, read-only JSON-RPC client for the endpoint (no web3)."""
+    return JsonRpcClient(signoff_endpoint.url)
+
+
+@pytest.fixture(scope="session")
+def signoff_pin(request: pytest.FixtureRequest, signoff_endpoint: Endpoint) -> BlockPin:
+    """The block every read of this session is pinned to."""
+    pin = request.config.stash[STATE_KEY].pin
+    if pin is None:
+        pytest.fail(f"no block was pinned for {signoff_endpoint.network}", pytrace=False)
+    return pin
+
+
+@pytest.fixture(scope="session")
+def chain(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> Iterator[Chain]:
+    """The chain under test: fresh eth-tester, a started anvil, or the live network (read-only)."""
+    from signoff.chain.backends import open_endpoint, open_eth_tester  # noqa: PLC0415 - web3 is heavy
+
+    state = request.config.stash[STATE_KEY]
+    try:
+        if signoff_settings.network == "eth-tester":
+            opened = open_eth_tester()
+            state.chain_id, state.pin = opened.chain_id, opened.pinned
+            _record_chain(request.config, None, state, network="eth-tester")
+        else:
+            endpoint: Endpoint = request.getfixturevalue("signoff_endpoint")
+            opened = open_endpoint(endpoint, pin=state.pin)
+    except ChainError as exc:
+        pytest.fail(redact(str(exc)), pytrace=False)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """Records this check's rows, data and findings into the report and the JSON evidence."""
+    check = getattr(request.module, "CHECK_ID", None) or request.node.name
+    return Evidence(request.node, str(check))

@@ -1,0 +1,83 @@
+"""One place that knows what a secret is and how it is hidden.
+
+Secrets are every value substituted from ``${VAR}`` in a target file, plus the credentials
+of any URL (user-info, and path or query segments that look like API keys). The registry is
+process-wide because an error can be raised anywhere; everything written to a report, a log
+or an error message passes through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+MASK = "***"
+_MIN_SECRET_LENGTH = 4
+_secrets: set[str] = set()
+_KEYLIKE = re.compile(r"[A-Za-z0-9_\-]{16,}")
+
+
+def register_secret(value: str) -> None:
+    """Remember ``value`` (and the credentials inside it, if it is a URL) as secret."""
+    if len(value) >= _MIN_SECRET_LENGTH:
+        _secrets.add(value)
+    for part in _url_credentials(value):
+        if len(part) >= _MIN_SECRET_LENGTH:
+            _secrets.add(part)
+
+
+def known_secrets() -> frozenset[str]:
+    """Every registered secret, for tests that prove nothing leaked."""
+    return frozenset(_secrets)
+
+
+def forget_secrets() -> None:
+    """Clear the registry (a new pytest session in the same process starts clean)."""
+    _secrets.clear()
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret in ``text`` by ``***``; longest first, so a URL
+    and the key inside it are both hidden."""
+    if not _secrets or not text:
+        return text
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def display_url(url: str) -> str:
+    """The part of an RPC URL that is safe to show: scheme, host and port only.
+
+    ``https://user:pw@eth-sepolia.example/v2/abcd...`` becomes
+    ``https://eth-sepolia.example/***``: the host is named so the user knows which endpoint
+    failed, and everything that can hold a key is hidden.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return MASK
+    if not parts.scheme or not host:
+        return MASK
+    hidden = "/" + MASK if (parts.path.strip("/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{port}{hidden}"
+
+
+def _url_credentials(value: str) -> list[str]:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return []
+    if not parts.scheme or not parts.netloc:
+        return []
+    found: list[str] = []
+    if parts.username:
+        found.append(parts.username)
+    if parts.password:
+        found.append(parts.password)
+    found.extend(_KEYLIKE.findall(parts.path))
+    found.extend(_KEYLIKE.findall(parts.query))
+    return found

@@ -1,0 +1,168 @@
+"""Everything a run needs, resolved once at start-up into a frozen :class:`SessionSettings`.
+
+Kept free of pytest so that it can be tested and reused directly; the plugin only converts
+:class:`~signoff.errors.ConfigError` into ``pytest.UsageError``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import platform
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from signoff import __version__
+from signoff.artifacts import ArtifactSet, Contract, load_artifacts
+from signoff.chain import Endpoint
+from signoff.errors import ArtifactError, ConfigError
+from signoff.redaction import display_url
+from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, load_target
+
+DEFAULT_NETWORK = "eth-tester"
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    junit: Path
+    json: Path
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """The target, its artifacts and the selected network, validated."""
+
+    target: Target
+    artifacts: ArtifactSet
+    network: str
+    network_settings: NetworkSettings | None  # only for a [networks] entry
+    constructor_args_size: Mapping[str, int]  # contract fqn -> encoded bytes
+    git_commit: str
+
+    @property
+    def is_live(self) -> bool:
+        return self.network_settings is not None
+
+    def live_endpoint(self) -> Endpoint | None:
+        ns = self.network_settings
+        return None if ns is None else Endpoint(ns.name, ns.rpc_url, ns.chain_id, "live")
+
+    def size_excluded(self, contract: Contract) -> str | None:
+        """The ``[sizes] exclude`` pattern that scopes ``contract`` out, if any."""
+        return _matching(contract.source, self.target.sizes.exclude)
+
+    def environment(self) -> dict[str, str]:
+        """Rows of the report's environment table (no secret: URLs are shown host-only)."""
+        art = self.artifacts
+        rows = {
+            "Target": self.target.name,
+            "Target file": str(self.target.path),
+            "Target file sha256": self.target.sha256,
+            "Target git commit": self.git_commit,
+            "Artifacts": f"{art.root} ({', '.join(sorted(art.formats)) or 'no format recognised'}; "
+            f"{len(art.contracts)} contracts from {art.files_read} files"
+            + (f"; {len(art.problems)} unreadable" if art.problems else "") + ")",
+            "Artifacts sha256": art.digest,
+            "Network": self.network,
+            "signoff": __version__,
+            "Python": platform.python_version(),
+        }
+        if self.network_settings is not None:
+            rows["RPC"] = display_url(self.network_settings.rpc_url)
+            rows["Expected chain id"] = str(self.network_settings.chain_id)
+        return rows
+
+
+def resolve_session(target_path: Path, network: str) -> SessionSettings:
+    """Load the target, its artifacts and the network; every problem is a ConfigError."""
+    target = load_target(target_path)
+    network_settings = None if network in BUILTIN_NETWORKS else target.network(network)
+    try:
+        artifacts = load_artifacts(target.artifacts)
+    except ArtifactError as exc:
+        raise ConfigError(f"{target.path}: [target] artifacts: {exc}") from None
+    if not artifacts.contracts and not artifacts.problems:
+        raise ConfigError(
+            f"{target.path}: [target] artifacts = {target.artifacts} holds no compiled contract "
+            "(looked for Hardhat artifacts/, Foundry out/, truffle build/contracts or a solc "
+            "standard-JSON output file). Next step: compile the contracts, then run again"
+        )
+    _check_names(target, artifacts)
+    return SessionSettings(
+        target=target,
+        artifacts=artifacts,
+        network=network,
+        network_settings=network_settings,
+        constructor_args_size=_constructor_args(target, artifacts),
+        git_commit=git_commit(target.root),
+    )
+
+
+def report_paths(directory: Path, markexpr: str, network: str, now: datetime | None = None) -> ReportPaths:
+    """``reports/signoff-<suite>-<network>-<UTC time>.{html,xml,json}``, never overwriting."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    suite = re.sub(r"[^A-Za-z0-9]+", "_", markexpr).strip("_") or "all"
+    stem = f"signoff-{suite}-{re.sub(r'[^A-Za-z0-9.-]+', '_', network)}-{moment}"
+    candidate, counter = stem, 1
+    while (directory / f"{candidate}.html").exists():
+        counter += 1
+        candidate = f"{stem}-{counter}"
+    return ReportPaths(directory / f"{candidate}.html", directory / f"{candidate}.xml", directory / f"{candidate}.json")
+
+
+def git_commit(directory: Path) -> str:
+    """The commit of the repository holding ``directory``, marked when the tree is dirty."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+        if head.returncode != 0:
+            return "not a git repository"
+        dirty = subprocess.run(
+            ["git", "-C", str(directory), "status", "--porcelain", "--untracked-files=no", "--", "."],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown (git not available)"
+    suffix = " (with uncommitted changes)" if dirty.stdout.strip() else ""
+    return head.stdout.strip() + suffix
+
+
+def _check_names(target: Target, artifacts: ArtifactSet) -> None:
+    references: list[tuple[str, str]] = []
+    for index, diamond in enumerate(target.diamonds):
+        where = f"[[diamonds]][{index}]"
+        references.append((f"{where} dispatcher", diamond.dispatcher))
+        references.extend((f"{where} facets", facet) for facet in diamond.facets)
+        if diamond.router:
+            references.append((f"{where} router", diamond.router))
+    references.extend((f'[contracts."{name}"]', name) for name in target.contracts)
+    for where, name in references:
+        try:
+            artifacts.resolve(name)
+        except LookupError as exc:
+            raise ConfigError(f"{target.path}: {where}: {exc}") from None
+
+
+def _constructor_args(target: Target, artifacts: ArtifactSet) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for name, settings in target.contracts.items():
+        if settings.constructor_args is None:
+            continue
+        from signoff.abi import encode_constructor_args  # noqa: PLC0415 - eth_abi only when needed
+
+        contract = artifacts.resolve(name)
+        where = f'{target.path}: [contracts."{name}"] constructor_args'
+        sizes[contract.fqn] = len(encode_constructor_args(contract.abi, settings.constructor_args, where))
+    return sizes
+
+
+def _matching(source: str, patterns: tuple[str, ...]) -> str | None:
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(source, pattern):
+            return pattern
+    return None

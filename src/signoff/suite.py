@@ -1,0 +1,42 @@
+"""Helpers for the thin suite modules: parametrising over the target's contracts.
+
+An unreadable artifact is not dropped: it becomes a case of its own that fails with the
+loader's message, so a truncated file can never shrink a check into a green report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from signoff.artifacts import ArtifactProblem, ArtifactSet, Contract
+
+
+@dataclass(frozen=True)
+class ContractCase:
+    """One parametrised case: a contract, or an artifact file that could not be read."""
+
+    id: str
+    contract: Contract | None = None
+    problem: ArtifactProblem | None = None
+
+    def require(self) -> Contract:
+        """The contract; fails the test (no traceback) when its artifact was unreadable."""
+        if self.problem is not None or self.contract is None:
+            message = self.problem.message if self.problem else f"{self.id}: no contract"
+            pytest.fail(message, pytrace=False)
+        return self.contract
+
+
+def contract_cases(artifacts: ArtifactSet, include: Callable[[Contract], bool]) -> list[ContractCase]:
+    """Cases for every contract ``include`` accepts, then one per unreadable artifact file."""
+    cases = [ContractCase(c.fqn, contract=c) for c in artifacts.contracts if include(c)]
+    for problem in artifacts.problems:
+        try:
+            shown = problem.path.relative_to(artifacts.root).as_posix()
+        except ValueError:
+            shown = problem.path.name
+        cases.append(ContractCase(f"unreadable:{shown}", problem=problem))
+    return cases

@@ -1,0 +1,435 @@
+"""``signoff.toml`` -> a frozen, validated :class:`Target`.
+
+The file lives in the user's protocol repository and describes the system under test. Paths
+are relative to the file. Any string may be ``${VAR}``: the value comes from the environment
+and is registered as a secret, so it never appears in a report, a log or an error. A
+network's values are expanded only when that network is selected, so an unset
+``MAINNET_RPC_URL`` does not block a run on another network.
+
+Every problem raises :class:`~signoff.errors.ConfigError` naming the file, the key, what was
+expected and what was found, and what to do next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signoff.errors import ConfigError
+from signoff.redaction import register_secret
+
+BUILTIN_NETWORKS = ("eth-tester", "anvil")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+@dataclass(frozen=True)
+class CompilerPins:
+    """``[compiler]``: what every project contract must have been built with."""
+
+    version: str | None = None
+    via_ir: bool | None = None
+    optimizer: bool | None = None
+    optimizer_runs: int | None = None
+    evm_version: str | None = None
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diamond:
+    """``[[diamonds]]``: a dispatcher, its facets and an optional router in front."""
+
+    dispatcher: str
+    facets: tuple[str, ...]
+    router: str | None = None
+
+
+@dataclass(frozen=True)
+class SizeSettings:
+    """``[sizes]``: EIP-170/EIP-3860 evidence settings."""
+
+    warn_headroom: int = 1024
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContractSettings:
+    """``[contracts."Name"]``: facts about one contract."""
+
+    constructor_args: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """``[networks.NAME]`` after ``${VAR}`` expansion: a live network, read-only."""
+
+    name: str
+    rpc_url: str  # secret: show only redaction.display_url(rpc_url)
+    chain_id: int
+    deployments: Path | None = None
+    deployer: str | None = None
+    min_deployer_balance_wei: int | None = None
+    governance: tuple[str, ...] = ()
+    max_block_age_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class Target:
+    """The system under test, as its ``signoff.toml`` describes it."""
+
+    path: Path
+    sha256: str
+    name: str
+    artifacts: Path
+    compiler: CompilerPins
+    diamonds: tuple[Diamond, ...]
+    sizes: SizeSettings
+    contracts: Mapping[str, ContractSettings]
+    network_names: tuple[str, ...]
+    _raw_networks: Mapping[str, Mapping[str, Any]] = field(repr=False)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def network(self, name: str) -> NetworkSettings:
+        """The settings of a ``[networks]`` entry, with ``${VAR}`` values expanded now."""
+        if name not in self._raw_networks:
+            choices = ", ".join([*BUILTIN_NETWORKS, *self.network_names])
+            raise ConfigError(
+                f"unknown network {name!r}: {self.path} has no [networks.{name}] table. "
+                f"Valid choices: {choices}. Next step: add [networks.{name}] with rpc_url and "
+                "chain_id, or pick one of the valid choices"
+            )
+        reader = _Table(self.path, f"networks.{name}", self._raw_networks[name], expand=True)
+        settings = NetworkSettings(
+            name=name,
+            rpc_url=reader.string("rpc_url", required=True) or "",
+            chain_id=reader.integer("chain_id", required=True, minimum=1) or 0,
+            deployments=reader.path("deployments", self.root, must_exist=False),
+            deployer=reader.address("deployer"),
+            min_deployer_balance_wei=reader.wei("min_deployer_balance_wei"),
+            governance=tuple(reader.address_list("governance")),
+            max_block_age_seconds=reader.integer("max_block_age_seconds", default=300, minimum=1) or 300,
+        )
+        reader.done()
+        return settings
+
+
+def load_target(path: Path) -> Target:
+    """Read and validate ``path``; raise :class:`ConfigError` on any problem."""
+    if not path.is_file():
+        hint = " (it is a directory: name the signoff.toml inside it)" if path.is_dir() else ""
+        raise ConfigError(
+            f"target file {path} does not exist{hint}. Next step: pass --signoff-target "
+            "path/to/signoff.toml, or set signoff_target in pytest.ini"
+        )
+    raw = path.read_bytes()
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Next step: fix the syntax at that line") from None
+    path = path.resolve()
+    top = _Table(path, "", document, expand=True)
+    target = top.table("target", required=True)
+    name = target.string("name", required=True) or ""
+    artifacts = target.path("artifacts", path.parent, must_exist=True, required=True)
+    target.done()
+
+    compiler_table = top.table("compiler")
+    compiler = CompilerPins(
+        version=compiler_table.string("version"),
+        via_ir=compiler_table.boolean("via_ir"),
+        optimizer=compiler_table.boolean("optimizer"),
+        optimizer_runs=compiler_table.integer("optimizer_runs", minimum=0),
+        evm_version=compiler_table.string("evm_version"),
+        exclude=tuple(compiler_table.string_list("exclude")),
+    )
+    compiler_table.done()
+
+    diamonds = []
+    for index, entry in enumerate(top.table_list("diamonds")):
+        diamonds.append(
+            Diamond(
+                dispatcher=entry.string("dispatcher", required=True) or "",
+                facets=tuple(entry.string_list("facets", required=True)),
+                router=entry.string("router"),
+            )
+        )
+        entry.done()
+
+    sizes_table = top.table("sizes")
+    sizes = SizeSettings(
+        warn_headroom=sizes_table.integer("warn_headroom", default=1024, minimum=0) or 0,
+        exclude=tuple(sizes_table.string_list("exclude")),
+    )
+    sizes_table.done()
+
+    contracts: dict[str, ContractSettings] = {}
+    contracts_table = top.table("contracts")
+    for contract_name in list(contracts_table.keys()):
+        entry = contracts_table.table(contract_name, required=True)
+        args = entry.list_of_any("constructor_args")
+        contracts[contract_name] = ContractSettings(constructor_args=None if args is None else tuple(args))
+        entry.done()
+    contracts_table.done()
+
+    networks_table = top.table("networks", expand=False)
+    raw_networks: dict[str, Mapping[str, Any]] = {}
+    for network_name in list(networks_table.keys()):
+        if network_name in BUILTIN_NETWORKS:
+            raise ConfigError(
+                f"{path}: [networks.{network_name}] redefines the built-in network "
+                f"{network_name!r}. Next step: rename the table (built-ins: "
+                f"{', '.join(BUILTIN_NETWORKS)})"
+            )
+        raw_networks[network_name] = networks_table.raw_table(network_name)
+    networks_table.done()
+    top.done()
+
+    return Target(
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        name=name,
+        artifacts=artifacts or path.parent,
+        compiler=compiler,
+        diamonds=tuple(diamonds),
+        sizes=sizes,
+        contracts=contracts,
+        network_names=tuple(sorted(raw_networks)),
+        _raw_networks=raw_networks,
+    )
+
+
+class _Table:
+    """Reads one TOML table key by key; :meth:`done` rejects keys nobody asked for."""
+
+    def __init__(self, file: Path, where: str, data: Any, *, expand: bool) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{file}: {_label(where)} must be a table, found {_kind(data)}. "
+                f"Next step: write it as [{where}]"
+            )
+        self.file = file
+        self.where = where
+        self.data: dict[str, Any] = dict(data)
+        self.expand = expand
+        self.asked: list[str] = []
+
+    # -- structure ----------------------------------------------------------------------
+    def keys(self) -> list[str]:
+        return sorted(self.data)
+
+    def _key(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def _take(self, key: str, required: bool) -> Any:
+        self.asked.append(key)
+        if key not in self.data:
+            if required:
+                raise ConfigError(
+                    f"{self.file}: missing required key {key!r} in {_label(self.where)}. "
+                    f"Next step: add {key} = ... (see the README's target-file reference)"
+                )
+            return None
+        value = self.data.pop(key)
+        return self._expand(key, value) if self.expand else value
+
+    def _expand(self, key: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return _expand_env(value, self.file, self._key(key))
+        if isinstance(value, list):
+            return [self._expand(key, item) for item in value]
+        return value
+
+    def done(self) -> None:
+        if self.data:
+            unknown = ", ".join(sorted(self.data))
+            valid = ", ".join(sorted(set(self.asked))) or "(none)"
+            raise ConfigError(
+                f"{self.file}: unknown key(s) {unknown} in {_label(self.where)}. "
+                f"Valid keys: {valid}. Next step: fix the spelling or remove the key"
+            )
+
+    def table(self, key: str, *, required: bool = False, expand: bool | None = None) -> _Table:
+        value = self._take_raw(key, required)
+        return _Table(self.file, self._key(key), value if value is not None else {},
+                      expand=self.expand if expand is None else expand)
+
+    def raw_table(self, key: str) -> Mapping[str, Any]:
+        value = self._take_raw(key, True)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.file}: [{self._key(key)}] must be a table, found {_kind(value)}")
+        return value
+
+    def _take_raw(self, key: str, required: bool) -> Any:
+        expand, self.expand = self.expand, False
+        try:
+            return self._take(key, required)
+        finally:
+            self.expand = expand
+
+    def table_list(self, key: str) -> list[_Table]:
+        value = self._take_raw(key, False)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ConfigError(
+                f"{self.file}: {self._key(key)} must be an array of tables ([[{key}]]), found {_kind(value)}"
+            )
+        return [_Table(self.file, f"{self._key(key)}[{i}]", item, expand=self.expand) for i, item in enumerate(value)]
+
+    # -- scalars -------------------------------------------------------------------------
+    def _typed(self, key: str, value: Any, expected: str, ok: bool) -> None:
+        if not ok:
+            raise ConfigError(
+                f"{self.file}: {self._key(key)} must be {expected}, found {_kind(value)}. "
+                "Next step: correct the value"
+            )
+
+    def string(self, key: str, *, required: bool = False) -> str | None:
+        value = self._take(key, required)
+        if value is None:
+            return None
+        self._typed(key, value, "a string", isinstance(value, str) and value != "")
+        return str(value)
+
+    def boolean(self, key: str) -> bool | None:
+        value = self._take(key, False)
+        if value is None:
+            return None
+        self._typed(key, value, "true or false", isinstance(value, bool))
+        return bool(value)
+
+    def integer(self, key: str, *, required: bool = False, default: int | None = None, minimum: int | None = None) -> int | None:
+        value = self._take(key, required)
+        if value is None:
+            return default
+        self._typed(key, value, "an integer", isinstance(value, int) and not isinstance(value, bool))
+        if minimum is not None and value < minimum:
+            raise ConfigError(
+                f"{self.file}: {self._key(key)} must be >= {minimum}, found {value}. Next step: correct the value"
+            )
+        return int(value)
+
+    def string_list(self, key: str, *, required: bool = False) -> list[str]:
+        value = self._take(key, required)
+        if value is None:
+            return []
+        self._typed(key, value, "a list of strings", isinstance(value, list) and all(isinstance(v, str) for v in value))
+        return list(value)
+
+    def list_of_any(self, key: str) -> list[Any] | None:
+        value = self._take(key, False)
+        if value is None:
+            return None
+        self._typed(key, value, "a list", isinstance(value, list))
+        return list(value)
+
+    def path(self, key: str, base: Path, *, must_exist: bool, required: bool = False) -> Path | None:
+        text = self.string(key, required=required)
+        if text is None:
+            return None
+        resolved = (base / text).resolve()
+        if must_exist and not resolved.exists():
+            raise ConfigError(
+                f"{self.file}: {self._key(key)} = {text!r} -> {resolved} does not exist. "
+                "Next step: build the contracts first, or correct the path (relative to the target file)"
+            )
+        return resolved
+
+    def address(self, key: str) -> str | None:
+        value = self.string(key)
+        if value is not None:
+            _check_address(value, self.file, self._key(key))
+        return value
+
+    def address_list(self, key: str) -> list[str]:
+        values = self.string_list(key)
+        for value in values:
+            _check_address(value, self.file, self._key(key))
+        return values
+
+    def wei(self, key: str) -> int | None:
+        value = self._take(key, False)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        if isinstance(value, str):
+            parsed = parse_wei(value)
+            if parsed is not None:
+                return parsed
+        raise ConfigError(
+            f"{self.file}: {self._key(key)} must be a whole number of wei (integer, or a string "
+            f"such as \"1000000000000000000\", \"0.5 ether\" or \"30 gwei\"), found {_kind(value)}. "
+            "Next step: correct the value"
+        )
+
+
+_UNITS = {"wei": 1, "gwei": 10**9, "ether": 10**18, "eth": 10**18}
+
+
+def parse_wei(text: str) -> int | None:
+    """``"1000"`` / ``"0.5 ether"`` / ``"30 gwei"`` -> wei; ``None`` if not a whole wei amount."""
+    parts = text.strip().split()
+    if not parts or len(parts) > 2:
+        return None
+    unit = _UNITS.get(parts[1].lower()) if len(parts) == 2 else 1
+    if unit is None:
+        return None
+    number = parts[0].replace("_", "")
+    whole, _, fraction = number.partition(".")
+    if not whole.isdigit() or (fraction and not fraction.isdigit()):
+        return None
+    scaled = int(whole) * unit + (int(fraction) * unit // 10 ** len(fraction) if fraction else 0)
+    if fraction and int(fraction) * unit % 10 ** len(fraction):
+        return None
+    return scaled
+
+
+def _expand_env(value: str, file: Path, key: str) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        var = match.group(1)
+        if var not in os.environ:
+            raise ConfigError(
+                f"{file}: {key} needs the environment variable {var}, which is not set. "
+                f"Next step: export {var}=... before running (its value is treated as a secret)"
+            )
+        secret = os.environ[var]
+        register_secret(secret)
+        return secret
+
+    expanded = _ENV_REF.sub(substitute, value)
+    if expanded != value:
+        register_secret(expanded)
+    return expanded
+
+
+def _check_address(value: str, file: Path, key: str) -> None:
+    if not _ADDRESS.fullmatch(value):
+        shown = value if not _ENV_REF.search(value) else "(value from the environment)"
+        raise ConfigError(
+            f"{file}: {key} must be a 0x-prefixed 20-byte hex address, found {shown!r}. "
+            "Next step: correct the address"
+        )
+
+
+def _label(where: str) -> str:
+    return f"[{where}]" if where else "the top level"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return f"{type(value).__name__} {value!r}"
