@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import socket
@@ -9,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from signoff.chain import BlockPin, is_write_method
 from signoff.errors import ChainError
@@ -23,14 +25,13 @@ class JsonRpcClient:
         self.shown = display_url(url)
         self.timeout = timeout
         self._ids = itertools.count(1)
+        self._target, self._headers = _split_credentials(url)
 
     def call(self, method: str, *params: Any) -> Any:
         if is_write_method(method):
             raise ChainError(f"refused to send {method} to {self.shown}: signoff never writes to a live network")
         body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
-        request = urllib.request.Request(
-            self.url, data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
-        )
+        request = urllib.request.Request(self._target, data=body.encode(), headers=self._headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - URL from the target
                 payload = json.loads(response.read())
@@ -77,6 +78,19 @@ class JsonRpcClient:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+
+def _split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """Move ``user:password@`` out of the URL into a Basic Authorization header."""
+    headers = {"Content-Type": "application/json"}
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, headers
+    token = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), headers
 
 
 def _reason(reason: object) -> str:

@@ -1,0 +1,84 @@
+"""Self-test harness: run the real suites in a subprocess on a chosen target.
+
+The self-test run itself writes no sign-off evidence (it is not a sign-off of anything);
+the suite runs it starts write theirs into their own temporary directory, where the tests
+read them back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+REFERENCE = FIXTURES / "reference" / "signoff.toml"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.option.signoff_reports = "none"
+
+
+@dataclass
+class SuiteRun:
+    result: pytest.RunResult
+    reports: Path
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout.str() + "\n" + self.result.stderr.str()
+
+    def report(self, suffix: str) -> Path:
+        found = sorted(self.reports.glob(f"*{suffix}"))
+        assert len(found) == 1, f"expected one *{suffix} report in {self.reports}, found {found}"
+        return found[0]
+
+    def evidence(self) -> dict[str, Any]:
+        return json.loads(self.report(".json").read_text())
+
+    def outcomes(self) -> dict[str, str]:
+        """nodeid (without the module path) -> outcome, from the JSON evidence."""
+        return {c["nodeid"].split("::", 1)[1]: c["outcome"] for c in self.evidence()["checks"]}
+
+    def all_report_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.reports.glob("*")))
+
+
+@pytest.fixture
+def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., SuiteRun]]:
+    """Copy the real suites and pytest configuration into a temp dir; run pytest there."""
+    for name in ("pytest.ini", "conftest.py"):
+        shutil.copy(REPO / name, pytester.path / name)
+    shutil.copytree(REPO / "suites", pytester.path / "suites", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def run(*args: str, target: Path | None = REFERENCE, env: dict[str, str] | None = None) -> SuiteRun:
+        reports = pytester.path / "reports"
+        if reports.exists():
+            shutil.rmtree(reports)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        full = ["-p", "no:cacheprovider", "--signoff-reports", str(reports), *args]
+        if target is not None:
+            full = ["--signoff-target", str(target), *full]
+        result = pytester.runpytest_subprocess(*full, timeout=300)
+        return SuiteRun(result, reports)
+
+    yield run
+
+
+def node_available() -> bool:
+    return shutil.which("node") is not None and (REPO / "node_modules" / "solc").is_dir()
+
+
+def anvil_available() -> bool:
+    return (REPO / "node_modules" / ".bin" / "anvil").exists() or bool(os.environ.get("SIGNOFF_ANVIL")) or shutil.which("anvil") is not None
