@@ -67,9 +67,9 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Ite
             shutil.rmtree(reports)
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)
-        full = ["-p", "no:cacheprovider", "--signoff-reports", str(reports), *args]
+        full = ["-p", "no:cacheprovider", f"--signoff-reports={reports}", *args]
         if target is not None:
-            full = ["--signoff-target", str(target), *full]
+            full = [f"--signoff-target={target}", *full]
         result = pytester.runpytest_subprocess(*full, timeout=300)
         return SuiteRun(result, reports)
 

@@ -8,7 +8,9 @@ the artifact-only preflight start fast.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+import os
+import sys
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +41,7 @@ class RunState:
     pin: BlockPin | None = None
     chain_id: int | None = None
     unreachable: str | None = None
+    aborted: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +88,50 @@ def _target_path(config: pytest.Config) -> Path:
 
 
 # -- start-up ---------------------------------------------------------------------------------
+
+PATH_OPTIONS = ("--target", "--signoff-target", "--network", "--signoff-network", "--signoff-reports")
+
+
+def join_path_options(args: Sequence[str]) -> list[str] | None:
+    """``--target PATH`` -> ``--target=PATH`` when PATH exists; ``None`` if nothing to join.
+
+    pytest picks its rootdir and ini file from every existing path on the command line
+    *before* any plugin loads, so a separate option value such as ``../protocol/signoff.toml``
+    would move the rootdir into the user's repository and lose signoff's pytest.ini.
+    """
+    joined: list[str] = []
+    changed = False
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in PATH_OPTIONS and index + 1 < len(args) and os.path.exists(args[index + 1]):
+            joined.append(f"{arg}={args[index + 1]}")
+            index += 2
+            changed = True
+            continue
+        joined.append(arg)
+        index += 1
+    return joined if changed else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    invoked = list(early_config.invocation_params.args)
+    joined = join_path_options(invoked)
+    if joined is None:
+        return
+    if sys.argv[1:] != invoked or hasattr(early_config, "workerinput"):
+        raise pytest.UsageError(
+            "write path options with '=' (e.g. --target=../protocol/signoff.toml): pytest takes a "
+            "separate path value for a test path when it chooses its rootdir"
+        )
+    capture = early_config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:  # give the new process the real stdout/stderr back
+        capture.stop_global_capturing()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *joined])  # noqa: S606 - same pytest, joined options
+
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -179,9 +226,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             f"([networks.{endpoint.network}] chain_id in {settings.target.path}). No check was run. "
             "Next step: fix rpc_url or chain_id"
         )
+        state.aborted = redact(message)
         if collector is not None:
-            collector.aborted = message
-        pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+            collector.aborted = state.aborted
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Abort before the first check when the session-start probe found the wrong chain.
+
+    (Raised here rather than in ``pytest_sessionstart`` so that the evidence, which says
+    why, is still written.)"""
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is not None and state.aborted:
+        pytest.exit(state.aborted, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -303,14 +361,20 @@ def signoff_endpoint(request: pytest.FixtureRequest, signoff_settings: SessionSe
             f"network readiness applies to a named network or anvil; {signoff_settings.network} "
             "is a fresh in-process rehearsal chain. Run with --network NAME or --network anvil"
         )
+    node: AnvilNode | None = None
+    problem = None
     try:
-        node = AnvilNode(find_anvil(request.config.rootpath))
+        node = AnvilNode(find_anvil(request.config.rootpath, request.config.invocation_params.dir))
         url = node.start()
         client = JsonRpcClient(url)
         client.wait_until_ready(10)
         state.chain_id, state.pin = client.chain_id(), client.latest_block()
     except ChainError as exc:
-        pytest.fail(redact(str(exc)), pytrace=False)
+        problem = redact(str(exc))
+    if problem is not None or node is None:
+        if node is not None:
+            node.stop()
+        pytest.fail(problem or "anvil did not start", pytrace=False)
     endpoint = Endpoint("anvil", url, ANVIL_CHAIN_ID, "anvil")
     _record_chain(request.config, endpoint, state)
     try:
@@ -340,6 +404,8 @@ def chain(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> 
     from signoff.chain.backends import open_endpoint, open_eth_tester  # noqa: PLC0415 - web3 is heavy
 
     state = request.config.stash[STATE_KEY]
+    opened: Chain | None = None
+    problem = None
     try:
         if signoff_settings.network == "eth-tester":
             opened = open_eth_tester()
@@ -349,7 +415,9 @@ def chain(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> 
             endpoint: Endpoint = request.getfixturevalue("signoff_endpoint")
             opened = open_endpoint(endpoint, pin=state.pin)
     except ChainError as exc:
-        pytest.fail(redact(str(exc)), pytrace=False)
+        problem = redact(str(exc))
+    if opened is None:
+        pytest.fail(problem or "no chain", pytrace=False)
     try:
         yield opened
     finally:

@@ -18,12 +18,17 @@ _KEYLIKE = re.compile(r"[A-Za-z0-9_\-]{16,}")
 
 
 def register_secret(value: str) -> None:
-    """Remember ``value`` (and the credentials inside it, if it is a URL) as secret."""
-    if len(value) >= _MIN_SECRET_LENGTH:
+    """Remember ``value`` as secret. For a URL, what is secret is what can carry a key:
+    user-info, path and query (a bare ``scheme://host:port`` is not a secret, and stays
+    visible so that an error can name the host)."""
+    parts = _url_parts(value)
+    if parts is None:
+        if len(value) >= _MIN_SECRET_LENGTH:
+            _secrets.add(value)
+        return
+    if parts:
         _secrets.add(value)
-    for part in _url_credentials(value):
-        if len(part) >= _MIN_SECRET_LENGTH:
-            _secrets.add(part)
+    _secrets.update(p for p in parts if len(p) >= _MIN_SECRET_LENGTH)
 
 
 def known_secrets() -> frozenset[str]:
@@ -66,18 +71,24 @@ def display_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{hidden}"
 
 
-def _url_credentials(value: str) -> list[str]:
+def _url_parts(value: str) -> list[str] | None:
+    """``None`` if ``value`` is not a URL; else its secret-bearing parts."""
     try:
         parts = urlsplit(value)
     except ValueError:
-        return []
-    if not parts.scheme or not parts.netloc:
-        return []
+        return None
+    if not parts.scheme or not parts.netloc or " " in value:
+        return None
     found: list[str] = []
     if parts.username:
         found.append(parts.username)
     if parts.password:
         found.append(parts.password)
-    found.extend(_KEYLIKE.findall(parts.path))
-    found.extend(_KEYLIKE.findall(parts.query))
+    path = parts.path.strip("/")
+    if path:
+        found.append(path)
+        found.extend(_KEYLIKE.findall(path))
+    if parts.query:
+        found.append(parts.query)
+        found.extend(_KEYLIKE.findall(parts.query))
     return found

@@ -20,15 +20,17 @@ _LISTENING = re.compile(r"Listening on (127\.0\.0\.1:\d+)")
 _START_SECONDS = 20.0
 
 
-def find_anvil(search_from: Path) -> str:
-    """``$SIGNOFF_ANVIL``, else ``node_modules/.bin/anvil`` in ``search_from`` or a parent,
-    else ``anvil`` on PATH."""
+def find_anvil(*search_from: Path) -> str:
+    """``$SIGNOFF_ANVIL``, else ``node_modules/.bin/anvil`` in a ``search_from`` folder, a
+    parent of one, or beside the signoff checkout; else ``anvil`` on PATH."""
     override = os.environ.get("SIGNOFF_ANVIL")
     if override:
         if not Path(override).is_file():
             raise ChainError(f"SIGNOFF_ANVIL={override} does not exist. Next step: point it at an anvil binary")
         return override
-    for directory in (search_from, *search_from.parents):
+    checkout = Path(__file__).resolve().parents[3]  # src/signoff/chain/anvil.py -> checkout
+    folders = [folder.resolve() for folder in search_from] + [checkout]
+    for directory in (d for folder in folders for d in (folder, *folder.parents)):
         candidate = directory / "node_modules" / ".bin" / "anvil"
         if candidate.exists():
             return str(candidate)

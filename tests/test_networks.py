@@ -1,0 +1,131 @@
+"""The RPC path for real: anvil as the built-in network and anvil posing as a live network."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from signoff.chain.anvil import AnvilNode, find_anvil
+from tests.conftest import FIXTURES, REPO, SuiteRun, anvil_available
+
+pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil not installed: run `npm ci`")
+
+ARTIFACTS = FIXTURES / "reference" / "artifacts"
+PING = ARTIFACTS / "contracts/facets/PingFacet.sol/PingFacet.json"
+
+
+def _rpc(url: str, method: str, *params: object) -> object:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["result"]
+
+
+@pytest.fixture(scope="module")
+def live_node() -> Iterator[dict[str, str]]:
+    """An anvil standing in for a live network, with one deployed contract (governance)."""
+    with AnvilNode(find_anvil(REPO)) as node:
+        accounts = _rpc(node.url, "eth_accounts")
+        creation = json.loads(PING.read_text())["bytecode"]
+        tx = _rpc(node.url, "eth_sendTransaction", {"from": accounts[0], "data": creation, "gas": hex(3_000_000)})
+        for _ in range(100):
+            receipt = _rpc(node.url, "eth_getTransactionReceipt", tx)
+            if receipt:
+                break
+            time.sleep(0.05)
+        assert receipt and receipt["status"] == "0x1"
+        yield {"url": node.url, "deployer": accounts[0], "eoa": accounts[1], "contract": receipt["contractAddress"]}
+
+
+def _target(tmp_path: Path, network: str) -> Path:
+    path = tmp_path / "signoff.toml"
+    path.write_text(f'[target]\nname = "net"\nartifacts = "{ARTIFACTS}"\n{network}')
+    return path
+
+
+def test_anvil_network_runs_preflight_for_real(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "preflight", "--network", "anvil")
+    assert run.result.ret == 0, run.output
+    evidence = run.evidence()
+    assert evidence["chain"]["chain_id"] == 31337
+    assert evidence["chain"]["pinned_block"]["number"] >= 0
+    outcomes = run.outcomes()
+    assert outcomes["test_pf_net_reachable"] == outcomes["test_pf_net_chain_id"] == "passed"
+    html = run.report(".html").read_text()
+    assert "Pinned block" in html and "31337" in html
+
+
+def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
+    target = _target(tmp_path, (
+        '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n'
+        f'deployer = "{live_node["deployer"]}"\nmin_deployer_balance_wei = "1 ether"\n'
+        f'governance = ["{live_node["contract"]}"]\n'
+    ))
+    run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": live_node["url"]})
+    assert run.result.ret == 0, run.output
+    assert set(run.outcomes().values()) == {"passed"}
+    assert len(run.outcomes()) == 5
+
+
+def test_live_network_findings(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
+    target = _target(tmp_path, (
+        '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n'
+        f'deployer = "{live_node["deployer"]}"\nmin_deployer_balance_wei = "20000 ether"\n'
+        f'governance = ["{live_node["eoa"]}"]\n'
+    ))
+    run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": live_node["url"]})
+    assert run.result.ret == 1, run.output
+    failed = sorted(t for t, o in run.outcomes().items() if o == "failed")
+    assert failed == [f"test_pf_net_deployer_funded[{live_node['deployer']}]", f"test_pf_net_governance_has_code[{live_node['eoa']}]"]
+    assert f"network stage: governance address {live_node['eoa']} has no code at block" in run.output
+    assert f"network stage: deployer {live_node['deployer']} holds" in run.output
+    assert "less than min_deployer_balance_wei = 20,000,000,000,000,000,000,000" in run.output
+
+
+def test_chain_id_mismatch_aborts_before_any_check(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
+    target = _target(tmp_path, '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 11155111\n')
+    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target, env={"STAGE_RPC_URL": live_node["url"]})
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR, run.output
+    message = "chain id mismatch on network stage: http://127.0.0.1:"
+    assert message in run.output
+    assert "answers eth_chainId 31337, the target expects 11155111" in run.output
+    assert " passed" not in run.output.splitlines()[-1] and " failed" not in run.output.splitlines()[-1]
+    evidence = run.evidence()
+    assert evidence["checks"] == [] and "chain id mismatch" in evidence["aborted"]
+    assert "RUN ABORTED" in run.report(".html").read_text()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_rpc_fails_every_chain_check(run_suite, tmp_path: Path) -> None:
+    port = _closed_port()
+    target = _target(tmp_path, '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n')
+    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target,
+                              env={"STAGE_RPC_URL": f"http://127.0.0.1:{port}/?key=abcdefabcdefabcdef123456"})
+    assert run.result.ret == 1, run.output
+    outcomes = run.outcomes()
+    net = {t: o for t, o in outcomes.items() if t.startswith("test_pf_net")}
+    assert net and set(net.values()) == {"error"}, outcomes
+    assert all(o == "passed" for t, o in outcomes.items() if t.startswith("test_pf_size"))
+    assert f"RPC http://127.0.0.1:{port}/*** is unreachable (connection refused)" in run.output
+    assert "abcdefabcdefabcdef123456" not in run.output + run.all_report_text()
+    assert "skipped" not in run.output.splitlines()[-1]
+
+
+def test_stale_block_fails(run_suite, tmp_path: Path) -> None:
+    with AnvilNode(find_anvil(REPO), ["--timestamp", str(int(time.time()) - 7200)]) as node:
+        target = _target(tmp_path, '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\nmax_block_age_seconds = 600\n')
+        run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": node.url})
+    assert run.result.ret == 1, run.output
+    assert [t for t, o in run.outcomes().items() if o == "failed"] == ["test_pf_net_block_fresh"]
+    assert "network stage: latest block 0 is" in run.output and "more than max_block_age_seconds = 600" in run.output
