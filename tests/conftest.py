@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,3 +84,32 @@ def node_available() -> bool:
 
 def anvil_available() -> bool:
     return (REPO / "node_modules" / ".bin" / "anvil").exists() or bool(os.environ.get("SIGNOFF_ANVIL")) or shutil.which("anvil") is not None
+
+
+def rpc(url: str, method: str, *params: object) -> object:
+    """A raw JSON-RPC call from a test (the product's client refuses writes on purpose)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["result"]
+
+
+@pytest.fixture(scope="module")
+def live_node() -> Iterator[dict[str, str]]:
+    """An anvil standing in for a live network, with one deployed contract (for governance)."""
+    from signoff.chain.anvil import AnvilNode, find_anvil
+
+    with AnvilNode(find_anvil(REPO)) as node:
+        accounts = rpc(node.url, "eth_accounts")
+        assert isinstance(accounts, list)
+        ping = FIXTURES / "reference" / "artifacts" / "contracts/facets/PingFacet.sol/PingFacet.json"
+        creation = json.loads(ping.read_text())["bytecode"]
+        tx = rpc(node.url, "eth_sendTransaction", {"from": accounts[0], "data": creation, "gas": hex(3_000_000)})
+        receipt: object = None
+        for _ in range(100):
+            receipt = rpc(node.url, "eth_getTransactionReceipt", tx)
+            if receipt:
+                break
+            time.sleep(0.05)
+        assert isinstance(receipt, dict) and receipt["status"] == "0x1"
+        yield {"url": node.url, "deployer": accounts[0], "eoa": accounts[1], "contract": receipt["contractAddress"]}

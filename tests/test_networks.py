@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,30 +14,6 @@ from tests.conftest import FIXTURES, REPO, SuiteRun, anvil_available
 pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil not installed: run `npm ci`")
 
 ARTIFACTS = FIXTURES / "reference" / "artifacts"
-PING = ARTIFACTS / "contracts/facets/PingFacet.sol/PingFacet.json"
-
-
-def _rpc(url: str, method: str, *params: object) -> object:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["result"]
-
-
-@pytest.fixture(scope="module")
-def live_node() -> Iterator[dict[str, str]]:
-    """An anvil standing in for a live network, with one deployed contract (governance)."""
-    with AnvilNode(find_anvil(REPO)) as node:
-        accounts = _rpc(node.url, "eth_accounts")
-        creation = json.loads(PING.read_text())["bytecode"]
-        tx = _rpc(node.url, "eth_sendTransaction", {"from": accounts[0], "data": creation, "gas": hex(3_000_000)})
-        for _ in range(100):
-            receipt = _rpc(node.url, "eth_getTransactionReceipt", tx)
-            if receipt:
-                break
-            time.sleep(0.05)
-        assert receipt and receipt["status"] == "0x1"
-        yield {"url": node.url, "deployer": accounts[0], "eoa": accounts[1], "contract": receipt["contractAddress"]}
 
 
 def _target(tmp_path: Path, network: str) -> Path:

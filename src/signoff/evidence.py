@@ -25,6 +25,7 @@ from signoff.redaction import redact
 
 PROPERTY = "signoff"
 CHAIN_PROPERTY = "signoff_chain"
+CHECK_PROPERTY = "signoff_check"
 SCHEMA = "signoff-evidence/1"
 
 
@@ -155,18 +156,22 @@ class EvidenceCollector:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload: dict[str, Any] = {}
+        check: str | None = None
         for name, value in report.user_properties:
-            if name == PROPERTY:
+            if name == CHECK_PROPERTY:
+                check = str(value)
+            elif name == PROPERTY:
                 payload = json.loads(str(value))
             elif name == CHAIN_PROPERTY and not self.chain_facts:
                 self.chain_facts = json.loads(str(value))
         record = self.records.get(report.nodeid)
         failed_now = report.failed or (report.when == "call" and report.outcome != "passed")
         if record is None:
-            record = CheckRecord(report.nodeid, payload.get("check"), report.outcome, 0.0, None, payload)
+            record = CheckRecord(report.nodeid, check, report.outcome, 0.0, None, payload)
             self.records[report.nodeid] = record
         if payload:
-            record.payload, record.check = payload, payload.get("check")
+            record.payload = payload
+        record.check = record.check or check or payload.get("check")
         record.duration += report.duration
         if report.when == "call" or failed_now or report.skipped:
             if not (record.outcome == "failed" and report.passed):

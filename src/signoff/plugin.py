@@ -21,7 +21,7 @@ from signoff.chain import BlockPin, Endpoint
 from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.rpc import JsonRpcClient
 from signoff.errors import ChainError, ConfigError
-from signoff.evidence import CHAIN_PROPERTY, Evidence, EvidenceCollector, finalize_user_properties
+from signoff.evidence import CHAIN_PROPERTY, CHECK_PROPERTY, Evidence, EvidenceCollector, finalize_user_properties
 from signoff.redaction import display_url, forget_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, report_paths, resolve_session
 from signoff.target import BUILTIN_NETWORKS
@@ -189,8 +189,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     art = settings.artifacts
     return [
-        f"signoff: target {settings.target.name!r} ({settings.target.path})",
-        f"signoff: network {settings.network}; {len(art.contracts)} contracts from {art.root}",
+        redact(f"signoff: target {settings.target.name!r} ({settings.target.path})"),
+        redact(f"signoff: network {settings.network}; {len(art.contracts)} contracts from {art.root}"),
     ]
 
 
@@ -274,7 +274,7 @@ def _add_metadata(config: pytest.Config, rows: dict[str, str]) -> None:
         return
     metadata = config.stash.get(metadata_key, None)
     if metadata is not None:
-        metadata.update(rows)
+        metadata.update({key: redact(value) for key, value in rows.items()})
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -303,6 +303,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    check = getattr(getattr(item, "module", None), "CHECK_ID", None)
+    if check:
+        report.user_properties.append((CHECK_PROPERTY, str(check)))
     state = item.config.stash.get(STATE_KEY, None)
     if state is not None and state.facts and _uses_chain(item):
         report.user_properties.append((CHAIN_PROPERTY, json.dumps(state.facts)))

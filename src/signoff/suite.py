@@ -12,6 +12,12 @@ from dataclasses import dataclass
 import pytest
 
 from signoff.artifacts import ArtifactProblem, ArtifactSet, Contract
+from signoff.redaction import redact
+
+
+def safe_id(value: str | None, absent: str = "not-configured") -> str:
+    """A test id from configuration: secret values (from ${VAR}) become ``***``."""
+    return absent if value is None else redact(value)
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,11 @@ class ContractCase:
 
 def contract_cases(artifacts: ArtifactSet, include: Callable[[Contract], bool]) -> list[ContractCase]:
     """Cases for every contract ``include`` accepts, then one per unreadable artifact file."""
-    cases = [ContractCase(c.fqn, contract=c) for c in artifacts.contracts if include(c)]
+    cases = [ContractCase(safe_id(c.fqn), contract=c) for c in artifacts.contracts if include(c)]
     for problem in artifacts.problems:
         try:
             shown = problem.path.relative_to(artifacts.root).as_posix()
         except ValueError:
             shown = problem.path.name
-        cases.append(ContractCase(f"unreadable:{shown}", problem=problem))
+        cases.append(ContractCase(safe_id(f"unreadable:{shown}"), problem=problem))
     return cases

@@ -10,6 +10,7 @@ from signoff.chain.rpc import JsonRpcClient
 from signoff.checks import network as net
 from signoff.plugin import settings_of
 from signoff.session import SessionSettings
+from signoff.suite import safe_id
 
 CHECK_ID = net.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.network]
@@ -20,10 +21,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "deployer" in metafunc.fixturenames:
         configured = ns is not None and ns.deployer and ns.min_deployer_balance_wei is not None
         values = [(ns.deployer, ns.min_deployer_balance_wei)] if configured else [None]
-        metafunc.parametrize("deployer", values, ids=[v[0] if v else "not-configured" for v in values])
+        metafunc.parametrize("deployer", values, ids=[safe_id(v[0] if v else None) for v in values])
     if "governance" in metafunc.fixturenames:
         addresses = list(ns.governance) if ns is not None and ns.governance else [None]
-        metafunc.parametrize("governance", addresses, ids=[a or "not-configured" for a in addresses])
+        metafunc.parametrize("governance", addresses, ids=[safe_id(a) for a in addresses])
 
 
 def test_pf_net_reachable(signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, evidence) -> None:

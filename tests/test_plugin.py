@@ -1,0 +1,96 @@
+"""The plugin as a user meets it: options, aliases, help, reports, xdist, start-up cost."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from signoff.plugin import join_path_options
+from tests.conftest import FIXTURES, REFERENCE, REPO, SuiteRun
+
+BOUNDARY = FIXTURES / "boundary" / "runtime-24576" / "signoff.toml"
+
+
+def test_help_and_markers_need_no_chain_and_no_target(run_suite, pytester: pytest.Pytester) -> None:
+    ini = pytester.path / "pytest.ini"
+    ini.write_text(ini.read_text().replace("signoff_target = fixtures/reference/signoff.toml", "signoff_target = missing.toml"))
+    help_run: SuiteRun = run_suite("--help", target=None)
+    assert help_run.result.ret == 0, help_run.output
+    for option in ("--signoff-target=PATH", "--signoff-network=NAME", "--signoff-reports=DIR", "--target=PATH", "--network=NAME"):
+        assert option in help_run.output
+    markers = run_suite("--markers", target=None)
+    assert markers.result.ret == 0, markers.output
+    assert "@pytest.mark.eip170: PF-SIZE" in markers.output
+    assert "@pytest.mark.network: PF-NET" in markers.output
+    missing = run_suite("-m", "eip170", target=None)
+    assert missing.result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "missing.toml does not exist" in missing.output
+
+
+def test_aliases_and_the_space_separated_form(run_suite) -> None:
+    """`--target PATH` (as typed in a runbook) works although pytest picks its rootdir first."""
+    run: SuiteRun = run_suite("-m", "eip170", "--target", str(BOUNDARY), "--network", "eth-tester", target=None)
+    assert run.result.ret == 0, run.output
+    assert f"signoff: target 'runtime-24576' ({BOUNDARY})" in run.output
+    assert re.search(r"rootdir: .*pytest-of-.*", run.output)
+    assert run.evidence()["tables"]["PF-SIZE"]["rows"][0]["contract"] == "contracts/Edge.sol:Edge"
+
+
+def test_join_path_options(tmp_path: Path) -> None:
+    existing = str(tmp_path)
+    assert join_path_options(["-m", "x", "--target", existing]) == ["-m", "x", f"--target={existing}"]
+    assert join_path_options(["--network", "sepolia", "-q"]) is None
+    assert join_path_options([f"--target={existing}"]) is None
+
+
+def test_evidence_files_and_their_contents(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "preflight")
+    assert run.result.ret == 0, run.output
+    names = sorted(p.name for p in run.reports.iterdir())
+    assert len(names) == 3
+    stem = names[0].rsplit(".", 1)[0]
+    assert re.fullmatch(r"signoff-preflight-eth-tester-\d{8}T\d{6}Z", stem)
+    assert names == [f"{stem}.html", f"{stem}.json", f"{stem}.xml"]
+    html = run.report(".html").read_text()
+    for needle in ("Target file sha256", "Artifacts sha256", "Target git commit", "PF-SIZE: contract sizes",
+                   "ManifestDispatcher", "signoff", "not started (no selected check needed a chain)"):
+        assert needle in html, needle
+    assert 'href="assets/' not in html  # self-contained
+    evidence = run.evidence()
+    env = evidence["environment"]
+    assert env["Target"] == "PayRox reference (signoff)" and env["Network"] == "eth-tester"
+    assert re.fullmatch(r"[0-9a-f]{64}", env["Target file sha256"])
+    assert re.fullmatch(r"[0-9a-f]{64}", env["Artifacts sha256"])
+    assert {c["check"] for c in evidence["checks"]} == {"PF-SIZE", "PF-NET"}
+    junit = run.report(".xml").read_text()
+    assert junit.count("<testcase") == len(evidence["checks"])
+
+
+def test_reports_none_writes_nothing(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "eip170", "--signoff-reports=none")
+    assert run.result.ret == 0, run.output
+    assert not run.reports.exists()
+
+
+def test_xdist_workers_send_their_evidence(run_suite) -> None:
+    serial = run_suite("-m", "preflight").evidence()
+    run: SuiteRun = run_suite("-m", "preflight", "-n", "2")
+    assert run.result.ret == 0, run.output
+    parallel = run.evidence()
+    assert parallel["tables"]["PF-SIZE"]["rows"] == serial["tables"]["PF-SIZE"]["rows"]
+    assert sorted(c["nodeid"] for c in parallel["checks"]) == sorted(c["nodeid"] for c in serial["checks"])
+
+
+def test_artifact_only_preflight_does_not_import_web3() -> None:
+    code = (
+        "import sys, pytest\n"
+        f"rc = pytest.main(['-q', '-m', 'eip170', '--signoff-reports=none', '-p', 'no:cacheprovider', '--signoff-target={REFERENCE}'])\n"
+        "heavy = sorted(m for m in ('web3', 'eth_tester', 'eth.vm') if m in sys.modules)\n"
+        "print('HEAVY', heavy, 'RC', int(rc))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert "HEAVY [] RC 0" in out.stdout, out.stdout + out.stderr

@@ -1,0 +1,76 @@
+"""RP-SECRET: with a secret in every configurable slot and failures that would print them,
+no secret reaches the terminal, the HTML report (including its embedded blobs), the JUnit
+XML or the JSON evidence."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from signoff.redaction import display_url, forget_secrets, redact, register_secret
+from tests.conftest import FIXTURES, SuiteRun, anvil_available
+
+
+def _decoded_blobs(text: str) -> str:
+    """Everything base64-embedded in a self-contained report, decoded."""
+    found = []
+    for blob in re.findall(r"base64,([A-Za-z0-9+/=]+)", text):
+        try:
+            found.append(base64.b64decode(blob).decode("utf-8", errors="replace"))
+        except ValueError:
+            continue
+    return "\n".join(found)
+
+
+@pytest.mark.skipif(not anvil_available(), reason="anvil not installed: run `npm ci`")
+def test_no_secret_in_any_output(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
+    artifacts = tmp_path / "build-output-secret-dir"
+    shutil.copytree(FIXTURES / "reference" / "artifacts", artifacts)
+    host = live_node["url"].removeprefix("http://")
+    secrets = {
+        "SECRET_NAME": "Project Nightingale",
+        "SECRET_ARTIFACTS": str(artifacts),
+        "SECRET_RPC": f"http://rpcuser:Pa55w0rd-xyz@{host}/?apikey=0123456789abcdef0123456789",
+        "SECRET_DEPLOYER": live_node["deployer"],
+        "SECRET_GOVERNANCE": live_node["eoa"],  # an EOA: the check fails and would print it
+        "SECRET_MIN_BALANCE": "20000 ether",  # more than the deployer has: fails, prints numbers
+        "SECRET_DEPLOYMENTS": "deployments/secret-stage.json",
+    }
+    target = tmp_path / "signoff.toml"
+    target.write_text(
+        '[target]\nname = "${SECRET_NAME}"\nartifacts = "${SECRET_ARTIFACTS}"\n'
+        '[networks.stage]\nrpc_url = "${SECRET_RPC}"\nchain_id = 31337\ndeployments = "${SECRET_DEPLOYMENTS}"\n'
+        'deployer = "${SECRET_DEPLOYER}"\nmin_deployer_balance_wei = "${SECRET_MIN_BALANCE}"\n'
+        'governance = ["${SECRET_GOVERNANCE}"]\n'
+    )
+    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target, env=secrets)
+    assert run.result.ret == 1, run.output  # the deployer and governance checks fail
+    assert "has no code at block" in run.output and "holds" in run.output  # the failures did print
+    report_text = run.all_report_text()
+    everything = run.output + report_text + _decoded_blobs(report_text)
+    assert len(list(run.reports.glob("*"))) == 3
+    leaked = {name: value for name, value in secrets.items()
+              if value in everything or value.lower() in everything.lower()}
+    for part in ("rpcuser", "Pa55w0rd-xyz", "0123456789abcdef0123456789"):
+        if part in everything:
+            leaked[part] = part
+    assert leaked == {}
+    assert f"http://{host}/***" in report_text  # the host is still named
+    assert "***" in run.evidence()["environment"]["Target"]
+
+
+def test_redaction_rules() -> None:
+    forget_secrets()
+    register_secret("https://u:p4ssword@eth.example:8545/v2/abcdefghijklmnop?x=1")
+    register_secret("http://127.0.0.1:8545")  # a bare host is not a secret
+    text = "calling https://u:p4ssword@eth.example:8545/v2/abcdefghijklmnop?x=1 then /v2/abcdefghijklmnop, p4ssword"
+    assert redact(text) == "calling *** then /***, ***"
+    assert redact("node http://127.0.0.1:8545 down") == "node http://127.0.0.1:8545 down"
+    assert display_url("https://u:p@eth.example:8545/v2/key?x=1") == "https://eth.example:8545/***"
+    assert display_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"
+    assert display_url("not a url") == "***"
+    forget_secrets()
