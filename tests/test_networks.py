@@ -46,13 +46,9 @@ def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]
     assert len(run.outcomes()) == 5
 
 
-def test_live_network_findings(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
-    target = _target(tmp_path, (
-        '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n'
-        f'deployer = "{live_node["deployer"]}"\nmin_deployer_balance_wei = "20000 ether"\n'
-        f'governance = ["{live_node["eoa"]}"]\n'
-    ))
-    run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": live_node["url"]})
+def test_live_network_findings(run_suite, live_node: dict[str, str]) -> None:
+    target = FIXTURES / "defective" / "network-unready" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"SIGNOFF_STAGE_RPC_URL": live_node["url"]})
     assert run.result.ret == 1, run.output
     failed = sorted(t for t, o in run.outcomes().items() if o == "failed")
     assert failed == [f"test_pf_net_deployer_funded[{live_node['deployer']}]", f"test_pf_net_governance_has_code[{live_node['eoa']}]"]
@@ -61,13 +57,11 @@ def test_live_network_findings(run_suite, tmp_path: Path, live_node: dict[str, s
     assert "less than min_deployer_balance_wei = 20,000,000,000,000,000,000,000" in run.output
 
 
-def test_chain_id_mismatch_aborts_before_any_check(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
-    target = _target(tmp_path, '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 11155111\n')
-    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target, env={"STAGE_RPC_URL": live_node["url"]})
+def test_chain_id_mismatch_aborts_before_any_check(run_suite, live_node: dict[str, str]) -> None:
+    target = FIXTURES / "defective" / "network-wrong-chain" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target, env={"SIGNOFF_STAGE_RPC_URL": live_node["url"]})
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR, run.output
-    message = "chain id mismatch on network stage: http://127.0.0.1:"
-    assert message in run.output
-    assert "answers eth_chainId 31337, the target expects 11155111" in run.output
+    assert f"chain id mismatch on network stage: {live_node['url']} answers eth_chainId 31337, the target expects 11155111" in run.output
     assert " passed" not in run.output.splitlines()[-1] and " failed" not in run.output.splitlines()[-1]
     evidence = run.evidence()
     assert evidence["checks"] == [] and "chain id mismatch" in evidence["aborted"]
