@@ -83,7 +83,11 @@ def node_available() -> bool:
 
 
 def anvil_available() -> bool:
-    return (REPO / "node_modules" / ".bin" / "anvil").exists() or bool(os.environ.get("SIGNOFF_ANVIL")) or shutil.which("anvil") is not None
+    return (
+        (REPO / "node_modules" / ".bin" / "anvil").exists()
+        or bool(os.environ.get("SIGNOFF_ANVIL"))
+        or shutil.which("anvil") is not None
+    )
 
 
 def rpc(url: str, method: str, *params: object) -> object:

@@ -35,12 +35,17 @@ def test_anvil_network_runs_preflight_for_real(run_suite) -> None:
 
 
 def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
-    target = _target(tmp_path, (
-        '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n'
-        f'deployer = "{live_node["deployer"]}"\nmin_deployer_balance_wei = "1 ether"\n'
-        f'governance = ["{live_node["contract"]}"]\n'
-    ))
-    run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": live_node["url"]})
+    target = _target(
+        tmp_path,
+        (
+            '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n'
+            f'deployer = "{live_node["deployer"]}"\nmin_deployer_balance_wei = "1 ether"\n'
+            f'governance = ["{live_node["contract"]}"]\n'
+        ),
+    )
+    run: SuiteRun = run_suite(
+        "-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": live_node["url"]}
+    )
     assert run.result.ret == 0, run.output
     assert set(run.outcomes().values()) == {"passed"}
     assert len(run.outcomes()) == 5
@@ -48,10 +53,15 @@ def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]
 
 def test_live_network_findings(run_suite, live_node: dict[str, str]) -> None:
     target = FIXTURES / "defective" / "network-unready" / "signoff.toml"
-    run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"SIGNOFF_STAGE_RPC_URL": live_node["url"]})
+    run: SuiteRun = run_suite(
+        "-m", "network", "--network", "stage", target=target, env={"SIGNOFF_STAGE_RPC_URL": live_node["url"]}
+    )
     assert run.result.ret == 1, run.output
     failed = sorted(t for t, o in run.outcomes().items() if o == "failed")
-    assert failed == [f"test_pf_net_deployer_funded[{live_node['deployer']}]", f"test_pf_net_governance_has_code[{live_node['eoa']}]"]
+    assert failed == [
+        f"test_pf_net_deployer_funded[{live_node['deployer']}]",
+        f"test_pf_net_governance_has_code[{live_node['eoa']}]",
+    ]
     assert f"network stage: governance address {live_node['eoa']} has no code at block" in run.output
     assert f"network stage: deployer {live_node['deployer']} holds" in run.output
     assert "less than min_deployer_balance_wei = 20,000,000,000,000,000,000,000" in run.output
@@ -59,9 +69,14 @@ def test_live_network_findings(run_suite, live_node: dict[str, str]) -> None:
 
 def test_chain_id_mismatch_aborts_before_any_check(run_suite, live_node: dict[str, str]) -> None:
     target = FIXTURES / "defective" / "network-wrong-chain" / "signoff.toml"
-    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target, env={"SIGNOFF_STAGE_RPC_URL": live_node["url"]})
+    run: SuiteRun = run_suite(
+        "-m", "preflight", "--network", "stage", target=target, env={"SIGNOFF_STAGE_RPC_URL": live_node["url"]}
+    )
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR, run.output
-    assert f"chain id mismatch on network stage: {live_node['url']} answers eth_chainId 31337, the target expects 11155111" in run.output
+    assert (
+        f"chain id mismatch on network stage: {live_node['url']} answers eth_chainId 31337, the target expects 11155111"
+        in run.output
+    )
     assert " passed" not in run.output.splitlines()[-1] and " failed" not in run.output.splitlines()[-1]
     evidence = run.evidence()
     assert evidence["checks"] == [] and "chain id mismatch" in evidence["aborted"]
@@ -77,8 +92,14 @@ def _closed_port() -> int:
 def test_unreachable_rpc_fails_every_chain_check(run_suite, tmp_path: Path) -> None:
     port = _closed_port()
     target = _target(tmp_path, '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n')
-    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target,
-                              env={"STAGE_RPC_URL": f"http://127.0.0.1:{port}/?key=abcdefabcdefabcdef123456"})
+    run: SuiteRun = run_suite(
+        "-m",
+        "preflight",
+        "--network",
+        "stage",
+        target=target,
+        env={"STAGE_RPC_URL": f"http://127.0.0.1:{port}/?key=abcdefabcdefabcdef123456"},
+    )
     assert run.result.ret == 1, run.output
     outcomes = run.outcomes()
     net = {t: o for t, o in outcomes.items() if t.startswith("test_pf_net")}
@@ -91,7 +112,9 @@ def test_unreachable_rpc_fails_every_chain_check(run_suite, tmp_path: Path) -> N
 
 def test_stale_block_fails(run_suite, tmp_path: Path) -> None:
     with AnvilNode(find_anvil(REPO), ["--timestamp", str(int(time.time()) - 7200)]) as node:
-        target = _target(tmp_path, '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\nmax_block_age_seconds = 600\n')
+        target = _target(
+            tmp_path, '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\nmax_block_age_seconds = 600\n'
+        )
         run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": node.url})
     assert run.result.ret == 1, run.output
     assert [t for t, o in run.outcomes().items() if o == "failed"] == ["test_pf_net_block_fresh"]

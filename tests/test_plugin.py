@@ -17,10 +17,18 @@ BOUNDARY = FIXTURES / "boundary" / "runtime-24576" / "signoff.toml"
 
 def test_help_and_markers_need_no_chain_and_no_target(run_suite, pytester: pytest.Pytester) -> None:
     ini = pytester.path / "pytest.ini"
-    ini.write_text(ini.read_text().replace("signoff_target = fixtures/reference/signoff.toml", "signoff_target = missing.toml"))
+    ini.write_text(
+        ini.read_text().replace("signoff_target = fixtures/reference/signoff.toml", "signoff_target = missing.toml")
+    )
     help_run: SuiteRun = run_suite("--help", target=None)
     assert help_run.result.ret == 0, help_run.output
-    for option in ("--signoff-target=PATH", "--signoff-network=NAME", "--signoff-reports=DIR", "--target=PATH", "--network=NAME"):
+    for option in (
+        "--signoff-target=PATH",
+        "--signoff-network=NAME",
+        "--signoff-reports=DIR",
+        "--target=PATH",
+        "--network=NAME",
+    ):
         assert option in help_run.output
     markers = run_suite("--markers", target=None)
     assert markers.result.ret == 0, markers.output
@@ -56,8 +64,15 @@ def test_evidence_files_and_their_contents(run_suite) -> None:
     assert re.fullmatch(r"signoff-preflight-eth-tester-\d{8}T\d{6}Z", stem)
     assert names == [f"{stem}.html", f"{stem}.json", f"{stem}.xml"]
     html = run.report(".html").read_text()
-    for needle in ("Target file sha256", "Artifacts sha256", "Target git commit", "PF-SIZE: contract sizes",
-                   "ManifestDispatcher", "signoff", "not started (no selected check needed a chain)"):
+    for needle in (
+        "Target file sha256",
+        "Artifacts sha256",
+        "Target git commit",
+        "PF-SIZE: contract sizes",
+        "ManifestDispatcher",
+        "signoff",
+        "not started (no selected check needed a chain)",
+    ):
         assert needle in html, needle
     assert 'href="assets/' not in html  # self-contained
     evidence = run.evidence()
@@ -88,9 +103,12 @@ def test_xdist_workers_send_their_evidence(run_suite) -> None:
 def test_artifact_only_preflight_does_not_import_web3() -> None:
     code = (
         "import sys, pytest\n"
-        f"rc = pytest.main(['-q', '-m', 'eip170', '--signoff-reports=none', '-p', 'no:cacheprovider', '--signoff-target={REFERENCE}'])\n"
+        "rc = pytest.main(['-q', '-m', 'eip170', '--signoff-reports=none', '-p', 'no:cacheprovider',\n"
+        f"                 '--signoff-target={REFERENCE}'])\n"
         "heavy = sorted(m for m in ('web3', 'eth_tester', 'eth.vm') if m in sys.modules)\n"
         "print('HEAVY', heavy, 'RC', int(rc))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
     assert "HEAVY [] RC 0" in out.stdout, out.stdout + out.stderr

@@ -53,8 +53,9 @@ def test_no_secret_in_any_output(run_suite, tmp_path: Path, live_node: dict[str,
     report_text = run.all_report_text()
     everything = run.output + report_text + _decoded_blobs(report_text)
     assert len(list(run.reports.glob("*"))) == 3
-    leaked = {name: value for name, value in secrets.items()
-              if value in everything or value.lower() in everything.lower()}
+    leaked = {
+        name: value for name, value in secrets.items() if value in everything or value.lower() in everything.lower()
+    }
     for part in ("rpcuser", "Pa55w0rd-xyz", "0123456789abcdef0123456789"):
         if part in everything:
             leaked[part] = part

@@ -8,13 +8,20 @@ import pytest
 
 from signoff.artifacts import Bytecode, Contract
 from signoff.checks.sizes import INITCODE_LIMIT, RUNTIME_LIMIT, check_size
-
 from tests.conftest import FIXTURES, SuiteRun
 
 
 def _contract(runtime: int, creation: int) -> Contract:
-    return Contract("contracts/X.sol", "X", (), Bytecode("00" * creation), Bytecode("00" * runtime), Path("X.json"), "hardhat",
-                    lambda: None)  # type: ignore[arg-type,return-value]
+    return Contract(
+        "contracts/X.sol",
+        "X",
+        (),
+        Bytecode("00" * creation),
+        Bytecode("00" * runtime),
+        Path("X.json"),
+        "hardhat",
+        lambda: None,
+    )  # type: ignore[arg-type,return-value]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +118,9 @@ def test_exactly_at_the_limit_passes_with_a_warning(run_suite) -> None:
 def test_no_deployable_contract_is_a_failure_not_a_green_report(run_suite, tmp_path: Path) -> None:
     interface = FIXTURES / "reference" / "artifacts" / "contracts"
     target = tmp_path / "signoff.toml"
-    target.write_text(f'[target]\nname = "only excluded"\nartifacts = "{interface}"\n[sizes]\nexclude = ["contracts/**"]\n')
+    target.write_text(
+        f'[target]\nname = "only excluded"\nartifacts = "{interface}"\n[sizes]\nexclude = ["contracts/**"]\n'
+    )
     run: SuiteRun = run_suite("-m", "eip170", target=target)
     assert run.result.ret == 1, run.output
     assert "no deployable contract was size-checked" in run.output

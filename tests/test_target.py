@@ -31,52 +31,72 @@ BASE = '[target]\nname = "t"\nartifacts = "{artifacts}"\n'
 CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
     # id: (toml body after [target], extra args, env, expected fragments)
     "unknown key": (
-        '[sizes]\nwarn_headroom = 10\nwarn_headrom = 5\n', [], {},
+        "[sizes]\nwarn_headroom = 10\nwarn_headrom = 5\n",
+        [],
+        {},
         ["unknown key(s) warn_headrom in [sizes]", "Valid keys: exclude, warn_headroom"],
     ),
     "unknown table": (
-        '[sizez]\nwarn_headroom = 10\n', [], {},
+        "[sizez]\nwarn_headroom = 10\n",
+        [],
+        {},
         ["unknown key(s) sizez in the top level", "Valid keys: compiler, contracts, diamonds, networks, sizes, target"],
     ),
     "wrong type": (
-        '[sizes]\nwarn_headroom = "big"\n', [], {},
+        '[sizes]\nwarn_headroom = "big"\n',
+        [],
+        {},
         ["sizes.warn_headroom must be an integer, found str 'big'"],
     ),
     "missing env var": (
         '[networks.sepolia]\nrpc_url = "${SIGNOFF_TEST_UNSET_RPC}"\nchain_id = 11155111\n',
-        ["--signoff-network", "sepolia"], {},
-        ["networks.sepolia.rpc_url needs the environment variable SIGNOFF_TEST_UNSET_RPC, which is not set",
-         "export SIGNOFF_TEST_UNSET_RPC="],
+        ["--signoff-network", "sepolia"],
+        {},
+        [
+            "networks.sepolia.rpc_url needs the environment variable SIGNOFF_TEST_UNSET_RPC, which is not set",
+            "export SIGNOFF_TEST_UNSET_RPC=",
+        ],
     ),
     "unknown network": (
         '[networks.sepolia]\nrpc_url = "http://127.0.0.1:1"\nchain_id = 11155111\n',
-        ["--signoff-network", "mainnet"], {},
+        ["--signoff-network", "mainnet"],
+        {},
         ["unknown network 'mainnet'", "Valid choices: eth-tester, anvil, sepolia"],
     ),
     "builtin network redefined": (
-        '[networks.anvil]\nrpc_url = "http://127.0.0.1:1"\nchain_id = 31337\n', [], {},
+        '[networks.anvil]\nrpc_url = "http://127.0.0.1:1"\nchain_id = 31337\n',
+        [],
+        {},
         ["[networks.anvil] redefines the built-in network 'anvil'"],
     ),
     "bad deployer address": (
         '[networks.sepolia]\nrpc_url = "http://127.0.0.1:1"\nchain_id = 11155111\ndeployer = "0x1234"\n',
-        ["--signoff-network", "sepolia"], {},
+        ["--signoff-network", "sepolia"],
+        {},
         ["networks.sepolia.deployer must be a 0x-prefixed 20-byte hex address, found '0x1234'"],
     ),
     "bad wei amount": (
         '[networks.sepolia]\nrpc_url = "http://127.0.0.1:1"\nchain_id = 11155111\nmin_deployer_balance_wei = "lots"\n',
-        ["--signoff-network", "sepolia"], {},
+        ["--signoff-network", "sepolia"],
+        {},
         ["networks.sepolia.min_deployer_balance_wei must be a whole number of wei"],
     ),
     "unknown contract": (
-        '[[diamonds]]\ndispatcher = "ManifestDispatcherr"\nfacets = ["PingFacet"]\n', [], {},
+        '[[diamonds]]\ndispatcher = "ManifestDispatcherr"\nfacets = ["PingFacet"]\n',
+        [],
+        {},
         ["[[diamonds]][0] dispatcher: no contract named 'ManifestDispatcherr'", "did you mean ManifestDispatcher"],
     ),
     "constructor args count": (
-        '[contracts.ManifestDispatcher]\nconstructor_args = [3600]\n', [], {},
+        "[contracts.ManifestDispatcher]\nconstructor_args = [3600]\n",
+        [],
+        {},
         ["the constructor takes 2 argument(s) (address, uint64), constructor_args gives 1"],
     ),
     "missing required key": (
-        None, [], {},  # type: ignore[dict-item]
+        None,
+        [],
+        {},  # type: ignore[dict-item]
         ["missing required key 'name' in [target]"],
     ),
 }
@@ -102,11 +122,13 @@ def test_bad_configuration_is_a_usage_error(run_suite, tmp_path: Path, case: str
 def test_ambiguous_name_lists_candidates(run_suite, tmp_path: Path) -> None:
     artifacts = _duplicate_names(tmp_path)
     target = tmp_path / "signoff.toml"
-    target.write_text(BASE.format(artifacts=artifacts) + '[contracts.Token]\n')
+    target.write_text(BASE.format(artifacts=artifacts) + "[contracts.Token]\n")
     run: SuiteRun = run_suite("-m", "preflight", target=target)
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR, run.output
-    assert ("contract name 'Token' is ambiguous: 2 contracts carry it (contracts/a/Token.sol:Token, "
-            "contracts/b/Token.sol:Token); name one as path/File.sol:Name") in run.output
+    assert (
+        "contract name 'Token' is ambiguous: 2 contracts carry it (contracts/a/Token.sol:Token, "
+        "contracts/b/Token.sol:Token); name one as path/File.sol:Name"
+    ) in run.output
     target.write_text(BASE.format(artifacts=artifacts) + '[contracts."contracts/b/Token.sol:Token"]\n')
     assert run_suite("-m", "eip170", target=target).result.ret == 0
 
@@ -140,7 +162,17 @@ def test_invalid_toml_and_env_expansion_unit(tmp_path: Path, monkeypatch: pytest
         load_target(path)
 
 
-@pytest.mark.parametrize(("text", "wei"), [("1000", 1000), ("0.5 ether", 5 * 10**17), ("30 gwei", 30 * 10**9),
-                                           ("1_000 wei", 1000), ("0.0000000001 gwei", None), ("x", None), ("1 btc", None)])
+@pytest.mark.parametrize(
+    ("text", "wei"),
+    [
+        ("1000", 1000),
+        ("0.5 ether", 5 * 10**17),
+        ("30 gwei", 30 * 10**9),
+        ("1_000 wei", 1000),
+        ("0.0000000001 gwei", None),
+        ("x", None),
+        ("1 btc", None),
+    ],
+)
 def test_parse_wei(text: str, wei: int | None) -> None:
     assert parse_wei(text) == wei

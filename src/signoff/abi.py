@@ -15,7 +15,7 @@ def canonical_type(param: Mapping[str, Any]) -> str:
     kind = str(param["type"])
     if kind.startswith("tuple"):
         inner = ",".join(canonical_type(c) for c in param.get("components", []))
-        return f"({inner}){kind[len('tuple'):]}"
+        return f"({inner}){kind[len('tuple') :]}"
     return kind
 
 
@@ -36,7 +36,8 @@ def encode_constructor_args(abi: Sequence[Mapping[str, Any]], args: Sequence[Any
             f"constructor_args gives {len(args)}. Next step: list one value per parameter"
         )
     values = [_placeholder(v) for v in args]
-    from eth_abi import encode  # noqa: PLC0415 - heavy, only when constructor args exist
+    from eth_abi.abi import encode
+
     try:
         return bytes(encode(types, values))
     except Exception as exc:  # eth_abi raises several unrelated types for bad values

@@ -21,6 +21,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -135,6 +136,7 @@ class _Details:
 
 
 _NO_DETAILS = _Details(None, None, None)
+_UNREADABLE = object()  # _parse_or_problem: the file became a problem
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class _Reader:
         self.problems: list[ArtifactProblem] = []
         self.file_hashes: dict[str, str] = {}
         self._json_cache: dict[Path, Any] = {}
+        self._json_errors: dict[Path, str] = {}
 
     # -- bookkeeping -------------------------------------------------------------------
     def digest(self) -> str:
@@ -235,10 +238,15 @@ class _Reader:
         return outer.hexdigest()
 
     def _record(self, path: Path, raw: bytes) -> None:
-        try:
-            rel = path.relative_to(self.root).as_posix() if self.root.is_dir() else path.name
-        except ValueError:
-            rel = path.as_posix()
+        # Keyed by the path relative to the root, so the digest names the same files wherever
+        # the tree is checked out (a build-info reached through ``..`` or a symlink included).
+        if self.root.is_dir():
+            try:
+                rel = Path(os.path.relpath(path.resolve(), self.root.resolve())).as_posix()
+            except ValueError:  # another drive on Windows
+                rel = path.resolve().as_posix()
+        else:
+            rel = path.name
         self.file_hashes[rel] = hashlib.sha256(raw).hexdigest()
 
     def _parse(self, path: Path) -> Any:
@@ -258,15 +266,10 @@ class _Reader:
 
     # -- dispatch by shape -------------------------------------------------------------
     def read_file(self, path: Path) -> None:
-        try:
-            data = self._parse(path)
-        except ArtifactError as exc:
-            self._problem(path, str(exc))
+        data = self._parse_or_problem(path)
+        if data is _UNREADABLE:
             return
-        except OSError as exc:
-            self._problem(path, f"{path}: cannot be read ({exc.strerror})")
-            return
-        try:
+        with self._guard(path):
             if not isinstance(data, dict):
                 raise ArtifactError(f"{path}: expected a JSON object, found {type(data).__name__}")
             fmt = str(data.get("_format", ""))
@@ -285,30 +288,43 @@ class _Reader:
                     f"(top-level keys: {keys}). Next step: point [target] artifacts at the "
                     "compiler's output folder, or remove the stray file"
                 )
-        except ArtifactError as exc:
-            self._problem(path, str(exc))
-        except (KeyError, TypeError, ValueError) as exc:
-            self._problem(path, f"{path}: malformed artifact ({type(exc).__name__}: {exc})")
 
     def read_standard_json(self, path: Path) -> None:
-        try:
-            data = self._parse(path)
+        data = self._parse_or_problem(path)
+        if data is _UNREADABLE:
+            return
+        with self._guard(path):
             if not isinstance(data, dict) or not isinstance(data.get("contracts"), dict):
-                raise ArtifactError(
-                    f"{path}: expected solc standard-JSON output with a 'contracts' object"
-                )
+                raise ArtifactError(f"{path}: expected solc standard-JSON output with a 'contracts' object")
             self._standard_json_contracts(path, data)
+
+    def _parse_or_problem(self, path: Path) -> Any:
+        try:
+            return self._parse(path)
         except ArtifactError as exc:
             self._problem(path, str(exc))
+        except OSError as exc:
+            self._problem(path, f"{path}: cannot be read ({exc.strerror})")
+        return _UNREADABLE
+
+    @contextmanager
+    def _guard(self, path: Path, where: str = "") -> Iterator[None]:
+        """Turn whatever a malformed artifact raises into a problem naming the file."""
+        try:
+            yield
+        except ArtifactError as exc:
+            self._problem(path, str(exc))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._problem(path, f"{path}: malformed artifact{where} ({type(exc).__name__}: {exc})")
+        except OSError as exc:  # a .dbg.json or build-info it needs
+            self._problem(path, f"{path}: {exc.filename or 'a file it needs'} cannot be read ({exc.strerror})")
 
     # -- Hardhat -----------------------------------------------------------------------
     def _hardhat(self, path: Path, data: JsonObject) -> Contract:
         source = _text(data, "sourceName", path)
         name = _text(data, "contractName", path)
         creation = _code(data.get("bytecode"), data.get("linkReferences"), path, "bytecode")
-        runtime = _code(
-            data.get("deployedBytecode"), data.get("deployedLinkReferences"), path, "deployedBytecode"
-        )
+        runtime = _code(data.get("deployedBytecode"), data.get("deployedLinkReferences"), path, "deployedBytecode")
         build_info = self._hardhat_build_info(path, data)
 
         def details() -> _Details:
@@ -341,11 +357,28 @@ class _Reader:
         return None
 
     def _load_json_cached(self, path: Path) -> Any:
-        if path not in self._json_cache:
-            self._json_cache[path] = json.loads(path.read_bytes())
+        if path not in self._json_cache and path not in self._json_errors:
+            try:
+                self._json_cache[path] = json.loads(path.read_bytes())
+            except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+                self._json_errors[path] = (
+                    f"{path}: build-info cannot be read ({exc}); the file is truncated or corrupted. "
+                    "Next step: rebuild the artifacts so build-info and artifacts agree"
+                )
+        if path in self._json_errors:
+            raise ArtifactError(self._json_errors[path])
         return self._json_cache[path]
 
     def _build_info_details(self, build_info: Path, source: str, name: str) -> _Details:
+        try:
+            return self._build_info_entry(build_info, source, name)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(
+                f"{build_info}: malformed build-info ({type(exc).__name__}: {exc}). "
+                "Next step: rebuild the artifacts so build-info and artifacts agree"
+            ) from None
+
+    def _build_info_entry(self, build_info: Path, source: str, name: str) -> _Details:
         info = self._load_json_cached(build_info)
         output = info.get("output", info)
         entry = output.get("contracts", {}).get(source, {}).get(name, {})
@@ -368,13 +401,17 @@ class _Reader:
         metadata = data.get("metadata")
         if not isinstance(metadata, dict) and isinstance(data.get("rawMetadata"), str):
             metadata = _loads_or_none(data["rawMetadata"])
-        target = metadata.get("settings", {}).get("compilationTarget") if isinstance(metadata, dict) else None
+        settings = metadata.get("settings") if isinstance(metadata, dict) else None
+        target = settings.get("compilationTarget") if isinstance(settings, dict) else None
         if isinstance(target, dict) and len(target) == 1:
             source, name = next(iter(target.items()))
         else:  # no metadata: out/<File>.sol/<Name>[.<version>].json
             source = path.parent.name
             name = path.name.split(".")[0]
         creation_obj = data.get("bytecode") or {}
+        if not isinstance(creation_obj, dict):
+            found = type(creation_obj).__name__
+            raise ArtifactError(f"{path}: 'bytecode' must be an object with an 'object' key, found {found}")
         runtime_obj = data["deployedBytecode"]
         creation = _code(creation_obj.get("object"), creation_obj.get("linkReferences"), path, "bytecode")
         runtime = _code(runtime_obj.get("object"), runtime_obj.get("linkReferences"), path, "deployedBytecode")
@@ -402,7 +439,9 @@ class _Reader:
             meta = _loads_or_none(raw_meta) if isinstance(raw_meta, str) and raw_meta else None
             compiler = _metadata_settings(meta, "metadata")
             if compiler is None and isinstance(compiler_field, dict) and compiler_field.get("version"):
-                compiler = CompilerSettings(str(compiler_field["version"]), None, None, None, None, "artifact compiler field")
+                compiler = CompilerSettings(
+                    _short_version(compiler_field["version"]), None, None, None, None, "artifact compiler field"
+                )
             return _Details(compiler, data.get("immutableReferences"), None)
 
         return Contract(source, name, _abi(data, path), creation, runtime, path, FORMAT_TRUFFLE, details)
@@ -413,15 +452,20 @@ class _Reader:
             if not isinstance(by_name, dict):
                 raise ArtifactError(f"{path}: contracts[{source!r}] is not an object")
             for name, entry in sorted(by_name.items()):
-                self.contracts.append(self._standard_json_contract(path, source, name, entry))
+                with self._guard(path, f" at contracts[{source!r}][{name!r}]"):
+                    self.contracts.append(self._standard_json_contract(path, source, name, entry))
 
     def _standard_json_contract(self, path: Path, source: str, name: str, entry: JsonObject) -> Contract:
+        if not isinstance(entry, dict):
+            raise ArtifactError(f"{path}: contracts[{source!r}][{name!r}] is not an object")
         evm = entry.get("evm", {})
         creation_obj = evm.get("bytecode", {})
         runtime_obj = evm.get("deployedBytecode", {})
         where = f"contracts[{source!r}][{name!r}].evm"
         creation = _code(creation_obj.get("object", ""), creation_obj.get("linkReferences"), path, f"{where}.bytecode")
-        runtime = _code(runtime_obj.get("object", ""), runtime_obj.get("linkReferences"), path, f"{where}.deployedBytecode")
+        runtime = _code(
+            runtime_obj.get("object", ""), runtime_obj.get("linkReferences"), path, f"{where}.deployedBytecode"
+        )
         raw_meta = entry.get("metadata")
 
         def details() -> _Details:
@@ -500,7 +544,7 @@ def _settings(version: Any, settings: JsonObject, origin: str) -> CompilerSettin
     optimizer = settings.get("optimizer", {}) if isinstance(settings.get("optimizer"), dict) else {}
     runs = optimizer.get("runs")
     return CompilerSettings(
-        version=str(version) if version else None,
+        version=_short_version(version),
         via_ir=bool(settings.get("viaIR", False)),
         optimizer_enabled=bool(optimizer.get("enabled", False)),
         optimizer_runs=int(runs) if isinstance(runs, int) else None,
@@ -509,10 +553,24 @@ def _settings(version: Any, settings: JsonObject, origin: str) -> CompilerSettin
     )
 
 
+# "0.8.30+commit.73712a01.Emscripten.clang" (build-info, truffle) and "0.8.30+commit.73712a01"
+# (metadata) name the same compiler: the platform after the commit is dropped.
+_VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?(?:\+commit\.[0-9a-fA-F]+)?")
+
+
+def _short_version(version: Any) -> str | None:
+    if not version:
+        return None
+    text = str(version).removeprefix("v")
+    match = _VERSION.match(text)
+    return match.group(0) if match else text
+
+
 def _metadata_settings(metadata: Any, origin: str) -> CompilerSettings | None:
     """Compiler facts from solc's metadata JSON (Foundry, truffle, standard-JSON)."""
     if not isinstance(metadata, dict):
         return None
-    version = metadata.get("compiler", {}).get("version")
+    compiler = metadata.get("compiler")
+    version = compiler.get("version") if isinstance(compiler, dict) else None
     settings = metadata.get("settings", {})
     return _settings(version, settings if isinstance(settings, dict) else {}, origin)

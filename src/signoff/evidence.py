@@ -29,6 +29,10 @@ CHECK_PROPERTY = "signoff_check"
 SCHEMA = "signoff-evidence/1"
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class SignoffWarning(UserWarning):
     """A finding that does not fail the gate but belongs in the evidence (e.g. low headroom)."""
 
@@ -150,7 +154,7 @@ class EvidenceCollector:
     records: dict[str, CheckRecord] = field(default_factory=dict)
     chain_facts: dict[str, Any] = field(default_factory=dict)
     aborted: str | None = None
-    started_at: str = field(default_factory=lambda: _now())
+    started_at: str = field(default_factory=_now)
 
     # -- report ingestion ---------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -179,7 +183,7 @@ class EvidenceCollector:
             if report.failed or report.skipped:
                 record.message = _short(report)
         if report.when == "call" and payload:
-            report.extras = [*getattr(report, "extras", []), *_html_extras(payload)]
+            setattr(report, "extras", [*getattr(report, "extras", []), *_html_extras(payload)])  # noqa: B010 - pytest-html's attribute
 
     # -- aggregation ----------------------------------------------------------------------
     def tables(self) -> dict[str, list[dict[str, Any]]]:
@@ -206,7 +210,11 @@ class EvidenceCollector:
             "chain": self.chain_facts,
             "summary": {"total": len(self.records), **counts},
             "tables": {
-                table_id: {"title": TABLES[table_id].title, "columns": [c for c, _ in TABLES[table_id].columns], "rows": rows}
+                table_id: {
+                    "title": TABLES[table_id].title,
+                    "columns": [c for c, _ in TABLES[table_id].columns],
+                    "rows": rows,
+                }
                 for table_id, rows in sorted(self.tables().items())
             },
             "checks": [
@@ -237,9 +245,14 @@ class HtmlHooks:
     def __init__(self, collector: EvidenceCollector) -> None:
         self.collector = collector
 
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
         if self.collector.aborted:
-            prefix.append(f'<p class="signoff-aborted"><strong>RUN ABORTED:</strong> {html.escape(redact(self.collector.aborted))}</p>')
+            prefix.append(
+                '<p class="signoff-aborted"><strong>RUN ABORTED:</strong> '
+                f"{html.escape(redact(self.collector.aborted))}</p>"
+            )
         for table_id, rows in sorted(self.collector.tables().items()):
             postfix.append(render_table(table_id, rows))
 
@@ -250,7 +263,6 @@ class HtmlHooks:
         record = self.collector.records.get(report.nodeid)
         check = record.check if record and record.check else "-"
         cells.insert(1, f'<td class="col-check">{html.escape(check)}</td>')
-
 
 
 def render_table(table_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
@@ -270,7 +282,7 @@ def render_table(table_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
 
 def _html_extras(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     try:
-        from pytest_html import extras  # noqa: PLC0415 - optional, controller only
+        from pytest_html import extras
     except ImportError:
         return []
     blocks = []
@@ -282,7 +294,8 @@ def _html_extras(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     findings = payload.get("findings", [])
     if findings:
         items = "".join(
-            f"<li><strong>{html.escape(f['severity'])}</strong>: {html.escape(redact(f['message']))}</li>" for f in findings
+            f"<li><strong>{html.escape(f['severity'])}</strong>: {html.escape(redact(f['message']))}</li>"
+            for f in findings
         )
         blocks.append(f"<ul>{items}</ul>")
     result = [extras.html("".join(blocks))] if blocks else []
@@ -304,7 +317,3 @@ def _short(report: pytest.TestReport) -> str:
         return redact(str(report.longrepr[2]))
     text = str(report.longreprtext).strip()
     return redact(text[:4000]) if text else report.outcome
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -51,26 +51,36 @@ class RunState:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("signoff", "signoff: acceptance gate for EVM contract systems")
     group.addoption(
-        "--signoff-target", dest="signoff_target", metavar="PATH",
+        "--signoff-target",
+        dest="signoff_target",
+        metavar="PATH",
         help="the target's signoff.toml (default: ini signoff_target)",
     )
     group.addoption(
-        "--signoff-network", dest="signoff_network", metavar="NAME",
+        "--signoff-network",
+        dest="signoff_network",
+        metavar="NAME",
         help=f"where to check: {', '.join(BUILTIN_NETWORKS)} or a [networks] name of the target "
         f"(default: ini signoff_network, else {DEFAULT_NETWORK})",
     )
     group.addoption(
-        "--signoff-reports", dest="signoff_reports", metavar="DIR",
+        "--signoff-reports",
+        dest="signoff_reports",
+        metavar="DIR",
         help="directory for the HTML, JUnit XML and JSON evidence; 'none' writes none (default: ini signoff_reports)",
     )
     parser.addini("signoff_target", "path of the default target's signoff.toml, relative to the ini file")
     parser.addini("signoff_network", "default network", default=DEFAULT_NETWORK)
-    parser.addini("signoff_reports", "directory for evidence, relative to the rootdir; 'none' writes none", default="reports")
+    parser.addini(
+        "signoff_reports", "directory for evidence, relative to the rootdir; 'none' writes none", default="reports"
+    )
 
 
 def _informational(config: pytest.Config) -> bool:
     option = config.option
-    return bool(getattr(option, "help", False) or getattr(option, "version", False) or getattr(option, "markers", False))
+    return bool(
+        getattr(option, "help", False) or getattr(option, "version", False) or getattr(option, "markers", False)
+    )
 
 
 def _target_path(config: pytest.Config) -> Path:
@@ -82,8 +92,7 @@ def _target_path(config: pytest.Config) -> Path:
         base = config.inipath.parent if config.inipath else config.rootpath
         return Path(base, str(ini))
     raise pytest.UsageError(
-        "no target: pass --signoff-target path/to/signoff.toml (alias --target), "
-        "or set signoff_target in pytest.ini"
+        "no target: pass --signoff-target path/to/signoff.toml (alias --target), or set signoff_target in pytest.ini"
     )
 
 
@@ -133,7 +142,6 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *joined])  # noqa: S606 - same pytest, joined options
 
 
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if _informational(config):
@@ -152,7 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = EvidenceCollector(json_path=json_path, environment=settings.environment())
     config.pluginmanager.register(collector, COLLECTOR_NAME)
     if config.pluginmanager.hasplugin("html"):
-        from signoff.evidence import HtmlHooks  # noqa: PLC0415
+        from signoff.evidence import HtmlHooks
 
         config.pluginmanager.register(HtmlHooks(collector), "signoff-html")
 
@@ -250,7 +258,9 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput["signoff_pin"] = asdict(state.pin)
 
 
-def _record_chain(config: pytest.Config, endpoint: Endpoint | None, state: RunState, network: str | None = None) -> None:
+def _record_chain(
+    config: pytest.Config, endpoint: Endpoint | None, state: RunState, network: str | None = None
+) -> None:
     facts: dict[str, Any] = {"network": network or (endpoint.network if endpoint else "")}
     if endpoint is not None:
         facts["kind"] = endpoint.kind
@@ -269,7 +279,7 @@ def _record_chain(config: pytest.Config, endpoint: Endpoint | None, state: RunSt
 
 def _add_metadata(config: pytest.Config, rows: dict[str, str]) -> None:
     try:
-        from pytest_metadata.plugin import metadata_key  # noqa: PLC0415
+        from pytest_metadata.plugin import metadata_key
     except ImportError:
         return
     metadata = config.stash.get(metadata_key, None)
@@ -301,7 +311,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     check = getattr(getattr(item, "module", None), "CHECK_ID", None)
     if check:
@@ -315,7 +327,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     report = yield
     _redact_report(report)
     return report
@@ -404,7 +418,7 @@ def signoff_pin(request: pytest.FixtureRequest, signoff_endpoint: Endpoint) -> B
 @pytest.fixture(scope="session")
 def chain(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> Iterator[Chain]:
     """The chain under test: fresh eth-tester, a started anvil, or the live network (read-only)."""
-    from signoff.chain.backends import open_endpoint, open_eth_tester  # noqa: PLC0415 - web3 is heavy
+    from signoff.chain.backends import open_endpoint, open_eth_tester
 
     state = request.config.stash[STATE_KEY]
     opened: Chain | None = None

@@ -65,7 +65,8 @@ class SessionSettings:
             "Target git commit": self.git_commit,
             "Artifacts": f"{art.root} ({', '.join(sorted(art.formats)) or 'no format recognised'}; "
             f"{len(art.contracts)} contracts from {art.files_read} files"
-            + (f"; {len(art.problems)} unreadable" if art.problems else "") + ")",
+            + (f"; {len(art.problems)} unreadable" if art.problems else "")
+            + ")",
             "Artifacts sha256": art.digest,
             "Network": self.network,
             "signoff": __version__,
@@ -124,7 +125,10 @@ def git_commit(directory: Path) -> str:
             return "not a git repository"
         dirty = subprocess.run(
             ["git", "-C", str(directory), "status", "--porcelain", "--untracked-files=no", "--", "."],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown (git not available)"
@@ -153,7 +157,7 @@ def _constructor_args(target: Target, artifacts: ArtifactSet) -> dict[str, int]:
     for name, settings in target.contracts.items():
         if settings.constructor_args is None:
             continue
-        from signoff.abi import encode_constructor_args  # noqa: PLC0415 - eth_abi only when needed
+        from signoff.abi import encode_constructor_args
 
         contract = artifacts.resolve(name)
         where = f'{target.path}: [contracts."{name}"] constructor_args'

@@ -154,7 +154,7 @@ def load_target(path: Path) -> Target:
     compiler_table.done()
 
     diamonds = []
-    for index, entry in enumerate(top.table_list("diamonds")):
+    for entry in top.table_list("diamonds"):
         diamonds.append(
             Diamond(
                 dispatcher=entry.string("dispatcher", required=True) or "",
@@ -213,8 +213,7 @@ class _Table:
     def __init__(self, file: Path, where: str, data: Any, *, expand: bool) -> None:
         if not isinstance(data, dict):
             raise ConfigError(
-                f"{file}: {_label(where)} must be a table, found {_kind(data)}. "
-                f"Next step: write it as [{where}]"
+                f"{file}: {_label(where)} must be a table, found {_kind(data)}. Next step: write it as [{where}]"
             )
         self.file = file
         self.where = where
@@ -259,8 +258,12 @@ class _Table:
 
     def table(self, key: str, *, required: bool = False, expand: bool | None = None) -> _Table:
         value = self._take_raw(key, required)
-        return _Table(self.file, self._key(key), value if value is not None else {},
-                      expand=self.expand if expand is None else expand)
+        return _Table(
+            self.file,
+            self._key(key),
+            value if value is not None else {},
+            expand=self.expand if expand is None else expand,
+        )
 
     def raw_table(self, key: str) -> Mapping[str, Any]:
         value = self._take_raw(key, True)
@@ -289,8 +292,7 @@ class _Table:
     def _typed(self, key: str, value: Any, expected: str, ok: bool) -> None:
         if not ok:
             raise ConfigError(
-                f"{self.file}: {self._key(key)} must be {expected}, found {_kind(value)}. "
-                "Next step: correct the value"
+                f"{self.file}: {self._key(key)} must be {expected}, found {_kind(value)}. Next step: correct the value"
             )
 
     def string(self, key: str, *, required: bool = False) -> str | None:
@@ -307,7 +309,9 @@ class _Table:
         self._typed(key, value, "true or false", isinstance(value, bool))
         return bool(value)
 
-    def integer(self, key: str, *, required: bool = False, default: int | None = None, minimum: int | None = None) -> int | None:
+    def integer(
+        self, key: str, *, required: bool = False, default: int | None = None, minimum: int | None = None
+    ) -> int | None:
         value = self._take(key, required)
         if value is None:
             return default
@@ -368,7 +372,7 @@ class _Table:
                 return parsed
         raise ConfigError(
             f"{self.file}: {self._key(key)} must be a whole number of wei (integer, or a string "
-            f"such as \"1000000000000000000\", \"0.5 ether\" or \"30 gwei\"), found {_kind(value)}. "
+            f'such as "1000000000000000000", "0.5 ether" or "30 gwei"), found {_kind(value)}. '
             "Next step: correct the value"
         )
 
@@ -416,8 +420,7 @@ def _check_address(value: str, file: Path, key: str) -> None:
     if not _ADDRESS.fullmatch(value):
         shown = value if not _ENV_REF.search(value) else "(value from the environment)"
         raise ConfigError(
-            f"{file}: {key} must be a 0x-prefixed 20-byte hex address, found {shown!r}. "
-            "Next step: correct the address"
+            f"{file}: {key} must be a 0x-prefixed 20-byte hex address, found {shown!r}. Next step: correct the address"
         )
 
 

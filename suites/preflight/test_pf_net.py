@@ -33,39 +33,87 @@ def test_pf_net_reachable(signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient
     latency_ms = (time.perf_counter() - started) * 1000
     evidence.attach("client_version", version)
     evidence.attach("latency_ms", round(latency_ms, 1))
-    evidence.row("PF-NET", {"item": "RPC reachable", "expected": "answers JSON-RPC", "actual": f"{version} in {latency_ms:.0f} ms", "verdict": "pass"})
+    evidence.row(
+        "PF-NET",
+        {
+            "item": "RPC reachable",
+            "expected": "answers JSON-RPC",
+            "actual": f"{version} in {latency_ms:.0f} ms",
+            "verdict": "pass",
+        },
+    )
 
 
 def test_pf_net_chain_id(signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, evidence) -> None:
     actual = signoff_rpc.chain_id()
     findings = net.check_chain_id(signoff_endpoint.network, signoff_endpoint.expected_chain_id, actual)
-    evidence.row("PF-NET", {"item": "chain id", "expected": signoff_endpoint.expected_chain_id, "actual": actual, "verdict": "fail" if findings else "pass"})
+    evidence.row(
+        "PF-NET",
+        {
+            "item": "chain id",
+            "expected": signoff_endpoint.expected_chain_id,
+            "actual": actual,
+            "verdict": "fail" if findings else "pass",
+        },
+    )
     evidence.verdict(findings)
 
 
-def test_pf_net_block_fresh(signoff_endpoint: Endpoint, signoff_pin: BlockPin, signoff_settings: SessionSettings, evidence) -> None:
+def test_pf_net_block_fresh(
+    signoff_endpoint: Endpoint, signoff_pin: BlockPin, signoff_settings: SessionSettings, evidence
+) -> None:
     ns = signoff_settings.network_settings
     max_age = ns.max_block_age_seconds if ns else 300
     now = int(time.time())
     findings = net.check_block_age(signoff_endpoint.network, signoff_pin, now, max_age)
-    evidence.row("PF-NET", {"item": f"pinned block {signoff_pin.number} age", "expected": f"<= {max_age} s", "actual": f"{now - signoff_pin.timestamp} s", "verdict": "fail" if findings else "pass"})
+    evidence.row(
+        "PF-NET",
+        {
+            "item": f"pinned block {signoff_pin.number} age",
+            "expected": f"<= {max_age} s",
+            "actual": f"{now - signoff_pin.timestamp} s",
+            "verdict": "fail" if findings else "pass",
+        },
+    )
     evidence.verdict(findings)
 
 
-def test_pf_net_deployer_funded(deployer, signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, signoff_pin: BlockPin, evidence) -> None:
+def test_pf_net_deployer_funded(
+    deployer, signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, signoff_pin: BlockPin, evidence
+) -> None:
     if deployer is None:
-        pytest.skip(f"no deployer and min_deployer_balance_wei in [networks.{signoff_endpoint.network}]: nothing to check")
+        pytest.skip(
+            f"no deployer and min_deployer_balance_wei in [networks.{signoff_endpoint.network}]: nothing to check"
+        )
     address, minimum = deployer
     balance = signoff_rpc.balance(address, signoff_pin.number)
     findings = net.check_balance(signoff_endpoint.network, address, balance, minimum, signoff_pin.number)
-    evidence.row("PF-NET", {"item": f"deployer {address} balance", "expected": f">= {minimum:,} wei", "actual": f"{balance:,} wei", "verdict": "fail" if findings else "pass"})
+    evidence.row(
+        "PF-NET",
+        {
+            "item": f"deployer {address} balance",
+            "expected": f">= {minimum:,} wei",
+            "actual": f"{balance:,} wei",
+            "verdict": "fail" if findings else "pass",
+        },
+    )
     evidence.verdict(findings)
 
 
-def test_pf_net_governance_has_code(governance, signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, signoff_pin: BlockPin, evidence) -> None:
+def test_pf_net_governance_has_code(
+    governance, signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, signoff_pin: BlockPin, evidence
+) -> None:
     if governance is None:
         pytest.skip(f"no governance addresses in [networks.{signoff_endpoint.network}]: nothing to check")
     code = signoff_rpc.code(governance, signoff_pin.number)
     findings = net.check_has_code(signoff_endpoint.network, governance, code, signoff_pin.number)
-    evidence.row("PF-NET", {"item": f"governance {governance} code", "expected": "contract code", "actual": f"{len(code):,} bytes", "verdict": "fail" if findings else "pass"})
+    evidence.row(
+        "PF-NET",
+        {
+            "item": f"governance {governance} code",
+            "expected": "contract code",
+            "actual": f"{len(code):,} bytes",
+            "verdict": "fail" if findings else "pass",
+        },
+    )
     evidence.verdict(findings)

@@ -38,7 +38,9 @@ def test_pf_size_inventory(signoff_settings: SessionSettings, evidence) -> None:
     for contract in signoff_settings.artifacts.contracts:
         pattern = signoff_settings.size_excluded(contract)
         if not contract.deployable:
-            skipped.append({"contract": contract.fqn, "reason": "not deployable: no creation code (interface or abstract)"})
+            skipped.append(
+                {"contract": contract.fqn, "reason": "not deployable: no creation code (interface or abstract)"}
+            )
         elif pattern:
             skipped.append({"contract": contract.fqn, "reason": f"excluded by [sizes] exclude = {pattern!r}"})
         else:
@@ -49,9 +51,16 @@ def test_pf_size_inventory(signoff_settings: SessionSettings, evidence) -> None:
     evidence.attach("contracts_not_size_checked", len(skipped))
     findings = []
     if checked == 0:
-        findings.append(Finding(CHECK_ID, str(signoff_settings.artifacts.root), "error", (
-            f"no deployable contract was size-checked among {len(signoff_settings.artifacts.contracts)} "
-            f"in {signoff_settings.artifacts.root}: PF-SIZE would pass on nothing. Next step: "
-            "check [target] artifacts and [sizes] exclude"
-        )))
+        findings.append(
+            Finding(
+                CHECK_ID,
+                str(signoff_settings.artifacts.root),
+                "error",
+                (
+                    f"no deployable contract was size-checked among {len(signoff_settings.artifacts.contracts)} "
+                    f"in {signoff_settings.artifacts.root}: PF-SIZE would pass on nothing. Next step: "
+                    "check [target] artifacts and [sizes] exclude"
+                ),
+            )
+        )
     evidence.verdict(findings)

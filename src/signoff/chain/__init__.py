@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WRITE_METHODS = frozenset({
-    "eth_sendTransaction",
-    "eth_sendRawTransaction",
-    "eth_sign",
-    "eth_signTransaction",
-    "personal_sendTransaction",
-})
+WRITE_METHODS = frozenset(
+    {
+        "eth_sendTransaction",
+        "eth_sendRawTransaction",
+        "eth_sign",
+        "eth_signTransaction",
+        "personal_sendTransaction",
+    }
+)
 WRITE_PREFIXES = ("anvil_", "hardhat_", "evm_", "debug_setHead", "miner_")
 
 

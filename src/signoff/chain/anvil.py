@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,7 +62,7 @@ class AnvilNode:
 
     def start(self) -> str:
         args = [self.binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(ANVIL_CHAIN_ID), *self.extra_args]
-        self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+        self._process = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -112,5 +111,3 @@ class AnvilNode:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
-
-

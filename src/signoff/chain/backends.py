@@ -82,8 +82,8 @@ class Chain:
         self._require(TIME_TRAVEL)
         if self.kind == "embedded":
             now = int(self.w3.eth.get_block("latest")["timestamp"])
-            self.w3.testing.timeTravel(now + seconds)
-            self.w3.testing.mine()
+            self.request("testing_timeTravel", now + seconds)
+            self.request("evm_mine")
         else:
             self.request("evm_increaseTime", seconds)
             self.request("evm_mine")
@@ -101,8 +101,9 @@ class Chain:
 def open_eth_tester() -> Chain:
     """A fresh in-process py-evm chain: the rehearsal default."""
     w3 = Web3(EthereumTesterProvider())
-    return Chain(network="eth-tester", kind="embedded", w3=w3,
-                 capabilities=frozenset({TIME_TRAVEL, SNAPSHOT}), read_only=False)
+    return Chain(
+        network="eth-tester", kind="embedded", w3=w3, capabilities=frozenset({TIME_TRAVEL, SNAPSHOT}), read_only=False
+    )
 
 
 class _ReadOnlyHTTPProvider(HTTPProvider):
@@ -110,7 +111,9 @@ class _ReadOnlyHTTPProvider(HTTPProvider):
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         if is_write_method(str(method)):
-            raise ChainError(f"refused to send {method} to {display_url(str(self.endpoint_uri))}: live networks are read-only")
+            raise ChainError(
+                f"refused to send {method} to {display_url(str(self.endpoint_uri))}: live networks are read-only"
+            )
         return super().make_request(method, params)
 
 
@@ -120,5 +123,12 @@ def open_endpoint(endpoint: Endpoint, *, pin: BlockPin | None = None, close: Cal
     provider = _ReadOnlyHTTPProvider(endpoint.url) if live else HTTPProvider(endpoint.url)
     w3 = Web3(provider)
     capabilities = frozenset() if live else frozenset({TIME_TRAVEL, SNAPSHOT, IMPERSONATE})
-    return Chain(network=endpoint.network, kind=endpoint.kind, w3=w3, capabilities=capabilities,
-                 read_only=live, pin=pin if live else None, close=close)
+    return Chain(
+        network=endpoint.network,
+        kind=endpoint.kind,
+        w3=w3,
+        capabilities=capabilities,
+        read_only=live,
+        pin=pin if live else None,
+        close=close,
+    )

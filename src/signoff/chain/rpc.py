@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -26,18 +25,23 @@ class JsonRpcClient:
         self.timeout = timeout
         self._ids = itertools.count(1)
         self._target, self._headers = _split_credentials(url)
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ChainError(f"RPC URL {self.shown} must be http:// or https://. Next step: correct rpc_url")
 
     def call(self, method: str, *params: Any) -> Any:
         if is_write_method(method):
             raise ChainError(f"refused to send {method} to {self.shown}: signoff never writes to a live network")
         body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
-        request = urllib.request.Request(self._target, data=body.encode(), headers=self._headers, method="POST")
+        # the scheme was checked to be http(s) in __init__
+        request = urllib.request.Request(self._target, data=body.encode(), headers=self._headers, method="POST")  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - URL from the target
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 payload = json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            raise ChainError(f"RPC {self.shown} answered HTTP {exc.code} to {method}. Next step: check the URL and its API key") from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+            raise ChainError(
+                f"RPC {self.shown} answered HTTP {exc.code} to {method}. Next step: check the URL and its API key"
+            ) from None
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ChainError(
                 f"RPC {self.shown} is unreachable ({_reason(reason)}) while calling {method}. "

@@ -61,27 +61,55 @@ def check_size(contract: Contract, *, warn_headroom: int, constructor_args_size:
     runtime_headroom = RUNTIME_LIMIT - runtime
     initcode_headroom = INITCODE_LIMIT - initcode
     if runtime_headroom < 0:
-        findings.append(Finding(CHECK_ID, contract.fqn, "error", (
-            f"{contract.fqn}: runtime code is {runtime:,} bytes, over the EIP-170 limit of "
-            f"{RUNTIME_LIMIT:,} by {-runtime_headroom:,} byte{_s(-runtime_headroom)}{linked_note}; "
-            "the deployment would fail. Next step: move functions into facets or libraries, "
-            "or lower the optimizer runs"
-        )))
+        findings.append(
+            Finding(
+                CHECK_ID,
+                contract.fqn,
+                "error",
+                (
+                    f"{contract.fqn}: runtime code is {runtime:,} bytes, over the EIP-170 limit of "
+                    f"{RUNTIME_LIMIT:,} by {-runtime_headroom:,} byte{_s(-runtime_headroom)}{linked_note}; "
+                    "the deployment would fail. Next step: move functions into facets or libraries, "
+                    "or lower the optimizer runs"
+                ),
+            )
+        )
     if initcode_headroom < 0:
-        args = f" (creation code {contract.creation.size:,} + constructor arguments {constructor_args_size:,})" if constructor_args_size else ""
-        findings.append(Finding(CHECK_ID, contract.fqn, "error", (
-            f"{contract.fqn}: initcode is {initcode:,} bytes{args}, over the EIP-3860 limit of "
-            f"{INITCODE_LIMIT:,} by {-initcode_headroom:,} byte{_s(-initcode_headroom)}{linked_note}; "
-            "the deployment would be rejected. Next step: shrink the constructor (large "
-            "constants, inlined child contracts) or deploy the parts separately"
-        )))
+        args = (
+            f" (creation code {contract.creation.size:,} + constructor arguments {constructor_args_size:,})"
+            if constructor_args_size
+            else ""
+        )
+        findings.append(
+            Finding(
+                CHECK_ID,
+                contract.fqn,
+                "error",
+                (
+                    f"{contract.fqn}: initcode is {initcode:,} bytes{args}, over the EIP-3860 limit of "
+                    f"{INITCODE_LIMIT:,} by {-initcode_headroom:,} byte{_s(-initcode_headroom)}{linked_note}; "
+                    "the deployment would be rejected. Next step: shrink the constructor (large "
+                    "constants, inlined child contracts) or deploy the parts separately"
+                ),
+            )
+        )
     if not findings:
-        for label, headroom, limit in (("runtime", runtime_headroom, RUNTIME_LIMIT), ("initcode", initcode_headroom, INITCODE_LIMIT)):
+        for label, headroom, limit in (
+            ("runtime", runtime_headroom, RUNTIME_LIMIT),
+            ("initcode", initcode_headroom, INITCODE_LIMIT),
+        ):
             if headroom < warn_headroom:
-                findings.append(Finding(CHECK_ID, contract.fqn, "warning", (
-                    f"{contract.fqn}: {label} headroom is {headroom:,} bytes under the "
-                    f"{limit:,}-byte limit, less than warn_headroom = {warn_headroom:,}"
-                )))
+                findings.append(
+                    Finding(
+                        CHECK_ID,
+                        contract.fqn,
+                        "warning",
+                        (
+                            f"{contract.fqn}: {label} headroom is {headroom:,} bytes under the "
+                            f"{limit:,}-byte limit, less than warn_headroom = {warn_headroom:,}"
+                        ),
+                    )
+                )
     verdict: Verdict = "fail" if any(f.is_error for f in findings) else ("warn" if findings else "pass")
     return SizeResult(
         contract=contract.fqn,
