@@ -119,3 +119,37 @@ def test_stale_block_fails(run_suite, tmp_path: Path) -> None:
     assert run.result.ret == 1, run.output
     assert [t for t, o in run.outcomes().items() if o == "failed"] == ["test_pf_net_block_fresh"]
     assert "network stage: latest block 0 is" in run.output and "more than max_block_age_seconds = 600" in run.output
+
+
+def test_reference_sepolia_unreachable_from_the_checkout() -> None:
+    """The runbook command, from the checkout itself: `pytest -m preflight --network sepolia`."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, SEPOLIA_RPC_URL=f"http://127.0.0.1:{_closed_port()}/?key=abcdefabcdefabcdef99887766")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-m",
+            "preflight",
+            "--network",
+            "sepolia",
+            "--signoff-reports=none",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    assert "8 passed, 5 errors" in output
+    assert "is unreachable (connection refused)" in output and "abcdefabcdef99887766" not in output

@@ -145,7 +145,7 @@ class CheckRecord:
     payload: dict[str, Any]
 
 
-@dataclass
+@dataclass(eq=False)  # a plugin object: pluggy keeps plugins in sets, so hash by identity
 class EvidenceCollector:
     """Controller-side plugin: gathers evidence from reports and writes the JSON file."""
 
