@@ -65,6 +65,7 @@ def test_evidence_files_and_their_contents(run_suite) -> None:
     assert names == [f"{stem}.html", f"{stem}.json", f"{stem}.xml"]
     html = run.report(".html").read_text()
     for needle in (
+        "signoff sign-off evidence: PayRox reference (signoff), preflight on eth-tester",
         "Target file sha256",
         "Artifacts sha256",
         "Target git commit",

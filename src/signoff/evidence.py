@@ -242,8 +242,12 @@ class EvidenceCollector:
 class HtmlHooks:
     """pytest-html hooks, registered only when pytest-html is active (unknown hooks fail)."""
 
-    def __init__(self, collector: EvidenceCollector) -> None:
+    def __init__(self, collector: EvidenceCollector, title: str) -> None:
         self.collector = collector
+        self.title = title
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = redact(self.title)
 
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session

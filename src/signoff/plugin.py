@@ -162,7 +162,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("html"):
         from signoff.evidence import HtmlHooks
 
-        config.pluginmanager.register(HtmlHooks(collector), "signoff-html")
+        suite = config.option.markexpr or "all suites"
+        title = f"signoff sign-off evidence: {settings.target.name}, {suite} on {settings.network}"
+        config.pluginmanager.register(HtmlHooks(collector, title), "signoff-html")
 
 
 def _configure_reports(config: pytest.Config, settings: SessionSettings) -> Path | None:
