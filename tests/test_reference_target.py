@@ -39,5 +39,9 @@ def test_size_numbers_agree_across_formats(location: str) -> None:
     for contract in project:
         expected = check_size(hardhat[contract.name], warn_headroom=1024)
         actual = check_size(contract, warn_headroom=1024)
-        assert (actual.runtime, actual.initcode, actual.verdict) == (expected.runtime, expected.initcode, expected.verdict)
+        assert (actual.runtime, actual.initcode, actual.verdict) == (
+            expected.runtime,
+            expected.initcode,
+            expected.verdict,
+        )
         assert actual.runtime > 0

@@ -229,6 +229,7 @@ class _Reader:
         self.file_hashes: dict[str, str] = {}
         self._json_cache: dict[Path, Any] = {}
         self._json_errors: dict[Path, str] = {}
+        self._hashed_build_infos: set[Path] = set()
 
     # -- bookkeeping -------------------------------------------------------------------
     def digest(self) -> str:
@@ -342,7 +343,9 @@ class _Reader:
             if isinstance(target, str):
                 build_info = (dbg.parent / target).resolve()
                 if build_info.is_file():
-                    self._record(build_info, build_info.read_bytes())
+                    if build_info not in self._hashed_build_infos:  # shared by many artifacts: hash once
+                        self._hashed_build_infos.add(build_info)
+                        self._record(build_info, build_info.read_bytes())
                     return build_info
                 raise ArtifactError(
                     f"{dbg}: points at build-info {target}, which does not exist. "
