@@ -40,7 +40,7 @@ CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
         "[sizez]\nwarn_headroom = 10\n",
         [],
         {},
-        ["unknown key(s) sizez in the top level", "Valid keys: compiler, contracts, diamonds, networks, sizes, target"],
+        ["unknown key(s) sizez in the top level", "Valid keys: abi, addresses, compiler, contracts, diamonds, manifest, networks, selectors, sizes, target"],
     ),
     "wrong type": (
         '[sizes]\nwarn_headroom = "big"\n',

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from signoff.errors import ConfigError
+from signoff.hashing import keccak256
 
 PLACEHOLDER_ADDRESS = "0x" + "00" * 20
 
@@ -17,6 +18,22 @@ def canonical_type(param: Mapping[str, Any]) -> str:
         inner = ",".join(canonical_type(c) for c in param.get("components", []))
         return f"({inner}){kind[len('tuple') :]}"
     return kind
+
+
+def signature(entry: Mapping[str, Any]) -> str:
+    """Canonical signature of an ABI function, event or error: ``transfer(address,uint256)``."""
+    inputs = ",".join(canonical_type(p) for p in entry.get("inputs", []))
+    return f"{entry['name']}({inputs})"
+
+
+def selector(text_signature: str) -> str:
+    """The 4-byte function/error selector of a canonical signature, as ``0x`` + 8 hex."""
+    return "0x" + keccak256(text_signature.encode()).hex()[:8]
+
+
+def topic(text_signature: str) -> str:
+    """The 32-byte event topic of a canonical signature, as ``0x`` + 64 hex."""
+    return "0x" + keccak256(text_signature.encode()).hex()
 
 
 def constructor_types(abi: Sequence[Mapping[str, Any]]) -> list[str]:

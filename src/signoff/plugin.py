@@ -69,6 +69,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="directory for the HTML, JUnit XML and JSON evidence; 'none' writes none (default: ini signoff_reports)",
     )
+    group.addoption(
+        "--signoff-update-snapshots",
+        dest="signoff_update_snapshots",
+        action="store_true",
+        default=False,
+        help="PF-ABI: write the expected-interface snapshots from the artifacts and report which changed",
+    )
     parser.addini("signoff_target", "path of the default target's signoff.toml, relative to the ini file")
     parser.addini("signoff_network", "default network", default=DEFAULT_NETWORK)
     parser.addini(

@@ -145,6 +145,14 @@ def _check_names(target: Target, artifacts: ArtifactSet) -> None:
         if diamond.router:
             references.append((f"{where} router", diamond.router))
     references.extend((f'[contracts."{name}"]', name) for name in target.contracts)
+    for name, settings in target.contracts.items():
+        references.extend((f'[contracts."{name}"] implements', interface) for interface in settings.implements)
+    for table, entries in (("selectors", target.selector_allow), ("addresses", target.address_allow)):
+        for index, entry in enumerate(entries):
+            references.extend((f"[[{table}.allow]][{index}] contracts", name) for name in entry.contracts)
+    references.extend(("[abi] contracts", name) for name in target.abi.contracts)
+    if target.manifest is not None:
+        references.append(("[manifest] dispatcher", target.manifest.dispatcher))
     for where, name in references:
         try:
             artifacts.resolve(name)

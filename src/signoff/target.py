@@ -27,6 +27,7 @@ from signoff.redaction import register_secret
 BUILTIN_NETWORKS = ("eth-tester", "anvil")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_SELECTOR = re.compile(r"0x[0-9a-fA-F]{8}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,36 @@ class ContractSettings:
     """``[contracts."Name"]``: facts about one contract."""
 
     constructor_args: tuple[Any, ...] | None = None
+    implements: tuple[str, ...] = ()  # interfaces whose every selector/event/error it must expose (PF-ABI)
+
+
+@dataclass(frozen=True)
+class AllowEntry:
+    """One explicit, reasoned exception (``[[selectors.allow]]``, ``[[addresses.allow]]``).
+
+    ``value`` is the selector (``0x`` + 8 hex) or address (``0x`` + 40 hex); ``contracts``
+    optionally narrows the exception to those contracts (names as in the rest of the file).
+    """
+
+    value: str
+    reason: str
+    contracts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AbiSettings:
+    """``[abi]``: where the expected-interface snapshots live, and for which contracts."""
+
+    snapshots: Path  # a directory of <Name>.json files
+    contracts: tuple[str, ...] = ()  # empty: every deployable contract outside [compiler] exclude
+
+
+@dataclass(frozen=True)
+class ManifestSettings:
+    """``[manifest]``: the dispatcher plan (PF-MRK)."""
+
+    plan: Path
+    dispatcher: str
 
 
 @dataclass(frozen=True)
@@ -91,6 +122,10 @@ class Target:
     diamonds: tuple[Diamond, ...]
     sizes: SizeSettings
     contracts: Mapping[str, ContractSettings]
+    selector_allow: tuple[AllowEntry, ...]
+    address_allow: tuple[AllowEntry, ...]
+    abi: AbiSettings
+    manifest: ManifestSettings | None
     network_names: tuple[str, ...]
     _raw_networks: Mapping[str, Mapping[str, Any]] = field(repr=False)
 
@@ -176,9 +211,31 @@ def load_target(path: Path) -> Target:
     for contract_name in list(contracts_table.keys()):
         entry = contracts_table.table(contract_name, required=True)
         args = entry.list_of_any("constructor_args")
-        contracts[contract_name] = ContractSettings(constructor_args=None if args is None else tuple(args))
+        contracts[contract_name] = ContractSettings(
+            constructor_args=None if args is None else tuple(args),
+            implements=tuple(entry.string_list("implements")),
+        )
         entry.done()
     contracts_table.done()
+
+    selector_allow = _allow_list(top.table("selectors"), "selector", _SELECTOR)
+    address_allow = _allow_list(top.table("addresses"), "address", _ADDRESS)
+
+    abi_table = top.table("abi")
+    abi = AbiSettings(
+        snapshots=abi_table.path("snapshots", path.parent, must_exist=False) or path.parent / "abi",
+        contracts=tuple(abi_table.string_list("contracts")),
+    )
+    abi_table.done()
+
+    manifest = None
+    manifest_table = top.table("manifest")
+    if manifest_table.keys():
+        manifest = ManifestSettings(
+            plan=manifest_table.path("plan", path.parent, must_exist=False, required=True) or path.parent,
+            dispatcher=manifest_table.string("dispatcher", required=True) or "",
+        )
+    manifest_table.done()
 
     networks_table = top.table("networks", expand=False)
     raw_networks: dict[str, Mapping[str, Any]] = {}
@@ -202,6 +259,10 @@ def load_target(path: Path) -> Target:
         diamonds=tuple(diamonds),
         sizes=sizes,
         contracts=contracts,
+        selector_allow=selector_allow,
+        address_allow=address_allow,
+        abi=abi,
+        manifest=manifest,
         network_names=tuple(sorted(raw_networks)),
         _raw_networks=raw_networks,
     )
@@ -396,6 +457,26 @@ def parse_wei(text: str) -> int | None:
     if fraction and int(fraction) * unit % 10 ** len(fraction):
         return None
     return scaled
+
+
+def _allow_list(table: _Table, key: str, pattern: re.Pattern[str]) -> tuple[AllowEntry, ...]:
+    """``[[<table>.allow]]`` entries: ``<key> = "0x..."``, ``reason = "..."``, optional ``contracts``."""
+    entries = []
+    for entry in table.table_list("allow"):
+        value = entry.string(key, required=True) or ""
+        if not pattern.fullmatch(value):
+            raise ConfigError(
+                f"{entry.file}: {entry.where}.{key} must look like {pattern.pattern}, found {value!r}. "
+                "Next step: correct the value"
+            )
+        entries.append(
+            AllowEntry(
+                value.lower(), entry.string("reason", required=True) or "", tuple(entry.string_list("contracts"))
+            )
+        )
+        entry.done()
+    table.done()
+    return tuple(entries)
 
 
 def _expand_env(value: str, file: Path, key: str) -> str:
