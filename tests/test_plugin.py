@@ -81,7 +81,16 @@ def test_evidence_files_and_their_contents(run_suite) -> None:
     assert env["Target"] == "PayRox reference (signoff)" and env["Network"] == "eth-tester"
     assert re.fullmatch(r"[0-9a-f]{64}", env["Target file sha256"])
     assert re.fullmatch(r"[0-9a-f]{64}", env["Artifacts sha256"])
-    assert {c["check"] for c in evidence["checks"]} == {"PF-SIZE", "PF-NET"}
+    assert {c["check"] for c in evidence["checks"]} == {
+        "PF-SIZE",
+        "PF-NET",
+        "PF-SEL",
+        "PF-ABI",
+        "PF-COMP",
+        "PF-ADDR",
+        "PF-MRK",
+    }
+    assert {c["outcome"] for c in evidence["checks"]} <= {"passed", "skipped"}
     junit = run.report(".xml").read_text()
     assert junit.count("<testcase") == len(evidence["checks"])
 

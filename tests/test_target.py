@@ -40,7 +40,10 @@ CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
         "[sizez]\nwarn_headroom = 10\n",
         [],
         {},
-        ["unknown key(s) sizez in the top level", "Valid keys: abi, addresses, compiler, contracts, diamonds, manifest, networks, selectors, sizes, target"],
+        [
+            "unknown key(s) sizez in the top level",
+            "Valid keys: abi, addresses, compiler, contracts, diamonds, manifest, networks, selectors, sizes, target",
+        ],
     ),
     "wrong type": (
         '[sizes]\nwarn_headroom = "big"\n',

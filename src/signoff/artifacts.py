@@ -100,6 +100,13 @@ class Contract:
     artifact_path: Path
     format: str
     _details: Callable[[], _Details] = field(repr=False)
+    build_info_path: Path | None = None  # Hardhat: the build-info holding its solc input/output
+    _build_info: Callable[[], Any] | None = field(default=None, repr=False)
+
+    def build_info(self) -> Any:
+        """The parsed build-info (solc input, output and AST), or ``None`` when the format has
+        none. Parsed once per file and shared; a damaged file raises :class:`ArtifactError`."""
+        return None if self._build_info is None else self._build_info()
 
     @property
     def fqn(self) -> str:
@@ -333,7 +340,18 @@ class _Reader:
                 return _NO_DETAILS
             return self._build_info_details(build_info, source, name)
 
-        return Contract(source, name, _abi(data, path), creation, runtime, path, FORMAT_HARDHAT, details)
+        return Contract(
+            source,
+            name,
+            _abi(data, path),
+            creation,
+            runtime,
+            path,
+            FORMAT_HARDHAT,
+            details,
+            build_info_path=build_info,
+            _build_info=None if build_info is None else (lambda: self._load_json_cached(build_info)),
+        )
 
     def _hardhat_build_info(self, path: Path, data: JsonObject) -> Path | None:
         dbg = path.with_name(path.name[: -len(".json")] + ".dbg.json")

@@ -1,0 +1,131 @@
+"""PF-ABI: every contract's interface equals its committed snapshot; declared interfaces are
+implemented with the same signatures.
+
+One test per contract (its snapshot), one per ``implements`` declaration, and an inventory
+that fails when no contract was checked. ``--signoff-update-snapshots`` writes the snapshots
+instead of comparing them and reports, as warnings, which ones it created or changed.
+"""
+
+import fnmatch
+from pathlib import Path
+
+import pytest
+
+from signoff.artifacts import Contract
+from signoff.checks import Finding
+from signoff.checks import abi_shape as shape
+from signoff.plugin import settings_of
+from signoff.session import SessionSettings
+from signoff.suite import ContractCase, contract_cases, safe_id
+
+CHECK_ID = shape.CHECK_ID
+pytestmark = [pytest.mark.preflight, pytest.mark.abi]
+
+
+def _subjects(settings: SessionSettings) -> set[str]:
+    """``[abi] contracts``, else every deployable contract outside ``[compiler] exclude``."""
+    target, artifacts = settings.target, settings.artifacts
+    if target.abi.contracts:
+        return {artifacts.resolve(name).fqn for name in target.abi.contracts}
+    return {
+        c.fqn
+        for c in artifacts.contracts
+        if c.deployable and not any(fnmatch.fnmatchcase(c.source, p) for p in target.compiler.exclude)
+    }
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    settings = settings_of(metafunc.config)
+    if "abi_case" in metafunc.fixturenames:
+        subjects = _subjects(settings)
+        cases = contract_cases(settings.artifacts, lambda c: c.fqn in subjects)
+        if cases:
+            metafunc.parametrize("abi_case", cases, ids=[case.id for case in cases])
+        else:  # test_pf_abi_inventory fails for this
+            reason = "no contract selected for PF-ABI (see test_pf_abi_inventory)"
+            metafunc.parametrize("abi_case", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["none"])
+    if "declared" in metafunc.fixturenames:
+        pairs = [(name, iface) for name, cs in settings.target.contracts.items() for iface in cs.implements]
+        if not pairs:
+            reason = f"no [contracts.NAME] implements = [...] in {settings.target.path}: no interface declared"
+            values = [pytest.param(None, marks=pytest.mark.skip(reason=safe_id(reason)))]
+            metafunc.parametrize("declared", values, ids=["none-declared"])
+        else:
+            metafunc.parametrize("declared", pairs, ids=[safe_id(f"{c}-implements-{i}") for c, i in pairs])
+
+
+def _shown(settings: SessionSettings, path: Path) -> str:
+    """A path as the user wrote it: relative to the target file when it is below it."""
+    try:
+        return path.relative_to(settings.target.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _snapshot_path(settings: SessionSettings, contract: Contract) -> tuple[Path, str]:
+    unique = sum(c.name == contract.name for c in settings.artifacts.contracts) == 1
+    path = settings.target.abi.snapshots / shape.snapshot_name(contract.name, contract.fqn, unique)
+    return path, _shown(settings, path)
+
+
+def _snapshot(contract: Contract) -> dict[str, object]:
+    try:
+        return shape.snapshot_of(contract.fqn, contract.abi)
+    except shape.SnapshotError as exc:
+        pytest.fail(f"{contract.fqn} ({contract.artifact_path}): {exc}; the artifact is malformed", pytrace=False)
+
+
+def test_pf_abi_snapshot(
+    abi_case: ContractCase, signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence
+) -> None:
+    contract = abi_case.require()
+    actual = _snapshot(contract)
+    path, shown = _snapshot_path(signoff_settings, contract)
+    stored = path.read_text(encoding="utf-8") if path.is_file() else None
+    if request.config.getoption("signoff_update_snapshots"):
+        result = shape.update_snapshot(contract.fqn, actual, stored, shown)
+        if result.status != "unchanged":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(shape.render_snapshot(actual), encoding="utf-8")
+    else:
+        result = shape.check_snapshot(contract.fqn, actual, stored, shown)
+    evidence.row("PF-ABI", result.row())
+    if result.diff is not None and not result.diff.empty:
+        evidence.attach("diff", result.diff.lines())
+    evidence.verdict(result.findings)
+
+
+def test_pf_abi_implements(declared: tuple[str, str], signoff_settings: SessionSettings, evidence) -> None:
+    name, interface_name = declared
+    contract = signoff_settings.artifacts.resolve(name)
+    interface = signoff_settings.artifacts.resolve(interface_name)
+    try:
+        result = shape.check_implements(contract.fqn, contract.abi, interface.fqn, interface.abi)
+    except shape.SnapshotError as exc:
+        pytest.fail(f"{contract.fqn} implements {interface.fqn}: {exc}; the artifact is malformed", pytrace=False)
+    for row in result.rows():
+        evidence.row("PF-ABI-implements", row)
+    evidence.verdict(result.findings)
+
+
+def test_pf_abi_inventory(signoff_settings: SessionSettings, evidence) -> None:
+    subjects = _subjects(signoff_settings)
+    directory = signoff_settings.target.abi.snapshots
+    expected = {_snapshot_path(signoff_settings, signoff_settings.artifacts.resolve(fqn))[0].name for fqn in subjects}
+    present = {p.name for p in directory.glob("*.json")} if directory.is_dir() else set()
+    evidence.attach("contracts_checked", len(subjects))
+    evidence.attach("snapshots_dir", str(directory))
+    findings: list[Finding] = []
+    if not subjects:
+        findings.append(
+            Finding(
+                CHECK_ID,
+                str(signoff_settings.target.path),
+                "error",
+                f"no contract's ABI was checked among {len(signoff_settings.artifacts.contracts)} in "
+                f"{signoff_settings.artifacts.root}: PF-ABI would pass on nothing. Next step: check [abi] contracts "
+                "and [compiler] exclude in the target file",
+            )
+        )
+    findings.extend(shape.orphan_snapshots(present, expected, _shown(signoff_settings, directory)))
+    evidence.verdict(findings)

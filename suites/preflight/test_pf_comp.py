@@ -1,0 +1,62 @@
+"""PF-COMP: every project contract was built with the pinned compiler settings, consistently.
+
+One test per deployable project contract (outside ``[compiler] exclude``) against the pins,
+and one test across the project: keys left unpinned must agree (mixed versions, viaIR on in
+one build and off in another).
+"""
+
+import pytest
+
+from signoff.artifacts import Contract
+from signoff.checks import compiler
+from signoff.plugin import settings_of
+from signoff.session import SessionSettings
+from signoff.suite import ContractCase, contract_cases
+
+CHECK_ID = compiler.CHECK_ID
+pytestmark = [pytest.mark.preflight, pytest.mark.compiler]
+
+
+def _in_scope(settings: SessionSettings, contract: Contract) -> bool:
+    return contract.deployable and not compiler.excluded_by(contract.source, settings.target.compiler.exclude)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "comp_case" in metafunc.fixturenames:
+        settings = settings_of(metafunc.config)
+        cases = contract_cases(settings.artifacts, lambda c: _in_scope(settings, c))
+        metafunc.parametrize("comp_case", cases, ids=[case.id for case in cases])
+
+
+def test_pf_comp(comp_case: ContractCase, signoff_settings: SessionSettings, evidence) -> None:
+    contract = comp_case.require()
+    settings, problem = compiler.read_settings(contract)
+    result = compiler.check_compiler(contract, signoff_settings.target.compiler, settings, problem)
+    evidence.row("PF-COMP", result.row())
+    evidence.verdict(result.findings)
+
+
+def test_pf_comp_consistency(signoff_settings: SessionSettings, evidence) -> None:
+    builds, scoped_out, in_scope = [], [], 0
+    for contract in signoff_settings.artifacts.contracts:
+        pattern = compiler.excluded_by(contract.source, signoff_settings.target.compiler.exclude)
+        if not contract.deployable:
+            scoped_out.append(f"{contract.fqn}: no code (interface or abstract)")
+        elif pattern:
+            scoped_out.append(f"{contract.fqn}: [compiler] exclude {pattern!r}")
+        else:
+            in_scope += 1
+            settings, _ = compiler.read_settings(contract)
+            if settings is not None:  # an unknown build fails its own test
+                builds.append((contract.fqn, settings))
+    result = compiler.check_consistency(
+        builds,
+        signoff_settings.target.compiler,
+        project_contracts=in_scope,
+        scope=str(signoff_settings.artifacts.root),
+    )
+    for row in result.rows:
+        evidence.row("PF-COMP-consistency", row)
+    evidence.attach("builds_compared", result.compared)
+    evidence.attach("not_in_scope", scoped_out)
+    evidence.verdict(result.findings)
