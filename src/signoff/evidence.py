@@ -398,14 +398,20 @@ class HtmlHooks:
         cells.insert(1, f'<td class="col-check">{html.escape(check)}</td>')
 
 
+# Inline, because a self-contained report must carry its own highlighting.
+_FAIL_STYLE = ' style="background:#f8d7da"'
+_ROW_STYLES = {"fail": _FAIL_STYLE, "failed": _FAIL_STYLE, "error": _FAIL_STYLE, "warn": ' style="background:#fff3cd"'}
+
+
 def render_table(table_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
     spec = TABLES[table_id]
     header = "".join(f"<th>{html.escape(label)}</th>" for _, label in spec.columns)
     body = []
     for row in rows:
-        verdict = str(row.get("verdict", ""))
+        verdict = str(row.get("verdict", row.get("status", ""))).lower()
+        style = _ROW_STYLES.get(verdict, "")
         cells = "".join(f"<td>{html.escape(redact(_cell(row.get(key))))}</td>" for key, _ in spec.columns)
-        body.append(f'<tr class="signoff-{html.escape(verdict)}">{cells}</tr>')
+        body.append(f'<tr class="signoff-{html.escape(verdict)}"{style}>{cells}</tr>')
     return (
         f'<div class="signoff-table" id="{html.escape(table_id)}"><h3>{html.escape(spec.title)}</h3>'
         f'<table border="1" cellpadding="3" style="border-collapse:collapse"><thead><tr>{header}</tr></thead>'
