@@ -3,7 +3,9 @@ impersonation (where the backend has it) and read-only live networks."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from signoff.chain import Endpoint
 from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.backends import IMPERSONATE, Chain, is_revert, open_endpoint, open_eth_tester
 from signoff.errors import ChainError
-from tests.conftest import FIXTURES, REPO, anvil_available
+from tests.conftest import FIXTURES, REPO, anvil_available, node_available
 
 ARTIFACTS = FIXTURES / "reference" / "artifacts" / "contracts"
 
@@ -102,30 +104,63 @@ def test_live_networks_are_read_only_and_pinned() -> None:
         assert live.w3.eth.default_block == live.pinned.number
 
 
-def _deploy_raw(chain: Chain, artifact_path: Path) -> int:
+def _deploy_raw(chain: Chain, artifact_path: Path) -> tuple[int | None, int]:
+    """Send an artifact's creation code: (receipt status, bytes of code at the new address),
+    or (None, 0) when the node refuses the transaction at send (EIP-3860)."""
     creation = json.loads(artifact_path.read_text())["bytecode"]
     w3 = chain.w3
     try:
         tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "data": creation, "gas": 29_000_000})
     except Exception as exc:
-        return -1 if "exceeds EIP-3860 limit of 49152" in str(exc) else -2
+        assert "exceeds EIP-3860 limit of 49152" in str(exc), exc
+        return None, 0
     receipt = w3.eth.wait_for_transaction_receipt(tx)
-    return len(w3.eth.get_code(receipt["contractAddress"])) if receipt["status"] == 1 else 0
+    address = receipt["contractAddress"]
+    return receipt["status"], len(w3.eth.get_code(address)) if address else 0
 
 
+def _code_sizes(artifact_path: Path) -> tuple[int, int]:
+    """(runtime, initcode) bytes of a Hardhat artifact, read from its hex."""
+    data = json.loads(artifact_path.read_text())
+    return len(data["deployedBytecode"]) // 2 - 1, len(data["bytecode"]) // 2 - 1
+
+
+def _size_fixture_generator() -> Any:
+    """fixtures/tools/make_size_fixtures.py as a module (it rebuilds a fixture's contract)."""
+    path = FIXTURES / "tools" / "make_size_fixtures.py"
+    spec = importlib.util.spec_from_file_location("make_size_fixtures", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
 def test_py_evm_draws_the_line_where_pf_size_does(tmp_path: Path) -> None:
-    """The size fixtures are real code: the EVM accepts 24,576 and refuses 24,577 and 49,153."""
+    """The size fixtures are real solc builds: the EVM accepts 24,576 and refuses 24,577 and 49,153."""
     chain = open_eth_tester()
 
     def artifact(folder: str, name: str) -> Path:
-        return next((FIXTURES / folder / "artifacts").rglob(f"{name}.json"))
+        return FIXTURES / folder / "artifacts" / "contracts" / f"{name}.sol" / f"{name}.json"
 
-    assert _deploy_raw(chain, artifact("boundary/runtime-24576", "Edge")) == 24_576
-    assert _deploy_raw(chain, artifact("defective/runtime-24577", "Big")) == 0  # EIP-170: status 0, no code
+    edge = artifact("boundary/runtime-24576", "Edge")
+    assert _code_sizes(edge)[0] == 24_576
+    assert _deploy_raw(chain, edge) == (1, 24_576)
+    big = artifact("defective/runtime-24577", "Big")
+    assert _code_sizes(big)[0] == 24_577
+    assert _deploy_raw(chain, big) == (0, 0)  # EIP-170: status 0, no code
     heavy = artifact("defective/initcode-49153", "Heavy")
-    assert _deploy_raw(chain, heavy) == -1  # EIP-3860: refused at send
-    trimmed = json.loads(heavy.read_text())
-    trimmed["bytecode"] = trimmed["bytecode"][:-2]  # the same initcode one byte shorter: 49,152
-    at_limit = tmp_path / "AtLimit.json"
-    at_limit.write_text(json.dumps(trimmed))
-    assert _deploy_raw(chain, at_limit) == 100
+    heavy_runtime, heavy_initcode = _code_sizes(heavy)
+    assert heavy_initcode == 49_153 and heavy_runtime < 24_576
+    assert _deploy_raw(chain, heavy) == (None, 0)  # EIP-3860: refused at send
+
+    # The same contract one byte of initcode lighter: its filler's first word gets one more zero byte.
+    if not node_available():
+        pytest.skip("node/solc-js absent (run `npm ci`): the 49,152-byte variant of Heavy is not rebuilt")
+    generator = _size_fixture_generator()
+    source = FIXTURES / "defective" / "initcode-49153" / "contracts" / "Heavy.sol"
+    length, zeros = generator.read_filler(source.read_text())
+    lighter = generator.measure(generator.SPECS["defective/initcode-49153"], length, zeros + 1, tmp_path)
+    assert _code_sizes(lighter.artifact) == (heavy_runtime, 49_152)
+    assert _deploy_raw(chain, lighter.artifact) == (1, heavy_runtime)

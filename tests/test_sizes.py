@@ -107,6 +107,38 @@ def test_defective_fixture_fails_exactly_its_check(run_suite, defect: str) -> No
     assert message in record["message"]
 
 
+UNREADABLE = "unreadable:contracts/facets/VaultFacet.sol/VaultFacet.json"
+SIZE_FIXTURES = ["boundary/runtime-24576", *(f"defective/{name}" for name in sorted(DEFECTS))]
+
+
+@pytest.mark.parametrize("fixture", SIZE_FIXTURES)
+def test_size_fixtures_fail_only_pf_size_under_full_preflight(run_suite, fixture: str) -> None:
+    """Real builds: under every preflight check a size fixture fails PF-SIZE and nothing else."""
+    run: SuiteRun = run_suite("-m", "preflight", target=FIXTURES / fixture / "signoff.toml")
+    checks = run.evidence()["checks"]
+    assert "Traceback" not in run.output
+    # the other artifact checks really ran on these artifacts (and passed), not skipped
+    ran = {c["check"] for c in checks if c["outcome"] == "passed"}
+    assert {"PF-SIZE", "PF-COMP", "PF-ABI", "PF-ADDR"} <= ran, checks
+    not_passed = sorted(
+        (c["check"], c["nodeid"].split("::", 1)[1]) for c in checks if c["outcome"] not in {"passed", "skipped"}
+    )
+    defect = fixture.removeprefix("defective/")
+    if defect not in DEFECTS:  # the boundary: 24,576 bytes pass
+        assert run.result.ret == 0, run.output
+        assert not_passed == []
+        return
+    assert run.result.ret == 1, run.output
+    if defect == "truncated-artifact":
+        # The one unreadable file is a failing case of every per-contract check (by design: it
+        # can never shrink a check into a green report); nothing about the intact PingFacet fails.
+        assert all(test.endswith(f"[{UNREADABLE}]") for _, test in not_passed), not_passed
+        assert {check for check, _ in not_passed} == {"PF-SIZE", "PF-COMP", "PF-ABI", "PF-ADDR"}, not_passed
+        assert ("PF-SIZE", DEFECTS[defect][0]) in not_passed
+        return
+    assert not_passed == [("PF-SIZE", DEFECTS[defect][0])], not_passed
+
+
 def test_exactly_at_the_limit_passes_with_a_warning(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "eip170", target=FIXTURES / "boundary" / "runtime-24576" / "signoff.toml")
     assert run.result.ret == 0, run.output
