@@ -237,6 +237,11 @@ class _Reader:
         self._json_cache: dict[Path, Any] = {}
         self._json_errors: dict[Path, str] = {}
         self._hashed_build_infos: set[Path] = set()
+        # Resolved once: per-file paths are normalised lexically (no filesystem calls), which
+        # keeps loading thousands of artifacts close to the cost of parsing their JSON.
+        self._root_is_dir = root.is_dir()
+        self._root_abs = os.path.normpath(os.path.abspath(root))
+        self._root_real = os.path.realpath(root)
 
     # -- bookkeeping -------------------------------------------------------------------
     def digest(self) -> str:
@@ -248,11 +253,12 @@ class _Reader:
     def _record(self, path: Path, raw: bytes) -> None:
         # Keyed by the path relative to the root, so the digest names the same files wherever
         # the tree is checked out (a build-info reached through ``..`` or a symlink included).
-        if self.root.is_dir():
-            try:
-                rel = Path(os.path.relpath(path.resolve(), self.root.resolve())).as_posix()
-            except ValueError:  # another drive on Windows
-                rel = path.resolve().as_posix()
+        if self._root_is_dir:
+            absolute = os.path.normpath(os.path.abspath(path))
+            rel = os.path.relpath(absolute, self._root_abs)
+            if rel.startswith(".."):  # reached through a symlink or outside the walked tree
+                rel = os.path.relpath(os.path.realpath(path), self._root_real)
+            rel = Path(rel).as_posix()
         else:
             rel = path.name
         self.file_hashes[rel] = hashlib.sha256(raw).hexdigest()
@@ -359,11 +365,12 @@ class _Reader:
             pointer = self._parse(dbg)
             target = pointer.get("buildInfo") if isinstance(pointer, dict) else None
             if isinstance(target, str):
-                build_info = (dbg.parent / target).resolve()
+                build_info = Path(os.path.normpath(dbg.parent / target))
+                if build_info in self._hashed_build_infos:  # shared by many artifacts: hash once
+                    return build_info
                 if build_info.is_file():
-                    if build_info not in self._hashed_build_infos:  # shared by many artifacts: hash once
-                        self._hashed_build_infos.add(build_info)
-                        self._record(build_info, build_info.read_bytes())
+                    self._hashed_build_infos.add(build_info)
+                    self._record(build_info, build_info.read_bytes())
                     return build_info
                 raise ArtifactError(
                     f"{dbg}: points at build-info {target}, which does not exist. "
