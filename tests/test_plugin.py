@@ -115,7 +115,8 @@ def test_artifact_only_preflight_does_not_import_web3() -> None:
         "import sys, pytest\n"
         "rc = pytest.main(['-q', '-m', 'eip170', '--signoff-reports=none', '-p', 'no:cacheprovider',\n"
         f"                 '--signoff-target={REFERENCE}'])\n"
-        "heavy = sorted(m for m in ('web3', 'eth_tester', 'eth.vm') if m in sys.modules)\n"
+        "heavy = ('web3', 'eth_tester', 'eth.vm', 'psycopg', 'httpx', 'uvicorn', 'pgserver')\n"
+        "heavy = sorted(m for m in heavy if m in sys.modules)\n"
         "print('HEAVY', heavy, 'RC', int(rc))\n"
     )
     out = subprocess.run(

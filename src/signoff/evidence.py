@@ -202,6 +202,46 @@ TABLES: dict[str, TableSpec] = {
         ),
         "dispatcher",
     ),
+    "PU-MIG": TableSpec(
+        "PU-MIG: schema after migrations 017-021 (seed 001 expected schemas and indexes)",
+        (
+            ("table", "Table"),
+            ("column", "Column / index"),
+            ("type", "Type / definition"),
+            ("nullable", "Nullable"),
+            ("default", "Default"),
+            ("verdict", "Verdict"),
+            ("note", "Note"),
+        ),
+        "order",
+    ),
+    "PU-MIG-files": TableSpec(
+        "PU-MIG: migration files, apply order and rollback",
+        (("order", "Order"), ("file", "File"), ("rollback", "Rollback file"), ("step", "Step"), ("verdict", "Verdict")),
+        "order",
+    ),
+    "PU-QRM-model": TableSpec(
+        "PU-QRM: the quorum and attestation model the broker is judged by",
+        (("rule", "Rule"), ("expected", "Expected behaviour")),
+        "order",
+    ),
+    "PU-QRM-counterexample": TableSpec(
+        "PU-QRM: minimal failing sequence (shrunk by hypothesis)",
+        (("step", "Step"), ("action", "Action"), ("expected", "Model"), ("actual", "Broker"), ("verdict", "Verdict")),
+        "step",
+    ),
+    "PU-API": TableSpec(
+        "PU-API / PU-ATT / PU-FIN / PU-REP / PU-WS: requests and answers",
+        (
+            ("check", "Check"),
+            ("case", "Case"),
+            ("request", "Request"),
+            ("expected", "Expected"),
+            ("actual", "Actual"),
+            ("verdict", "Verdict"),
+        ),
+        "order",
+    ),
 }
 
 
@@ -280,6 +320,7 @@ class EvidenceCollector:
 
     json_path: Path | None
     environment: dict[str, Any]
+    html: bool = True  # render per-test HTML extras only when an HTML report is written
     records: dict[str, CheckRecord] = field(default_factory=dict)
     chain_facts: dict[str, Any] = field(default_factory=dict)
     aborted: str | None = None
@@ -311,7 +352,7 @@ class EvidenceCollector:
                 record.outcome = "error" if (report.failed and report.when != "call") else report.outcome
             if report.failed or report.skipped:
                 record.message = _short(report)
-        if report.when == "call" and payload:
+        if report.when == "call" and payload and self.html:
             setattr(report, "extras", [*getattr(report, "extras", []), *_html_extras(payload)])  # noqa: B010 - pytest-html's attribute
 
     # -- aggregation ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ the artifact-only preflight start fast.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.rpc import JsonRpcClient
 from signoff.errors import ChainError, ConfigError
 from signoff.evidence import CHAIN_PROPERTY, CHECK_PROPERTY, Evidence, EvidenceCollector, finalize_user_properties
+from signoff.pou.fixtures import pou_broker, pou_scratch, pou_server, pou_settings  # noqa: F401 - e2e_pou fixtures
 from signoff.redaction import display_url, forget_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, report_paths, resolve_session
 from signoff.target import BUILTIN_NETWORKS
@@ -155,16 +157,28 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     forget_secrets()
     network = config.getoption("signoff_network") or config.getini("signoff_network") or DEFAULT_NETWORK
+    # The artifacts are hundreds of thousands of long-lived objects: load them without the
+    # cyclic GC and then freeze them, so later collections (pytest runs several) skip them.
+    gc_enabled = gc.isenabled()
+    gc.disable()
     try:
         settings = resolve_session(_target_path(config), str(network))
     except ConfigError as exc:
         raise pytest.UsageError(redact(str(exc))) from None
+    finally:
+        if gc_enabled:
+            gc.enable()
+    gc.freeze()
     config.stash[SETTINGS_KEY] = settings
     config.stash[STATE_KEY] = RunState()
     if hasattr(config, "workerinput"):
         return
     json_path = _configure_reports(config, settings)
-    collector = EvidenceCollector(json_path=json_path, environment=settings.environment())
+    collector = EvidenceCollector(
+        json_path=json_path,
+        environment=settings.environment(),
+        html=bool(getattr(config.option, "htmlpath", None)),
+    )
     config.pluginmanager.register(collector, COLLECTOR_NAME)
     if config.pluginmanager.hasplugin("html"):
         from signoff.evidence import HtmlHooks

@@ -111,6 +111,45 @@ class NetworkSettings:
 
 
 @dataclass(frozen=True)
+class PouSettings:
+    """``[pou]`` after ``${VAR}`` expansion: the Proof-of-Usefulness broker and its database.
+
+    ``url`` absent means signoff starts the reference broker (fixtures/reference/pou) over a
+    throwaway PostgreSQL; ``database_url`` (a secret) is a live database, only ever read.
+    """
+
+    url: str | None
+    database_url: str | None
+    migrations: Path | None
+    prerequisites: Path | None
+    k: int
+    m: int
+    finalizer_interval_seconds: float
+    expected_indexes: tuple[str, ...]
+    websocket_path: str
+    client_did: str | None
+    agent_did: str | None
+    outsider_did: str | None
+    reference: Path | None  # the reference broker's directory (broker.py, migrations/) when url is absent
+    reference_variant: str
+    stateful_examples: int
+
+    @property
+    def live(self) -> bool:
+        return self.url is not None
+
+
+DEFAULT_POU_INDEXES = (
+    "idx_task_attestations_task_id",
+    "idx_task_attestations_created",
+    "idx_agent_stakes_updated",
+    "idx_task_receipts_status",
+    "idx_task_receipts_committee",
+    "idx_agent_reputation_did",
+)
+
+
+@dataclass(frozen=True)
 class Target:
     """The system under test, as its ``signoff.toml`` describes it."""
 
@@ -128,6 +167,20 @@ class Target:
     manifest: ManifestSettings | None
     network_names: tuple[str, ...]
     _raw_networks: Mapping[str, Mapping[str, Any]] = field(repr=False)
+    _raw_pou: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def has_pou(self) -> bool:
+        return self._raw_pou is not None
+
+    def pou(self) -> PouSettings:
+        """The ``[pou]`` settings, with ``${VAR}`` values expanded now (only e2e_pou needs them)."""
+        if self._raw_pou is None:
+            raise ConfigError(
+                f"{self.path} has no [pou] table, which the e2e_pou suite needs. Next step: add [pou] "
+                "(see the README: url of your broker, or nothing to start the reference broker)"
+            )
+        return _pou_settings(self.path, self._raw_pou, expand=True)
 
     @property
     def root(self) -> Path:
@@ -248,6 +301,9 @@ def load_target(path: Path) -> Target:
             )
         raw_networks[network_name] = networks_table.raw_table(network_name)
     networks_table.done()
+    raw_pou = dict(top.raw_table("pou")) if "pou" in top.data else None
+    if raw_pou is not None:
+        _pou_settings(path, raw_pou, expand=False)  # keys and types now; ${VAR} only when e2e_pou runs
     top.done()
 
     return Target(
@@ -265,7 +321,45 @@ def load_target(path: Path) -> Target:
         manifest=manifest,
         network_names=tuple(sorted(raw_networks)),
         _raw_networks=raw_networks,
+        _raw_pou=raw_pou,
     )
+
+
+def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSettings:
+    from signoff.pou.reference import REFERENCE_VARIANTS
+
+    table = _Table(path, "pou", raw, expand=expand)
+    k = table.integer("k", default=3, minimum=1) or 3
+    m = table.integer("m", default=5, minimum=1) or 5
+    if k > m:
+        raise ConfigError(f"{path}: [pou] k = {k} is larger than m = {m}. Next step: a quorum needs k <= m")
+    interval = table.number("finalizer_interval_seconds", default=60.0, minimum=0.01)
+    variant = table.string("reference_variant") or "correct"
+    if variant not in REFERENCE_VARIANTS:
+        raise ConfigError(
+            f"{path}: [pou] reference_variant = {variant!r} is not a variant of the reference broker. "
+            f"Valid choices: {', '.join(REFERENCE_VARIANTS)}. Next step: correct the value"
+        )
+    indexes = table.string_list("expected_indexes")
+    settings = PouSettings(
+        url=table.string("url"),
+        database_url=table.string("database_url"),
+        migrations=table.path("migrations", path.parent, must_exist=True),
+        prerequisites=table.path("prerequisites", path.parent, must_exist=True),
+        k=k,
+        m=m,
+        finalizer_interval_seconds=interval,
+        expected_indexes=tuple(indexes) if indexes else DEFAULT_POU_INDEXES,
+        websocket_path=table.string("websocket_path") or "/ws",
+        client_did=table.string("client_did"),
+        agent_did=table.string("agent_did"),
+        outsider_did=table.string("outsider_did"),
+        reference=table.path("reference", path.parent, must_exist=True),
+        reference_variant=variant,
+        stateful_examples=table.integer("stateful_examples", default=25, minimum=1) or 25,
+    )
+    table.done()
+    return settings
 
 
 class _Table:
@@ -382,6 +476,17 @@ class _Table:
                 f"{self.file}: {self._key(key)} must be >= {minimum}, found {value}. Next step: correct the value"
             )
         return int(value)
+
+    def number(self, key: str, *, default: float, minimum: float) -> float:
+        value = self._take(key, False)
+        if value is None:
+            return default
+        self._typed(key, value, "a number", isinstance(value, int | float) and not isinstance(value, bool))
+        if value < minimum:
+            raise ConfigError(
+                f"{self.file}: {self._key(key)} must be >= {minimum}, found {value}. Next step: correct the value"
+            )
+        return float(value)
 
     def string_list(self, key: str, *, required: bool = False) -> list[str]:
         value = self._take(key, required)

@@ -1,0 +1,146 @@
+"""A client for the broker API of CRITERIA.md (JSON over HTTP, notifications over WebSocket).
+
+It returns what the broker answered (status code and JSON body) and never interprets it: the
+checks decide. A transport failure raises :class:`BrokerUnreachable` naming the host only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from signoff.errors import SignoffError
+from signoff.redaction import display_url, redact
+
+DID_HEADER = "X-AINP-DID"
+
+
+class BrokerUnreachable(SignoffError):
+    """The broker did not answer (connection refused, timeout)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any  # parsed JSON, or the raw text when the body is not JSON
+
+    def field(self, name: str) -> Any:
+        return self.body.get(name) if isinstance(self.body, dict) else None
+
+    def short(self) -> str:
+        text = self.body if isinstance(self.body, str) else json.dumps(self.body, sort_keys=True)
+        return redact(f"HTTP {self.status} {text[:300]}")
+
+
+class BrokerClient:
+    """HTTP calls to one broker; one connection pool per client."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, websocket_path: str = "/ws") -> None:
+        self.url = url.rstrip("/")
+        self.websocket_path = websocket_path
+        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, *, did: str | None = None, body: Any = None) -> Answer:
+        headers = {DID_HEADER: did} if did is not None else {}
+        try:
+            response = self._http.request(method, path, headers=headers, json=body)
+        except httpx.HTTPError as exc:
+            raise BrokerUnreachable(
+                f"the broker at {display_url(self.url)} did not answer {method} {redact(path)}: "
+                f"{type(exc).__name__}: {redact(str(exc))}. Next step: start the broker or correct [pou] url"
+            ) from None
+        try:
+            parsed: Any = response.json()
+        except ValueError:
+            parsed = response.text
+        return Answer(response.status_code, parsed)
+
+    # -- the API -------------------------------------------------------------------------
+    def health(self) -> Answer:
+        return self._call("GET", "/health")
+
+    def settle(self, negotiation_id: str, body: Mapping[str, Any] | None = None) -> Answer:
+        return self._call("POST", f"/api/negotiations/{quote(negotiation_id, safe='')}/settle", body=dict(body or {}))
+
+    def receipt(self, task_id: str) -> Answer:
+        return self._call("GET", f"/api/receipts/{quote(task_id, safe='')}")
+
+    def committee(self, task_id: str) -> Answer:
+        return self._call("GET", f"/api/receipts/{quote(task_id, safe='')}/committee")
+
+    def attest(
+        self,
+        task_id: str,
+        did: str | None,
+        type_: str,
+        score: Any = 0.9,
+        confidence: Any = 0.9,
+        **extra: Any,
+    ) -> Answer:
+        body = {"type": type_, "score": score, "confidence": confidence, **extra}
+        return self._call("POST", f"/api/receipts/{quote(task_id, safe='')}/attestations", did=did, body=body)
+
+    def finalize(self, task_id: str) -> Answer:
+        return self._call("POST", f"/api/receipts/{quote(task_id, safe='')}/finalize")
+
+    def reputation(self, did: str) -> Answer:
+        return self._call("GET", f"/api/reputation/{quote(did, safe='')}")
+
+    def status_of(self, task_id: str) -> str | None:
+        answer = self.receipt(task_id)
+        receipt = answer.field("receipt")
+        return receipt.get("status") if isinstance(receipt, dict) else None
+
+    # -- WebSocket -----------------------------------------------------------------------
+    def websocket_url(self, did: str) -> str:
+        parts = urlsplit(self.url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}{self.websocket_path}?did={quote(did, safe='')}"
+
+
+class Listener:
+    """One WebSocket subscription for a DID; waits for the broker's ``subscribed`` greeting."""
+
+    def __init__(self, client: BrokerClient, did: str, timeout: float = 5.0) -> None:
+        from contextlib import ExitStack
+
+        from websockets.sync.client import connect
+
+        self._stack = ExitStack()
+        self.did = did
+        self.timeout = timeout
+        url = client.websocket_url(did)
+        try:
+            self._socket = self._stack.enter_context(connect(url, open_timeout=timeout, close_timeout=1))
+            greeting = json.loads(self._socket.recv(timeout=timeout))
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise BrokerUnreachable(
+                f"WebSocket {display_url(url)} for {did} did not open: {type(exc).__name__}: {redact(str(exc))}"
+            ) from None
+        self.greeting: Any = greeting
+
+    def wait_for(self, predicate: Any, timeout: float) -> tuple[Any | None, list[Any]]:
+        import time
+
+        seen: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                message = json.loads(self._socket.recv(timeout=remaining))
+            except Exception:
+                break
+            seen.append(message)
+            if predicate(message):
+                return message, seen
+        return None, seen
+
+    def close(self) -> None:
+        self._stack.close()

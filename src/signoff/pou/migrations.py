@@ -1,0 +1,88 @@
+"""Migration rehearsal on a throwaway database: discover, apply in order, introspect, roll back.
+
+The order and naming rules, and what counts as a correct schema, live in
+:mod:`signoff.checks.pou_migrations`; this module does the I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from signoff.checks.pou_migrations import Column, Migration, Plan, Schema, plan
+from signoff.errors import SignoffError
+from signoff.redaction import redact
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+class MigrationError(SignoffError):
+    """A migration or rollback file failed to run; the message names the file and the error."""
+
+
+def discover(directory: Path) -> Plan:
+    """The apply set of ``directory`` and its ``rollback/`` files, ordered and checked."""
+    files = {p: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.sql"))}
+    rollback_dir = directory / "rollback"
+    rollbacks = {p: p.read_text(encoding="utf-8") for p in sorted(rollback_dir.glob("*.sql"))}
+    return plan(files, rollbacks, str(directory))
+
+
+def apply_all(conn: psycopg.Connection[tuple[object, ...]], migrations: Sequence[Migration]) -> None:
+    """Apply each file in its own transaction, in the order given."""
+    for migration in migrations:
+        _run(conn, migration.sql, migration.label)
+
+
+def rollback_all(conn: psycopg.Connection[tuple[object, ...]], migrations: Sequence[Migration]) -> None:
+    """Run the rollback files in reverse order of ``migrations``."""
+    for migration in reversed(migrations):
+        if migration.rollback_sql is not None and migration.rollback is not None:
+            _run(conn, migration.rollback_sql, f"rollback/{migration.rollback.name}")
+
+
+def _run(conn: psycopg.Connection[tuple[object, ...]], sql: str, label: str) -> None:
+    import psycopg
+
+    try:
+        with conn.transaction():
+            conn.execute(sql.encode())  # bytes: a whole file, several statements, no parameters
+    except psycopg.Error as exc:
+        raise MigrationError(redact(f"{label} failed: {str(exc).strip()}")) from None
+
+
+def introspect(conn: psycopg.Connection[tuple[object, ...]]) -> Schema:
+    """Tables, columns, indexes and every other object of the ``public`` schema (read-only)."""
+    columns = tuple(
+        Column(str(t), str(c), str(ty), n == "YES", None if d is None else str(d))
+        for t, c, ty, n, d in conn.execute(
+            "SELECT table_name, column_name, CASE WHEN data_type = 'ARRAY' THEN udt_name ELSE data_type END, "
+            "is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'public' "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    )
+    indexes = {
+        str(name): str(definition)
+        for name, definition in conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+        ).fetchall()
+    }
+    objects: set[str] = set()
+    for kind, name in conn.execute(
+        "SELECT c.relkind::text, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' "
+        "UNION ALL SELECT 'constraint', conrelid::regclass::text || '.' || conname FROM pg_constraint c "
+        "JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public' "
+        "UNION ALL SELECT 'type', typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0 "
+        "UNION ALL SELECT 'function', p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'public'"
+    ).fetchall():
+        objects.add(f"{_KINDS.get(str(kind), str(kind))} {name}")
+    objects.update(f"column {c.table}.{c.name}" for c in columns)
+    return Schema(columns, indexes, frozenset(objects))
+
+
+_KINDS = {"r": "table", "i": "index", "S": "sequence", "v": "view", "m": "materialized view", "c": "type"}

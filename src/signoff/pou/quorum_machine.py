@@ -1,0 +1,183 @@
+"""The PU-QRM state machine: hypothesis drives a real broker, a model judges every step.
+
+Each example seeds a fresh agent pool of generated size and trust order (client and agent
+sometimes on top of the ranking), settles with a generated k <= m, then runs a sequence of
+attestations (committee members, outsiders, the client, the agent, repeats), manual
+finalizations and waits for the automatic finalizer. After every step the receipt's status
+must be one the model allows. Every step is traced, so the shrunk failing example that
+hypothesis replays last is the minimal sequence the report shows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signoff.checks.pou_quorum import QuorumModel
+    from signoff.pou.fixtures import Broker
+
+
+# Once a failure is known, shrinking may spend this long on the real broker; then every
+# further example stops at once (a different, cheap failure), so shrinking ends and the
+# shortest failing sequence seen so far is the one reported.
+SHRINK_BUDGET_SECONDS = 20.0
+
+
+class BudgetExhausted(Exception):
+    """Raised by new examples after the shrink budget is spent."""
+
+
+@dataclass
+class Record:
+    examples: int = 0
+    steps: int = 0
+    first_failure_at: float | None = None
+    shortest: list[dict[str, Any]] = field(default_factory=list)
+
+    def failed(self, trace: list[dict[str, Any]]) -> None:
+        if self.first_failure_at is None:
+            self.first_failure_at = time.monotonic()
+        if not self.shortest or len(trace) < len(self.shortest):
+            self.shortest = list(trace)
+
+
+def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any], Record]:
+    """A RuleBasedStateMachine class bound to ``broker``, and the record it writes."""
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+    from signoff.checks.pou_quorum import expected_committee
+
+    record = Record()
+    settings = broker.settings
+    window = 2 * settings.finalizer_interval_seconds + 0.1
+    seeder = broker.seeder()
+    client = broker.client
+
+    class QuorumMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model: QuorumModel | None = None
+            self.task_id = ""
+            self.outsiders: list[str] = []
+            self.trace: list[dict[str, Any]] = []
+            started = record.first_failure_at
+            if started is not None and time.monotonic() - started > SHRINK_BUDGET_SECONDS:
+                raise BudgetExhausted(f"shrinking stopped after {SHRINK_BUDGET_SECONDS:.0f} s")
+            record.examples += 1
+
+        def _log(self, action: str, expected: Any, actual: Any, ok: bool) -> None:
+            record.steps += 1
+            self.trace.append(
+                {
+                    "step": f"{len(self.trace) + 1:02d}",
+                    "action": action,
+                    "expected": str(expected),
+                    "actual": str(actual),
+                    "verdict": "pass" if ok else "fail",
+                }
+            )
+            if not ok:
+                record.failed(self.trace)
+            assert ok, f"{action}: model {expected}, broker {actual}"
+
+        @initialize(
+            k=st.integers(1, 4),
+            extra=st.integers(0, 2),
+            delta=st.integers(-3, 2),
+            parties_on_top=st.booleans(),
+            order=st.randoms(use_true_random=False),
+        )
+        def settle(self, k: int, extra: int, delta: int, parties_on_top: bool, order: Any) -> None:
+            if not broker.started:  # a live broker has one k, m
+                k, extra = settings.k, settings.m - settings.k
+            m = k + extra
+            eligible = max(0, m + delta)
+            tag = f"{record.examples:04d}{int(time.time() * 1000) % 100000:05d}"
+            dids = [f"did:signoff:q{tag}:a{i}" for i in range(eligible)]
+            scores = [round(0.1 + 0.8 * i / max(1, eligible), 4) for i in range(eligible)]
+            order.shuffle(scores)
+            trust = dict(zip(dids, scores, strict=True))
+            party_client, party_agent = f"did:signoff:q{tag}:client", f"did:signoff:q{tag}:agent"
+            if parties_on_top:
+                trust = {party_client: 0.99, party_agent: 0.98, **trust}
+            self.outsiders = [f"did:signoff:q{tag}:outsider{i}" for i in range(2)]
+            seeder.agent_pool(trust)
+            negotiation = seeder.negotiation(party_client, party_agent)
+            answer = client.settle(negotiation, {"k": k, "m": m} if broker.started else {})
+            receipt = answer.field("receipt") or {}
+            committee = list(receipt.get("committee") or [])
+            want = expected_committee(trust, m, party_client, party_agent)
+            self._log(
+                f"settle k={k} m={m} with {eligible} eligible agents"
+                + (" (client and agent on top of the trust ranking)" if parties_on_top else ""),
+                f"201, committee {want}",
+                f"{answer.status}, committee {committee}",
+                answer.status == 201 and sorted(committee) == sorted(want),
+            )
+            self.task_id = str(answer.field("task_id"))
+            self.model = model_type(party_client, party_agent, committee, k)
+
+        def _did(self, who: str, index: int) -> str:
+            assert self.model is not None
+            if who == "member" and self.model.committee:
+                return self.model.committee[index % len(self.model.committee)]
+            if who == "client":
+                return self.model.client
+            if who == "agent":
+                return self.model.agent
+            return self.outsiders[index % len(self.outsiders)]
+
+        @rule(
+            who=st.sampled_from(["member", "member", "member", "outsider", "client", "agent"]),
+            index=st.integers(0, 5),
+            kind=st.sampled_from(["AUDIT_PASS", "AUDIT_PASS", "AUDIT_PASS", "ACCEPTED", "AUDIT_FAIL"]),
+        )
+        def attest(self, who: str, index: int, kind: str) -> None:
+            assert self.model is not None
+            did = self._did(who, index)
+            expected = self.model.expected_attestation(did, kind)
+            answer = client.attest(self.task_id, did, kind)
+            label = f"{who} {did.rsplit(':', 1)[-1]}" if who in ("member", "outsider") else who
+            self._log(f"{kind} by {label}", expected, answer.status, answer.status == expected)
+
+        @rule()
+        def finalize(self) -> None:
+            assert self.model is not None
+            status, fields = self.model.expected_finalize()
+            answer = client.finalize(self.task_id)
+            ok = answer.status == status and all(answer.field(key) == value for key, value in fields.items())
+            self._log("manual finalize", f"{status} {fields or ''}".strip(), answer.short(), ok)
+
+        @precondition(
+            lambda self: (
+                self.model is not None
+                and not self.model.finalized
+                and len({did for did, _ in self.model.attested}) >= self.model.k
+            )
+        )
+        @rule()
+        def wait_for_finalizer(self) -> None:
+            assert self.model is not None
+            time.sleep(window)
+            if self.model.at_quorum:
+                self.model.finalized = True
+            self._log(f"wait {window:.2f} s for the finalizer", "", "", True)
+
+        @invariant()
+        def status_matches_model(self) -> None:
+            if self.model is None:
+                return
+            status = client.status_of(self.task_id)
+            allowed = self.model.allowed_statuses()
+            if status not in allowed:
+                self._log(
+                    f"GET receipt ({self.model.have} member AUDIT_PASS of k={self.model.k})",
+                    " or ".join(sorted(allowed)),
+                    status,
+                    False,
+                )
+
+    return QuorumMachine, record

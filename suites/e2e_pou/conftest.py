@@ -1,0 +1,57 @@
+"""Shared test data of the e2e_pou suite: seeded agent pools and fresh settled receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from signoff.pou.fixtures import Broker, unique
+
+
+@dataclass
+class Settled:
+    """A receipt the suite created: its parties, committee and the broker's answer."""
+
+    task_id: str
+    negotiation_id: str
+    client: str
+    agent: str
+    outsider: str
+    trust: dict[str, float]
+    receipt: dict[str, Any]
+
+    @property
+    def committee(self) -> list[str]:
+        return list(self.receipt.get("committee") or [])
+
+
+@pytest.fixture
+def settle_new(pou_broker: Broker) -> Callable[..., Settled]:
+    """Seed a fresh agent pool (client and agent on top of the trust ranking) and settle once."""
+
+    def settle(
+        eligible: int | None = None, *, body: dict[str, Any] | None = None, with_parties_in_pool: bool = True
+    ) -> Settled:
+        settings = pou_broker.settings
+        count = settings.m + 2 if eligible is None else eligible
+        client, agent, outsider = unique("client"), unique("agent"), unique("outsider")
+        trust = {unique(f"member{i}"): round(0.9 - 0.05 * i, 4) for i in range(count)}
+        if with_parties_in_pool:  # the top of the ranking, so an exclusion bug shows
+            trust = {client: 0.99, agent: 0.98, **trust}
+        seeder = pou_broker.seeder()
+        seeder.agent_pool(trust)
+        negotiation = seeder.negotiation(client, agent)
+        answer = pou_broker.client.settle(negotiation, body or {})
+        if answer.status != 201 or not isinstance(answer.field("receipt"), dict):
+            pytest.fail(
+                f"settle of negotiation {negotiation} answered {answer.short()}, expected 201 with a receipt",
+                pytrace=False,
+            )
+        receipt = answer.field("receipt")
+        task_id = str(answer.field("task_id") or receipt.get("id"))
+        return Settled(task_id, negotiation, client, agent, outsider, trust, receipt)
+
+    return settle

@@ -1,0 +1,143 @@
+"""PU-QRM: the k-of-m quorum. Below quorum finalize is a 409 QUORUM_NOT_MET with needed/have;
+at quorum it finalizes; with fewer eligible agents than m the broker's explicit behaviour
+(committee = every eligible agent) is asserted; and a hypothesis state machine drives
+generated k <= m, agent pools and attestation sequences (members, outsiders, client, agent,
+duplicates, manual finalize, waiting for the finalizer) and checks after every step that the
+broker's receipt status equals the model's. A failure is shrunk to a minimal sequence, which
+goes into the report."""
+
+import time
+
+import pytest
+
+from signoff.checks import Finding
+from signoff.checks.pou_quorum import RULE_ROWS, QuorumModel, expected_committee
+from signoff.pou.expect import Expect
+
+CHECK_ID = "PU-QRM"
+pytestmark = [pytest.mark.e2e_pou, pytest.mark.quorum]
+
+
+def test_pu_qrm_below_quorum_is_409(pou_broker, settle_new, evidence) -> None:
+    expect = Expect(evidence, CHECK_ID)
+    task = settle_new()
+    k = int(task.receipt["k"])
+    for member in task.committee[: k - 1]:
+        expect.answer(
+            "member AUDIT_PASS", "AUDIT_PASS", pou_broker.client.attest(task.task_id, member, "AUDIT_PASS"), 201
+        )
+    expect.answer(
+        f"finalize with {k - 1} of {k}",
+        "POST finalize",
+        pou_broker.client.finalize(task.task_id),
+        409,
+        {"error": "QUORUM_NOT_MET", "needed": k, "have": k - 1},
+    )
+    status = pou_broker.client.status_of(task.task_id)
+    expect.that("still pending", status == "pending", "pending", repr(status), "GET receipt")
+    expect.done()
+
+
+def test_pu_qrm_at_quorum_finalizes(pou_broker, settle_new, evidence) -> None:
+    expect = Expect(evidence, CHECK_ID)
+    task = settle_new()
+    k = int(task.receipt["k"])
+    for member in task.committee[:k]:
+        pou_broker.client.attest(task.task_id, member, "AUDIT_PASS")
+    expect.answer(
+        f"finalize with {k} of {k}",
+        "POST finalize",
+        pou_broker.client.finalize(task.task_id),
+        200,
+        {"ok": True, "status": "finalized"},
+    )
+    receipt = pou_broker.client.receipt(task.task_id).field("receipt") or {}
+    expect.that(
+        "finalized",
+        receipt.get("status") == "finalized" and bool(receipt.get("finalized_at")),
+        "status finalized with finalized_at",
+        f"{receipt.get('status')}, {receipt.get('finalized_at')}",
+    )
+    expect.done()
+
+
+def test_pu_qrm_fewer_agents_than_m(pou_broker, settle_new, evidence) -> None:
+    """The explicit behaviour: every eligible agent sits on the committee; below k it never finalizes."""
+    expect = Expect(evidence, CHECK_ID)
+    k, m = pou_broker.settings.k, pou_broker.settings.m
+    for eligible in sorted({m - 1, k - 1} - {0}):
+        task = settle_new(eligible)
+        want = expected_committee(task.trust, m, task.client, task.agent)
+        expect.that(
+            f"{eligible} eligible < m={m}: committee",
+            sorted(task.committee) == sorted(want),
+            f"all {eligible} eligible agents {want}",
+            str(task.committee),
+            "settle",
+        )
+        for member in task.committee:
+            pou_broker.client.attest(task.task_id, member, "AUDIT_PASS")
+        if len(task.committee) >= k:
+            expect.answer(f"{eligible} eligible >= k", "finalize", pou_broker.client.finalize(task.task_id), 200)
+        else:
+            expect.answer(
+                f"{eligible} eligible < k={k}",
+                "finalize",
+                pou_broker.client.finalize(task.task_id),
+                409,
+                {"error": "QUORUM_NOT_MET", "needed": k, "have": len(task.committee)},
+            )
+    expect.done()
+
+
+def test_pu_qrm_stateful(pou_broker, evidence) -> None:
+    from hypothesis import HealthCheck, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from signoff.pou.quorum_machine import machine_for
+
+    for order, (rule, expected) in enumerate(RULE_ROWS):
+        evidence.row("PU-QRM-model", {"order": f"{order:02d}", "rule": rule, "expected": expected})
+    machine, record = machine_for(pou_broker, QuorumModel)
+    examples = pou_broker.settings.stateful_examples
+    started = time.monotonic()
+    failure: BaseException | None = None
+    try:
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=12,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+            ),
+        )
+    except Exception as exc:
+        failure = exc
+    elapsed = time.monotonic() - started
+    evidence.attach("examples_run", record.examples)
+    evidence.attach("steps_run", record.steps)
+    evidence.attach("seconds", round(elapsed, 3))
+    evidence.attach("examples_per_second", round(record.examples / elapsed, 2) if elapsed else None)
+    if failure is None and not record.shortest:
+        evidence.verdict([])
+        return
+    trace = record.shortest
+    for row in trace:
+        evidence.row("PU-QRM-counterexample", row)
+    evidence.attach("counterexample", trace)
+    steps = "\n".join(f"  {r['step']}. {r['action']} -> model {r['expected']}, broker {r['actual']}" for r in trace)
+    evidence.verdict(
+        [
+            Finding(
+                CHECK_ID,
+                "stateful",
+                "error",
+                f"the broker broke the quorum model; minimal failing sequence (shrunk):\n{steps}\n"
+                f"({record.examples} examples run)",
+            )
+        ]
+    )

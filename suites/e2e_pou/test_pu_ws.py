@@ -1,0 +1,43 @@
+"""PU-WS: on settlement both parties, client and agent, receive the notification over WebSocket."""
+
+import pytest
+
+from signoff.pou.expect import Expect
+
+CHECK_ID = "PU-WS"
+pytestmark = [pytest.mark.e2e_pou, pytest.mark.websocket]
+
+
+def test_pu_ws_both_parties_notified(pou_broker, evidence) -> None:
+    from signoff.pou.client import BrokerUnreachable, Listener
+    from signoff.pou.fixtures import unique
+
+    expect = Expect(evidence, CHECK_ID)
+    client_did, agent_did = unique("client"), unique("agent")
+    seeder = pou_broker.seeder()
+    seeder.agent_pool({unique(f"member{i}"): 0.5 + 0.01 * i for i in range(pou_broker.settings.m)})
+    negotiation = seeder.negotiation(client_did, agent_did)
+    try:
+        listeners = {"client": Listener(pou_broker.client, client_did), "agent": Listener(pou_broker.client, agent_did)}
+    except BrokerUnreachable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        answer = pou_broker.client.settle(negotiation)
+        expect.answer("settle", f"POST /api/negotiations/{negotiation}/settle", answer, 201)
+        for party, listener in listeners.items():
+            message, seen = listener.wait_for(
+                lambda m: isinstance(m, dict) and m.get("negotiation_id") == negotiation, timeout=5.0
+            )
+            expect.that(
+                f"{party} notified",
+                message is not None,
+                f"a message naming negotiation {negotiation} within 5 s",
+                f"type {message.get('type')}, task {message.get('task_id')}"
+                if message
+                else f"nothing ({len(seen)} other message(s))",
+                f"WebSocket {pou_broker.settings.websocket_path}",
+            )
+    finally:
+        for listener in listeners.values():
+            listener.close()
+    expect.done()

@@ -1,0 +1,206 @@
+"""e2e_pou on the real suite: the reference broker passes everything; each broken variant and
+each defective migration set makes exactly the intended checks fail, with the intended message.
+Plus unit tests of the pure PU-* checks (migration order rules, quorum model, EWMA)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from signoff.checks import pou_migrations
+from signoff.checks.pou_quorum import QuorumModel, expected_committee
+from signoff.checks.pou_reputation import ewma_findings
+from tests.conftest import FIXTURES, SuiteRun
+
+DEFECTIVE = FIXTURES / "defective"
+
+
+# -- pure checks ----------------------------------------------------------------------------------
+
+
+def _files(*names: str, sql: str = "CREATE TABLE x (a int);") -> dict[Path, str]:
+    return {Path(name): sql for name in names}
+
+
+def test_plan_orders_numerically_and_pairs_rollbacks() -> None:
+    files = _files("017_a.sql", "018_b.sql", "019_c.sql", "020_d.sql", "021_e.sql")
+    rollbacks = _files(*(f"rollback/{p.name}" for p in files), sql="DROP TABLE x;")
+    plan = pou_migrations.plan(files, rollbacks, "m")
+    assert plan.findings == []
+    assert [m.number for m in plan.ordered] == [17, 18, 19, 20, 21]
+    assert all(m.rollback_sql == "DROP TABLE x;" for m in plan.ordered)
+
+
+@pytest.mark.parametrize(
+    ("names", "fragment"),
+    [
+        (
+            ("017_a.sql", "018_b.sql", "018_c.sql", "019_d.sql", "020_e.sql", "021_f.sql"),
+            "migration number 018 is used by 2",
+        ),
+        (("017_a.sql", "018_b.sql", "020_d.sql", "021_e.sql"), "no migration 019 between 018 and 020"),
+        (("017_a.sql", "018_b.sql", "019_c.sql", "020_d.sql", "021_e.sql", "9_z.sql"), "sort differently as text"),
+        (("017_a.sql", "018_b.sql", "019_c.sql", "020_d.sql", "021_e.sql", "022_down_e.sql"), "is a rollback"),
+        (("017_a.sql", "018_b.sql", "019_c.sql", "020_d.sql", "021_e.sql", "README.sql"), "not named NNN_"),
+    ],
+)
+def test_plan_findings(names: tuple[str, ...], fragment: str) -> None:
+    files = _files(*names)
+    rollbacks = _files(*(f"rollback/{n}" for n in names))
+    messages = [f.message for f in pou_migrations.plan(files, rollbacks, "m").findings]
+    assert any(fragment in m for m in messages), messages
+
+
+def test_rollback_recognised_by_content() -> None:
+    assert pou_migrations.looks_like_rollback("022_x.sql", "-- c\nDROP TABLE a;\nALTER TABLE b DROP COLUMN c;")
+    assert not pou_migrations.looks_like_rollback("022_x.sql", "DROP INDEX a; CREATE INDEX a ON t(x);")
+
+
+def test_quorum_model_counts_distinct_members_only() -> None:
+    model = QuorumModel("c", "a", ["m1", "m2", "m3"], 2)
+    assert model.expected_attestation("m1", "AUDIT_PASS") == 201
+    assert model.expected_attestation("m1", "AUDIT_PASS") == 409
+    assert model.expected_attestation("x", "AUDIT_PASS") == 403
+    assert model.expected_attestation("c", "ACCEPTED") == 201
+    assert model.expected_attestation("m2", "AUDIT_FAIL") == 201
+    assert model.expected_attestation(None, "ACCEPTED") == 401
+    assert model.expected_finalize() == (409, {"needed": 2, "have": 1})
+    assert model.allowed_statuses() == {"pending"}
+    assert model.expected_attestation("m3", "AUDIT_PASS") == 201
+    assert model.allowed_statuses() == {"pending", "finalized"}
+    assert model.expected_finalize() == (200, {})
+    assert model.allowed_statuses() == {"finalized"}
+
+
+def test_committee_excludes_parties_and_takes_top_m() -> None:
+    trust = {"c": 0.99, "a": 0.98, "x": 0.5, "y": 0.7, "z": 0.6, "w": 0.6}
+    assert expected_committee(trust, 3, "c", "a") == ["y", "w", "z"]
+    assert expected_committee(trust, 10, "c", "a") == ["y", "w", "z", "x"]
+
+
+def test_ewma_model() -> None:
+    before = {d: 0.5 for d in "qtrsvie"} | {"updated_at": "2026-01-01T00:00:00+00:00"}
+    after = before | {"q": 0.6, "updated_at": "2026-01-01T00:00:01+00:00"}
+    rows, findings = ewma_findings(before, after, {"q": 1.0})
+    assert findings == [] and len(rows) == 8
+    _, findings = ewma_findings(before, before, {"q": 1.0})
+    assert {f.subject for f in findings} == {"q", "updated_at"}
+
+
+# -- the real suite on the reference broker and on each defect ---------------------------------------
+
+
+def _failed(run: SuiteRun) -> set[str]:
+    return {name for name, outcome in run.outcomes().items() if outcome != "passed"}
+
+
+def test_reference_broker_passes_e2e_pou(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "e2e_pou")
+    assert run.result.ret == 0, run.output
+    evidence = run.evidence()
+    assert _failed(run) == set()
+    assert len(run.outcomes()) >= 19
+    tables = evidence["tables"]
+    schema = {(r["table"], r["column"]) for r in tables["PU-MIG"]["rows"]}
+    assert ("task_receipts", "committee") in schema and ("(index)", "idx_task_receipts_committee") in schema
+    assert len(tables["PU-QRM-model"]["rows"]) >= 6
+    stateful = next(c for c in evidence["checks"] if c["nodeid"].endswith("test_pu_qrm_stateful"))
+    assert stateful["data"]["examples_run"] >= 1
+    text = run.all_report_text()
+    assert "_owner:" not in text  # no database URL with its credentials anywhere
+
+
+DEFECTS = {
+    "pou-short-committee": (
+        {"test_pu_api_settle_creates_pending_receipt", "test_pu_qrm_fewer_agents_than_m", "test_pu_qrm_stateful"},
+        "committee size: expected 5 DIDs (7 eligible agents), found 3",
+    ),
+    "pou-outsider-audit-pass": (
+        {"test_pu_att_audit_pass_only_from_committee", "test_pu_qrm_stateful"},
+        "AUDIT_PASS from the outsider: AUDIT_PASS by outsider answered HTTP 201",
+    ),
+    "pou-duplicate-500": (
+        {"test_pu_att_duplicate_is_409", "test_pu_qrm_stateful"},
+        "duplicate AUDIT_PASS: the same again answered HTTP 500",
+    ),
+    "pou-finalizer-counts-outsiders": (
+        {"test_pu_fin_never_below_quorum", "test_pu_qrm_stateful"},
+        "job leaves it pending: expected pending after 0.80 s (3 intervals), found 'finalized'",
+    ),
+    "pou-finalizer-off": (
+        {"test_pu_fin_finalizes_at_quorum_within_interval", "test_pu_qrm_stateful"},
+        "finalized by the job: expected finalized within 1.20 s",
+    ),
+    "pou-reputation-frozen": (
+        {"test_pu_rep_ewma_on_settlement"},
+        "reputation after first settlement: GET /api/reputation/",
+    ),
+    "pou-notify-client-only": ({"test_pu_ws_both_parties_notified"}, "agent notified: expected a message naming"),
+    "pou-migration-duplicate-number": (
+        {"test_pu_mig_files"},
+        "migration number 020 is used by 2 files (020_add_task_receipts_notes.sql, "
+        "020_update_task_receipts_status.sql)",
+    ),
+    "pou-migration-rollback-in-apply-set": (
+        {"test_pu_mig_files"},
+        "022_rollback_agent_stakes.sql in ",
+    ),
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(DEFECTS))
+def test_defect_fails_exactly_the_intended_checks(run_suite, fixture: str) -> None:
+    expected, message = DEFECTS[fixture]
+    run: SuiteRun = run_suite("-m", "e2e_pou", target=DEFECTIVE / fixture / "signoff.toml")
+    assert run.result.ret == 1, run.output
+    assert _failed(run) == expected, run.output
+    assert message in run.output, run.output
+
+
+def test_stateful_failure_reports_the_shrunk_sequence(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "quorum", target=DEFECTIVE / "pou-outsider-audit-pass" / "signoff.toml")
+    evidence = run.evidence()
+    rows = evidence["tables"]["PU-QRM-counterexample"]["rows"]
+    assert rows and rows[-1]["verdict"] == "fail"
+    last = rows[-1]
+    assert last["action"].startswith("AUDIT_PASS by") and (last["expected"], last["actual"]) == ("403", "201"), rows
+    assert rows[0]["action"].startswith("settle k=")
+    assert len(rows) <= 6, rows  # shrunk: settle, a few steps, the failing one
+    assert "minimal failing sequence (shrunk)" in run.output
+
+
+# -- [pou] in the target file ---------------------------------------------------------------------
+
+
+def _target_with(tmp_path: Path, pou: str) -> Path:
+    reference = FIXTURES / "reference"
+    path = tmp_path / "signoff.toml"
+    path.write_text(f'[target]\nname = "t"\nartifacts = "{reference / "artifacts"}"\n\n[pou]\n{pou}\n')
+    return path
+
+
+def test_pou_table_rejects_unknown_keys_and_bad_variants(tmp_path: Path) -> None:
+    from signoff.errors import ConfigError
+    from signoff.target import load_target
+
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) qourum in \[pou\]"):
+        load_target(_target_with(tmp_path, "qourum = 3"))
+    with pytest.raises(ConfigError, match="Valid choices: correct, outsider-audit-pass"):
+        load_target(_target_with(tmp_path, 'reference_variant = "nope"'))
+    with pytest.raises(ConfigError, match="k = 4 is larger than m = 3"):
+        load_target(_target_with(tmp_path, "k = 4\nm = 3"))
+
+
+def test_pou_database_url_is_expanded_late_and_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from signoff.errors import ConfigError
+    from signoff.redaction import redact
+    from signoff.target import load_target
+
+    monkeypatch.delenv("SIGNOFF_TEST_DB", raising=False)
+    target = load_target(_target_with(tmp_path, 'database_url = "${SIGNOFF_TEST_DB}"'))  # preflight is not blocked
+    with pytest.raises(ConfigError, match="SIGNOFF_TEST_DB"):
+        target.pou()
+    monkeypatch.setenv("SIGNOFF_TEST_DB", "postgresql://u:s3cret-pw@db.example:5432/pou")
+    settings = target.pou()
+    assert settings.database_url is not None and "s3cret-pw" not in redact(f"failed: {settings.database_url}")
