@@ -6,7 +6,6 @@ Kept free of pytest so that it can be tested and reused directly; the plugin onl
 
 from __future__ import annotations
 
-import fnmatch
 import platform
 import re
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 from signoff import __version__
 from signoff.artifacts import ArtifactSet, Contract, load_artifacts
 from signoff.chain import Endpoint
+from signoff.checks.compiler import excluded_by
 from signoff.errors import ArtifactError, ConfigError
 from signoff.redaction import display_url
 from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, load_target
@@ -53,7 +53,7 @@ class SessionSettings:
 
     def size_excluded(self, contract: Contract) -> str | None:
         """The ``[sizes] exclude`` pattern that scopes ``contract`` out, if any."""
-        return _matching(contract.source, self.target.sizes.exclude)
+        return excluded_by(contract.source, self.target.sizes.exclude)
 
     def environment(self) -> dict[str, str]:
         """Rows of the report's environment table (no secret: URLs are shown host-only)."""
@@ -171,10 +171,3 @@ def _constructor_args(target: Target, artifacts: ArtifactSet) -> dict[str, int]:
         where = f'{target.path}: [contracts."{name}"] constructor_args'
         sizes[contract.fqn] = len(encode_constructor_args(contract.abi, settings.constructor_args, where))
     return sizes
-
-
-def _matching(source: str, patterns: tuple[str, ...]) -> str | None:
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(source, pattern):
-            return pattern
-    return None

@@ -80,4 +80,13 @@ class Expect:
 
 
 def _codes(codes: Collection[int]) -> str:
-    return " or ".join(str(c) for c in sorted(codes))
+    """``400 or 404``; a whole class of codes reads as ``4xx`` (the report stays legible)."""
+    remaining = set(codes)
+    parts = []
+    for hundred in range(100, 600, 100):
+        block = set(range(hundred, hundred + 100))
+        if block <= remaining:
+            parts.append(f"{hundred // 100}xx")
+            remaining -= block
+    parts.extend(str(c) for c in sorted(remaining))
+    return " or ".join(parts)
