@@ -250,7 +250,7 @@ class Evidence:
 
     def __init__(self, item: pytest.Item, check: str) -> None:
         self._item = item
-        self.check = check
+        self.check_id = check
         self.rows: list[tuple[str, dict[str, Any]]] = []
         self.data: dict[str, Any] = {}
         self.findings: list[Finding] = []
@@ -264,7 +264,7 @@ class Evidence:
     def attach(self, name: str, value: Any) -> None:
         self.data[name] = value
 
-    def verdict(self, findings: Iterable[Finding]) -> None:
+    def check(self, findings: Iterable[Finding]) -> None:
         """Record ``findings``; warn for warnings; fail the test, without a traceback, for errors."""
         found = list(findings)
         self.findings.extend(found)
@@ -277,7 +277,7 @@ class Evidence:
 
     def payload(self) -> dict[str, Any]:
         return {
-            "check": self.check,
+            "check": self.check_id,
             "rows": [{"table": t, "values": v} for t, v in self.rows],
             "data": self.data,
             "findings": [

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e_pou, pytest.mark.pou_api]
 def test_pu_api_health(pou_broker, evidence) -> None:
     expect = Expect(evidence, CHECK_ID)
     expect.answer("health", "GET /health", pou_broker.client.health(), 200, {"status": "healthy"})
-    expect.done()
+    expect.check()
 
 
 def test_pu_api_settle_creates_pending_receipt(pou_broker, settle_new, evidence) -> None:
@@ -61,4 +61,4 @@ def test_pu_api_settle_creates_pending_receipt(pou_broker, settle_new, evidence)
         expect.that(
             "GET committee agrees", got.field("committee") == committee, str(committee), str(got.field("committee"))
         )
-    expect.done()
+    expect.check()

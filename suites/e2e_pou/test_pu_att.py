@@ -18,7 +18,7 @@ def test_pu_att_did_required(pou_broker, settle_new, evidence) -> None:
     task = settle_new()
     answer = pou_broker.client.attest(task.task_id, None, "AUDIT_PASS")
     expect.answer("no DID", "POST attestations without X-AINP-DID", answer, 401, {"error": "UNAUTHORIZED"})
-    expect.done()
+    expect.check()
 
 
 def test_pu_att_accepted_only_from_client(pou_broker, settle_new, evidence) -> None:
@@ -41,7 +41,7 @@ def test_pu_att_accepted_only_from_client(pou_broker, settle_new, evidence) -> N
         201,
         {"ok": True},
     )
-    expect.done()
+    expect.check()
 
 
 def test_pu_att_audit_pass_only_from_committee(pou_broker, settle_new, evidence) -> None:
@@ -64,7 +64,7 @@ def test_pu_att_audit_pass_only_from_committee(pou_broker, settle_new, evidence)
         201,
         {"ok": True},
     )
-    expect.done()
+    expect.check()
 
 
 def test_pu_att_score_and_confidence_in_unit_interval(pou_broker, settle_new, evidence) -> None:
@@ -88,7 +88,7 @@ def test_pu_att_score_and_confidence_in_unit_interval(pou_broker, settle_new, ev
         pou_broker.client.attest(task.task_id, member, "AUDIT_PASS", score=1, confidence=0),
         201,
     )
-    expect.done()
+    expect.check()
 
 
 def test_pu_att_duplicate_is_409(pou_broker, settle_new, evidence) -> None:
@@ -105,7 +105,7 @@ def test_pu_att_duplicate_is_409(pou_broker, settle_new, evidence) -> None:
     expect.answer(
         "duplicate ACCEPTED", "the same again", pou_broker.client.attest(task.task_id, task.client, "ACCEPTED"), 409
     )
-    expect.done()
+    expect.check()
 
 
 MALFORMED = ("not-a-uuid", "1' OR '1'='1", "12345", "%00", "0" * 200)
@@ -126,4 +126,4 @@ def test_pu_att_malformed_ids_are_4xx(pou_broker, evidence) -> None:
     expect.answer(
         "settle malformed negotiation", "POST /api/negotiations/not-a-uuid/settle", client.settle("not-a-uuid"), four
     )
-    expect.done()
+    expect.check()

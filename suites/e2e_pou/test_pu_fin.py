@@ -36,7 +36,7 @@ def test_pu_fin_finalizes_at_quorum_within_interval(pou_broker, settle_new, evid
         f"{status} after {took:.2f} s",
         f"{k} member AUDIT_PASS, no manual finalize",
     )
-    expect.done()
+    expect.check()
 
 
 def test_pu_fin_never_below_quorum(pou_broker, settle_new, evidence) -> None:
@@ -67,4 +67,4 @@ def test_pu_fin_never_below_quorum(pou_broker, settle_new, evidence) -> None:
         409,
         {"error": "QUORUM_NOT_MET", "needed": k, "have": k - 1},
     )
-    expect.done()
+    expect.check()

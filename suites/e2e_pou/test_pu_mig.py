@@ -41,7 +41,7 @@ def test_pu_mig_files(pou_settings: PouSettings, evidence) -> None:
             },
         )
     evidence.attach("apply_order", [m.label for m in plan.ordered])
-    evidence.verdict(plan.findings)
+    evidence.check(plan.findings)
 
 
 def test_pu_mig_rehearsal(pou_settings: PouSettings, pou_scratch: str, evidence) -> None:
@@ -67,7 +67,7 @@ def test_pu_mig_rehearsal(pou_settings: PouSettings, pou_scratch: str, evidence)
         except MigrationError as exc:
             findings.append(Finding(CHECK_ID, "migrations", "error", str(exc)))
     evidence.attach("tables_after_apply", sorted(after.tables()) if "after" in locals() else [])
-    evidence.verdict(findings)
+    evidence.check(findings)
 
 
 def test_pu_mig_live_schema(pou_settings: PouSettings, evidence) -> None:
@@ -90,4 +90,4 @@ def test_pu_mig_live_schema(pou_settings: PouSettings, evidence) -> None:
     rows, findings = pou_migrations.compare_schema(schema, pou_settings.expected_indexes, "the live database")
     for order, row in enumerate(rows):
         evidence.row("PU-MIG", {"order": f"live-{order:04d}", **row, "note": "live (read-only)"})
-    evidence.verdict(findings)
+    evidence.check(findings)

@@ -35,7 +35,7 @@ def test_pu_qrm_below_quorum_is_409(pou_broker, settle_new, evidence) -> None:
     )
     status = pou_broker.client.status_of(task.task_id)
     expect.that("still pending", status == "pending", "pending", repr(status), "GET receipt")
-    expect.done()
+    expect.check()
 
 
 def test_pu_qrm_at_quorum_finalizes(pou_broker, settle_new, evidence) -> None:
@@ -58,7 +58,7 @@ def test_pu_qrm_at_quorum_finalizes(pou_broker, settle_new, evidence) -> None:
         "status finalized with finalized_at",
         f"{receipt.get('status')}, {receipt.get('finalized_at')}",
     )
-    expect.done()
+    expect.check()
 
 
 def test_pu_qrm_fewer_agents_than_m(pou_broker, settle_new, evidence) -> None:
@@ -87,7 +87,7 @@ def test_pu_qrm_fewer_agents_than_m(pou_broker, settle_new, evidence) -> None:
                 409,
                 {"error": "QUORUM_NOT_MET", "needed": k, "have": len(task.committee)},
             )
-    expect.done()
+    expect.check()
 
 
 def test_pu_qrm_stateful(pou_broker, evidence) -> None:
@@ -123,14 +123,14 @@ def test_pu_qrm_stateful(pou_broker, evidence) -> None:
     evidence.attach("seconds", round(elapsed, 3))
     evidence.attach("examples_per_second", round(record.examples / elapsed, 2) if elapsed else None)
     if failure is None and not record.shortest:
-        evidence.verdict([])
+        evidence.check([])
         return
     trace = record.shortest
     for row in trace:
         evidence.row("PU-QRM-counterexample", row)
     evidence.attach("counterexample", trace)
     steps = "\n".join(f"  {r['step']}. {r['action']} -> model {r['expected']}, broker {r['actual']}" for r in trace)
-    evidence.verdict(
+    evidence.check(
         [
             Finding(
                 CHECK_ID,

@@ -16,7 +16,7 @@ def test_pu_rep_ewma_on_settlement(pou_broker, settle_new, evidence) -> None:
     first = settle_new(body={"metrics": {d: 0.9 for d in DIMENSIONS}})
     before = pou_broker.client.reputation(first.agent)
     if not expect.answer("reputation after first settlement", f"GET /api/reputation/{first.agent}", before, 200):
-        expect.done()
+        expect.check()
     observed = {"q": 1.0, "t": 0.0, "r": 0.25, "s": 0.75, "v": 0.5, "i": 0.1}  # e: no observation
     negotiation = pou_broker.seeder().negotiation(first.client, first.agent)
     settled = pou_broker.client.settle(negotiation, {"metrics": observed})
@@ -28,4 +28,4 @@ def test_pu_rep_ewma_on_settlement(pou_broker, settle_new, evidence) -> None:
         expect.row(row["case"], "EWMA model", row["expected"], row["actual"], row["ok"])
     expect.findings.extend(findings)
     evidence.attach("alpha", ALPHA)
-    expect.done()
+    expect.check()

@@ -40,4 +40,4 @@ def test_pu_ws_both_parties_notified(pou_broker, evidence) -> None:
     finally:
         for listener in listeners.values():
             listener.close()
-    expect.done()
+    expect.check()

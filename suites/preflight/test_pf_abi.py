@@ -92,7 +92,7 @@ def test_pf_abi_snapshot(
     evidence.row("PF-ABI", result.row())
     if result.diff is not None and not result.diff.empty:
         evidence.attach("diff", result.diff.lines())
-    evidence.verdict(result.findings)
+    evidence.check(result.findings)
 
 
 def test_pf_abi_implements(declared: tuple[str, str], signoff_settings: SessionSettings, evidence) -> None:
@@ -105,7 +105,7 @@ def test_pf_abi_implements(declared: tuple[str, str], signoff_settings: SessionS
         pytest.fail(f"{contract.fqn} implements {interface.fqn}: {exc}; the artifact is malformed", pytrace=False)
     for row in result.rows():
         evidence.row("PF-ABI-implements", row)
-    evidence.verdict(result.findings)
+    evidence.check(result.findings)
 
 
 def test_pf_abi_inventory(signoff_settings: SessionSettings, evidence) -> None:
@@ -128,4 +128,4 @@ def test_pf_abi_inventory(signoff_settings: SessionSettings, evidence) -> None:
             )
         )
     findings.extend(shape.orphan_snapshots(present, expected, _shown(signoff_settings, directory)))
-    evidence.verdict(findings)
+    evidence.check(findings)

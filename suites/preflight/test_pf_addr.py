@@ -56,7 +56,7 @@ def test_pf_addr(addr_case: ContractCase, signoff_settings: SessionSettings, evi
         evidence.row("PF-ADDR-literals", row)
     evidence.attach("walk", result.walk)
     evidence.attach("not_addresses", list(result.ignored[:50]))
-    evidence.verdict(result.findings)
+    evidence.check(result.findings)
 
 
 def test_pf_addr_allowlist(signoff_settings: SessionSettings, evidence) -> None:
@@ -95,4 +95,4 @@ def test_pf_addr_allowlist(signoff_settings: SessionSettings, evidence) -> None:
                 ),
             )
         )
-    evidence.verdict(findings)
+    evidence.check(findings)

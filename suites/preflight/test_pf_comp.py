@@ -33,7 +33,7 @@ def test_pf_comp(comp_case: ContractCase, signoff_settings: SessionSettings, evi
     settings, problem = compiler.read_settings(contract)
     result = compiler.check_compiler(contract, signoff_settings.target.compiler, settings, problem)
     evidence.row("PF-COMP", result.row())
-    evidence.verdict(result.findings)
+    evidence.check(result.findings)
 
 
 def test_pf_comp_consistency(signoff_settings: SessionSettings, evidence) -> None:
@@ -59,4 +59,4 @@ def test_pf_comp_consistency(signoff_settings: SessionSettings, evidence) -> Non
         evidence.row("PF-COMP-consistency", row)
     evidence.attach("builds_compared", result.compared)
     evidence.attach("not_in_scope", scoped_out)
-    evidence.verdict(result.findings)
+    evidence.check(result.findings)

@@ -51,7 +51,7 @@ def test_pf_mrk(
         )
     result = request.getfixturevalue("manifest_result")
     if isinstance(result, Finding):
-        evidence.verdict([result])
+        evidence.check([result])
         return
     if aspect == "root":
         evidence.row("PF-MRK-root", result.root_row())
@@ -66,4 +66,4 @@ def test_pf_mrk(
             "`python -m signoff.manifest write`"
         )
     evidence.attach(f"{aspect}_findings", len(result.aspect(aspect)))
-    evidence.verdict(result.aspect(aspect))
+    evidence.check(result.aspect(aspect))

@@ -56,7 +56,7 @@ def test_pf_net_chain_id(signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient,
             "verdict": "fail" if findings else "pass",
         },
     )
-    evidence.verdict(findings)
+    evidence.check(findings)
 
 
 def test_pf_net_block_fresh(
@@ -75,7 +75,7 @@ def test_pf_net_block_fresh(
             "verdict": "fail" if findings else "pass",
         },
     )
-    evidence.verdict(findings)
+    evidence.check(findings)
 
 
 def test_pf_net_deployer_funded(
@@ -97,7 +97,7 @@ def test_pf_net_deployer_funded(
             "verdict": "fail" if findings else "pass",
         },
     )
-    evidence.verdict(findings)
+    evidence.check(findings)
 
 
 def test_pf_net_governance_has_code(
@@ -116,4 +116,4 @@ def test_pf_net_governance_has_code(
             "verdict": "fail" if findings else "pass",
         },
     )
-    evidence.verdict(findings)
+    evidence.check(findings)

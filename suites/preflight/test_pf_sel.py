@@ -72,7 +72,7 @@ def test_pf_sel(diamond: tuple[int, Diamond], signoff_settings: SessionSettings,
     evidence.attach("facet_selectors", result.facet_selectors)
     evidence.attach("routing_rows", len(result.routes))
     evidence.attach("allowed", [f.message for f in result.findings if f.severity == "info"])
-    evidence.verdict(result.findings)
+    evidence.check(result.findings)
 
 
 def test_pf_sel_allow_list(signoff_settings: SessionSettings, evidence) -> None:
@@ -93,4 +93,4 @@ def test_pf_sel_allow_list(signoff_settings: SessionSettings, evidence) -> None:
                 "verdict": "pass" if rule.index in used else "fail",
             },
         )
-    evidence.verdict(sel.stale_allow_entries(rules, used, str(signoff_settings.target.path)))
+    evidence.check(sel.stale_allow_entries(rules, used, str(signoff_settings.target.path)))

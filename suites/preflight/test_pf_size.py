@@ -30,7 +30,7 @@ def test_pf_size(size_case: ContractCase, signoff_settings: SessionSettings, evi
         constructor_args_size=signoff_settings.constructor_args_size.get(contract.fqn, 0),
     )
     evidence.row("PF-SIZE", result.row())
-    evidence.verdict(result.findings)
+    evidence.check(result.findings)
 
 
 def test_pf_size_inventory(signoff_settings: SessionSettings, evidence) -> None:
@@ -63,4 +63,4 @@ def test_pf_size_inventory(signoff_settings: SessionSettings, evidence) -> None:
                 ),
             )
         )
-    evidence.verdict(findings)
+    evidence.check(findings)

@@ -14,11 +14,11 @@ if TYPE_CHECKING:  # the client imports httpx; collection of the artifact-only p
 
 
 class Expect:
-    """Collects rows and findings for one check; ``done()`` gives the verdict."""
+    """Collects rows and findings for one check; ``check()`` gives the verdict."""
 
     def __init__(self, evidence: Evidence, check: str) -> None:
         self.evidence = evidence
-        self.check = check
+        self.check_id = check
         self.findings: list[Finding] = []
         self.count = 0
 
@@ -27,8 +27,8 @@ class Expect:
         self.evidence.row(
             "PU-API",
             {
-                "order": f"{self.check}-{self.count:04d}",
-                "check": self.check,
+                "order": f"{self.check_id}-{self.count:04d}",
+                "check": self.check_id,
                 "case": case,
                 "request": request,
                 "expected": expected,
@@ -38,7 +38,7 @@ class Expect:
         )
 
     def fail(self, case: str, message: str) -> None:
-        self.findings.append(Finding(self.check, case, "error", f"{case}: {message}"))
+        self.findings.append(Finding(self.check_id, case, "error", f"{case}: {message}"))
 
     def answer(  # noqa: PLR0917 - reads as a sentence: case, request, answer, expected status
         self,
@@ -75,8 +75,9 @@ class Expect:
             self.fail(case, f"expected {expected}, found {actual}")
         return ok
 
-    def done(self) -> None:
-        self.evidence.verdict(self.findings)
+    def check(self) -> None:
+        """Apply the verdict: fail the test (no traceback) when any expectation failed."""
+        self.evidence.check(self.findings)
 
 
 def _codes(codes: Collection[int]) -> str:
