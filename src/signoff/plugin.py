@@ -21,7 +21,7 @@ import pytest
 from signoff.chain import BlockPin, Endpoint
 from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.rpc import JsonRpcClient
-from signoff.errors import ChainError, ConfigError
+from signoff.errors import ChainError, ConfigError, SignoffError
 from signoff.evidence import CHAIN_PROPERTY, CHECK_PROPERTY, Evidence, EvidenceCollector, finalize_user_properties
 from signoff.pou.fixtures import pou_broker, pou_scratch, pou_server, pou_settings  # noqa: F401 - e2e_pou fixtures
 from signoff.redaction import display_url, forget_secrets, redact
@@ -338,6 +338,9 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, SignoffError):
+        # Our own errors carry the whole message (what, where, next step): no traceback.
+        report.longrepr = str(call.excinfo.value)
     check = getattr(getattr(item, "module", None), "CHECK_ID", None)
     if check:
         report.user_properties.append((CHECK_PROPERTY, str(check)))

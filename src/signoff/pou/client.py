@@ -52,10 +52,16 @@ class BrokerClient:
         headers = {DID_HEADER: did} if did is not None else {}
         try:
             response = self._http.request(method, path, headers=headers, json=body)
-        except httpx.HTTPError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise BrokerUnreachable(
                 f"the broker at {display_url(self.url)} did not answer {method} {redact(path)}: "
                 f"{type(exc).__name__}: {redact(str(exc))}. Next step: start the broker or correct [pou] url"
+            ) from None
+        except httpx.HTTPError as exc:  # connected, then the broker broke off: a server fault
+            raise BrokerUnreachable(
+                f"the broker at {display_url(self.url)} broke off {method} {redact(path)} without an answer "
+                f"({type(exc).__name__}: {redact(str(exc))}): a server fault, as bad as a 5xx. "
+                "Next step: fix the broker's handling of this request"
             ) from None
         try:
             parsed: Any = response.json()
