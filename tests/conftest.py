@@ -52,6 +52,21 @@ class SuiteRun:
         """nodeid (without the module path) -> outcome, from the JSON evidence."""
         return {c["nodeid"].split("::", 1)[1]: c["outcome"] for c in self.evidence()["checks"]}
 
+    def assert_fails_only(self, failing_test: str, message: str, *, skips_count: bool = True) -> dict[str, Any]:
+        """The run failed on ``failing_test`` alone (a skip counts as not passing unless
+        ``skips_count`` is false), printed ``message`` without a traceback, and recorded it in
+        the JSON evidence. Returns that check's evidence record."""
+        assert self.result.ret == 1, self.output
+        outcomes = self.outcomes()
+        bad = ("failed", "error", "skipped") if skips_count else ("failed", "error")
+        failed = sorted(test for test, outcome in outcomes.items() if outcome in bad)
+        assert failed == [failing_test], outcomes
+        assert message in self.output
+        assert "Traceback" not in self.output
+        record: dict[str, Any] = next(c for c in self.evidence()["checks"] if c["nodeid"].endswith(failing_test))
+        assert message in record["message"]
+        return record
+
     def all_report_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.reports.glob("*")))
 

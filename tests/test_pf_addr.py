@@ -375,14 +375,7 @@ def test_defective_fixture_fails_exactly_its_check(run_suite, defect: str) -> No
     failing_test, message = DEFECTS[defect]
     # PF-COMP runs too: it must pass on an address defect
     run: SuiteRun = run_suite("-m", "compiler or addresses", target=DEFECTIVE / defect / "signoff.toml")
-    assert run.result.ret == 1, run.output
-    outcomes = run.outcomes()
-    failed = sorted(test for test, outcome in outcomes.items() if outcome != "passed")
-    assert failed == [failing_test], outcomes
-    assert message in run.output
-    assert "Traceback" not in run.output
-    record = next(c for c in run.evidence()["checks"] if c["nodeid"].endswith(failing_test))
-    assert message in record["message"]
+    run.assert_fails_only(failing_test, message)
 
 
 def test_allow_listed_weth_is_in_the_evidence_with_its_reason(run_suite) -> None:

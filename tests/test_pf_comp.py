@@ -243,14 +243,7 @@ def test_defective_fixture_fails_exactly_its_check(run_suite, defect: str) -> No
     failing_test, message = DEFECTS[defect]
     # PF-ADDR runs too: it must pass on a compiler defect
     run: SuiteRun = run_suite("-m", "compiler or addresses", target=FIXTURES / "defective" / defect / "signoff.toml")
-    assert run.result.ret == 1, run.output
-    outcomes = run.outcomes()
-    failed = sorted(test for test, outcome in outcomes.items() if outcome != "passed")
-    assert failed == [failing_test], outcomes
-    assert message in run.output
-    assert "Traceback" not in run.output
-    record = next(c for c in run.evidence()["checks"] if c["nodeid"].endswith(failing_test))
-    assert message in record["message"]
+    run.assert_fails_only(failing_test, message)
 
 
 def test_mixed_versions_fixture_really_holds_two_compilers() -> None:

@@ -51,6 +51,10 @@ class SessionSettings:
         ns = self.network_settings
         return None if ns is None else Endpoint(ns.name, ns.rpc_url, ns.chain_id, "live")
 
+    def is_project_contract(self, contract: Contract) -> bool:
+        """Deployable and outside ``[compiler] exclude``: what PF-COMP, PF-ADDR and PF-ABI judge."""
+        return contract.deployable and not excluded_by(contract.source, self.target.compiler.exclude)
+
     def size_excluded(self, contract: Contract) -> str | None:
         """The ``[sizes] exclude`` pattern that scopes ``contract`` out, if any."""
         return excluded_by(contract.source, self.target.sizes.exclude)

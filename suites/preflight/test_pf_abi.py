@@ -6,7 +6,6 @@ that fails when no contract was checked. ``--signoff-update-snapshots`` writes t
 instead of comparing them and reports, as warnings, which ones it created or changed.
 """
 
-import fnmatch
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,7 @@ def _subjects(settings: SessionSettings) -> set[str]:
     target, artifacts = settings.target, settings.artifacts
     if target.abi.contracts:
         return {artifacts.resolve(name).fqn for name in target.abi.contracts}
-    return {
-        c.fqn
-        for c in artifacts.contracts
-        if c.deployable and not any(fnmatch.fnmatchcase(c.source, p) for p in target.compiler.exclude)
-    }
+    return {c.fqn for c in artifacts.contracts if settings.is_project_contract(c)}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from signoff.artifacts import ArtifactError, Contract
-from signoff.checks import Finding, addresses, compiler
+from signoff.checks import Finding, addresses
 from signoff.plugin import settings_of
 from signoff.session import SessionSettings
 from signoff.suite import ContractCase, contract_cases
@@ -19,14 +19,10 @@ CHECK_ID = addresses.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.addresses]
 
 
-def _in_scope(settings: SessionSettings, contract: Contract) -> bool:
-    return contract.deployable and not compiler.excluded_by(contract.source, settings.target.compiler.exclude)
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "addr_case" in metafunc.fixturenames:
         settings = settings_of(metafunc.config)
-        cases = contract_cases(settings.artifacts, lambda c: _in_scope(settings, c))
+        cases = contract_cases(settings.artifacts, settings.is_project_contract)
         metafunc.parametrize("addr_case", cases, ids=[case.id for case in cases])
 
 
@@ -64,7 +60,7 @@ def test_pf_addr_allowlist(signoff_settings: SessionSettings, evidence) -> None:
     covered: dict[str, list[str]] = {}
     scanned = 0
     for contract in signoff_settings.artifacts.contracts:
-        if _in_scope(signoff_settings, contract):
+        if signoff_settings.is_project_contract(contract):
             scanned += 1
             for address in addresses.check_addresses(contract, allow, *_scan(contract)).allowed:
                 covered.setdefault(address, []).append(contract.fqn)

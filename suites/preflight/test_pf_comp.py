@@ -7,7 +7,6 @@ one build and off in another).
 
 import pytest
 
-from signoff.artifacts import Contract
 from signoff.checks import compiler
 from signoff.plugin import settings_of
 from signoff.session import SessionSettings
@@ -17,14 +16,10 @@ CHECK_ID = compiler.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.compiler]
 
 
-def _in_scope(settings: SessionSettings, contract: Contract) -> bool:
-    return contract.deployable and not compiler.excluded_by(contract.source, settings.target.compiler.exclude)
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "comp_case" in metafunc.fixturenames:
         settings = settings_of(metafunc.config)
-        cases = contract_cases(settings.artifacts, lambda c: _in_scope(settings, c))
+        cases = contract_cases(settings.artifacts, settings.is_project_contract)
         metafunc.parametrize("comp_case", cases, ids=[case.id for case in cases])
 
 
