@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from signoff.checks import Finding
+from signoff.checks.pd_tables import PD_TABLES
+from signoff.evidence_spec import TableSpec
 from signoff.redaction import redact
 
 PROPERTY = "signoff"
@@ -35,15 +37,6 @@ def _now() -> str:
 
 class SignoffWarning(UserWarning):
     """A finding that does not fail the gate but belongs in the evidence (e.g. low headroom)."""
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """How an evidence table is titled and which row keys become which columns."""
-
-    title: str
-    columns: tuple[tuple[str, str], ...]  # (row key, header)
-    sort_key: str
 
 
 TABLES: dict[str, TableSpec] = {
@@ -243,6 +236,7 @@ TABLES: dict[str, TableSpec] = {
         "order",
     ),
 }
+TABLES.update(PD_TABLES)
 
 
 class Evidence:
@@ -363,7 +357,7 @@ class EvidenceCollector:
                 tables.setdefault(row["table"], []).append(row["values"])
         for table_id, rows in tables.items():
             key = TABLES[table_id].sort_key
-            rows.sort(key=lambda r: str(r.get(key, "")))
+            rows.sort(key=lambda r: _sort_value(r.get(key, "")))
         return tables
 
     def document(self, exit_status: int) -> dict[str, Any]:
@@ -442,6 +436,13 @@ class HtmlHooks:
 # Inline, because a self-contained report must carry its own highlighting.
 _FAIL_STYLE = ' style="background:#f8d7da"'
 _ROW_STYLES = {"fail": _FAIL_STYLE, "failed": _FAIL_STYLE, "error": _FAIL_STYLE, "warn": ' style="background:#fff3cd"'}
+
+
+def _sort_value(value: Any) -> tuple[int, int, str]:
+    """Numbers in numeric order, before text in text order."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
 
 
 def render_table(table_id: str, rows: Sequence[Mapping[str, Any]]) -> str:

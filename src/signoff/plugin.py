@@ -23,6 +23,7 @@ from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.rpc import JsonRpcClient
 from signoff.errors import ChainError, ConfigError, SignoffError
 from signoff.evidence import CHAIN_PROPERTY, CHECK_PROPERTY, Evidence, EvidenceCollector, finalize_user_properties
+from signoff.postdeploy_fixtures import deployed_system, drill, drill_chain  # noqa: F401 - postdeploy fixtures
 from signoff.pou.fixtures import pou_broker, pou_scratch, pou_server, pou_settings  # noqa: F401 - e2e_pou fixtures
 from signoff.redaction import display_url, forget_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, report_paths, resolve_session
@@ -77,6 +78,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="PF-ABI: write the expected-interface snapshots from the artifacts and report which changed",
+    )
+    group.addoption(
+        "--signoff-fork",
+        dest="signoff_fork",
+        action="store_true",
+        default=False,
+        help="postdeploy on a live network: run the state-changing drills (PD-EMG, PD-REE, PD-GAS, ...) on an "
+        "anvil fork of it at the pinned block, with impersonated governance (never on the network itself)",
+    )
+    group.addoption(
+        "--signoff-strict",
+        dest="signoff_strict",
+        action="store_true",
+        default=False,
+        help="sign-off run: a check that did not run (skipped: no fork, not configured, ...) fails",
     )
     parser.addini("signoff_target", "path of the default target's signoff.toml, relative to the ini file")
     parser.addini("signoff_network", "default network", default=DEFAULT_NETWORK)
@@ -162,7 +178,12 @@ def pytest_configure(config: pytest.Config) -> None:
     gc_enabled = gc.isenabled()
     gc.disable()
     try:
-        settings = resolve_session(_target_path(config), str(network))
+        settings = resolve_session(
+            _target_path(config),
+            str(network),
+            fork=bool(config.getoption("signoff_fork", False)),
+            strict=bool(config.getoption("signoff_strict", False)),
+        )
     except ConfigError as exc:
         raise pytest.UsageError(redact(str(exc))) from None
     finally:
@@ -338,6 +359,11 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    settings = item.config.stash.get(SETTINGS_KEY, None)
+    if report.skipped and settings is not None and settings.strict and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"NOT RUN (a --signoff-strict sign-off fails on every check that did not run): {reason}"
     if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, SignoffError):
         # Our own errors carry the whole message (what, where, next step): no traceback.
         report.longrepr = str(call.excinfo.value)

@@ -18,7 +18,9 @@ from signoff import __version__
 from signoff.artifacts import ArtifactSet, Contract, load_artifacts
 from signoff.chain import Endpoint
 from signoff.checks.compiler import excluded_by
+from signoff.deploy_plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
+from signoff.postdeploy import PostdeploySettings, load_postdeploy
 from signoff.redaction import display_url
 from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, load_target
 
@@ -42,6 +44,10 @@ class SessionSettings:
     network_settings: NetworkSettings | None  # only for a [networks] entry
     constructor_args_size: Mapping[str, int]  # contract fqn -> encoded bytes
     git_commit: str
+    deploy_plan: DeployPlan | None = None  # [deploy]: what a rehearsal runs
+    postdeploy: PostdeploySettings | None = None  # [postdeploy]: what the deployed system must satisfy
+    fork: bool = False  # --signoff-fork: drills on an anvil fork of the live network
+    strict: bool = False  # --signoff-strict: a check that did not run fails the sign-off
 
     @property
     def is_live(self) -> bool:
@@ -82,10 +88,15 @@ class SessionSettings:
         return rows
 
 
-def resolve_session(target_path: Path, network: str) -> SessionSettings:
+def resolve_session(target_path: Path, network: str, *, fork: bool = False, strict: bool = False) -> SessionSettings:
     """Load the target, its artifacts and the network; every problem is a ConfigError."""
     target = load_target(target_path)
     network_settings = None if network in BUILTIN_NETWORKS else target.network(network)
+    if fork and network_settings is None:
+        raise ConfigError(
+            f"--signoff-fork forks a live network, but {network} is a built-in rehearsal chain where the drills "
+            "already run. Next step: add --network NAME (a [networks] entry) or drop --signoff-fork"
+        )
     try:
         artifacts = load_artifacts(target.artifacts)
     except ArtifactError as exc:
@@ -104,6 +115,10 @@ def resolve_session(target_path: Path, network: str) -> SessionSettings:
         network_settings=network_settings,
         constructor_args_size=_constructor_args(target, artifacts),
         git_commit=git_commit(target.root),
+        deploy_plan=load_deploy_plan(target),
+        postdeploy=load_postdeploy(target),
+        fork=fork,
+        strict=strict,
     )
 
 

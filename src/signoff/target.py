@@ -168,6 +168,8 @@ class Target:
     network_names: tuple[str, ...]
     _raw_networks: Mapping[str, Mapping[str, Any]] = field(repr=False)
     _raw_pou: Mapping[str, Any] | None = field(default=None, repr=False)
+    raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy_plan
+    raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: signoff.postdeploy
 
     @property
     def has_pou(self) -> bool:
@@ -304,6 +306,9 @@ def load_target(path: Path) -> Target:
     raw_pou = dict(top.raw_table("pou")) if "pou" in top.data else None
     if raw_pou is not None:
         _pou_settings(path, raw_pou, expand=False)  # keys and types now; ${VAR} only when e2e_pou runs
+    # [deploy] and [postdeploy] are validated by their own modules when a postdeploy check needs them.
+    raw_deploy = dict(top.raw_table("deploy")) if "deploy" in top.data else None
+    raw_postdeploy = dict(top.raw_table("postdeploy")) if "postdeploy" in top.data else None
     top.done()
 
     return Target(
@@ -322,6 +327,8 @@ def load_target(path: Path) -> Target:
         network_names=tuple(sorted(raw_networks)),
         _raw_networks=raw_networks,
         _raw_pou=raw_pou,
+        raw_deploy=raw_deploy,
+        raw_postdeploy=raw_postdeploy,
     )
 
 

@@ -53,15 +53,16 @@ def _die_with_parent() -> None:  # runs in the child before exec
 class AnvilNode:
     """One anvil process on a free 127.0.0.1 port; :meth:`stop` (or our exit) ends it."""
 
-    def __init__(self, binary: str, extra_args: Sequence[str] = ()) -> None:
+    def __init__(self, binary: str, extra_args: Sequence[str] = (), *, chain_id: int = ANVIL_CHAIN_ID) -> None:
         self.binary = binary
         self.extra_args = tuple(extra_args)
+        self.chain_id = chain_id  # a fork keeps the forked network's id
         self.url = ""
         self._process: subprocess.Popen[str] | None = None
         self._output: list[str] = []
 
     def start(self) -> str:
-        args = [self.binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(ANVIL_CHAIN_ID), *self.extra_args]
+        args = [self.binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(self.chain_id), *self.extra_args]
         self._process = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,

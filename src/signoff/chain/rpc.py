@@ -24,7 +24,7 @@ class JsonRpcClient:
         self.shown = display_url(url)
         self.timeout = timeout
         self._ids = itertools.count(1)
-        self._target, self._headers = _split_credentials(url)
+        self._target, self._headers = split_credentials(url)
         if urlsplit(url).scheme not in ("http", "https"):
             raise ChainError(f"RPC URL {self.shown} must be http:// or https://. Next step: correct rpc_url")
 
@@ -84,7 +84,7 @@ class JsonRpcClient:
                 time.sleep(0.05)
 
 
-def _split_credentials(url: str) -> tuple[str, dict[str, str]]:
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     """Move ``user:password@`` out of the URL into a Basic Authorization header."""
     headers = {"Content-Type": "application/json"}
     parts = urlsplit(url)
