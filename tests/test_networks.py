@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from signoff.chain.anvil import AnvilNode, find_anvil
-from tests.conftest import FIXTURES, REPO, SuiteRun, anvil_available
+from tests.conftest import FIXTURES, REPO, SuiteRun, anvil_available, rpc
 
 pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil not installed: run `npm ci`")
 
 ARTIFACTS = FIXTURES / "reference" / "artifacts"
+PLAN = FIXTURES / "reference" / "dispatcher.plan.json"
 
 
 def _target(tmp_path: Path, network: str) -> Path:
@@ -46,6 +47,7 @@ def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]
             '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n'
             f'deployer = "{live_node["deployer"]}"\nmin_deployer_balance_wei = "1 ether"\n'
             f'governance = ["{live_node["contract"]}"]\n'
+            f'[manifest]\nplan = "{PLAN}"\ndispatcher = "ManifestDispatcher"\n'
         ),
     )
     run: SuiteRun = run_suite(
@@ -53,7 +55,36 @@ def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]
     )
     assert run.result.ret == 0, run.output
     assert set(run.outcomes().values()) == {"passed"}
-    assert len(run.outcomes()) == 5
+    assert len(run.outcomes()) == 6
+    items = [row["item"] for row in run.evidence()["tables"]["PF-NET"]["rows"]]
+    assert "CREATE2 factory 0xF2E246BB76DF876Cef8b38ae84130F4F55De395b" in items
+
+
+def test_create2_slots_taken_or_deployer_moved_on(run_suite, tmp_path: Path) -> None:
+    """The plan's factory lands at CREATE(deployer, nonce 0): a deployer that already sent a
+    transaction moves it; a predicted facet address holding other code cannot be deployed to."""
+    from signoff.manifest import ETH_TESTER_DEPLOYER
+
+    with AnvilNode(find_anvil(REPO)) as node:
+        rpc(node.url, "anvil_impersonateAccount", ETH_TESTER_DEPLOYER)
+        rpc(node.url, "anvil_setBalance", ETH_TESTER_DEPLOYER, hex(10**18))
+        rpc(node.url, "eth_sendTransaction", {"from": ETH_TESTER_DEPLOYER, "to": ETH_TESTER_DEPLOYER, "value": "0x1"})
+        rpc(node.url, "anvil_setCode", "0x0025ddf1D3c098DEebFd8D1c6301ECd7eE738d35", "0x6001")
+        target = _target(
+            tmp_path,
+            '[networks.stage]\nrpc_url = "${STAGE_RPC_URL}"\nchain_id = 31337\n'
+            f'[manifest]\nplan = "{PLAN}"\ndispatcher = "ManifestDispatcher"\n',
+        )
+        run: SuiteRun = run_suite("-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": node.url})
+    run.assert_fails_only(
+        "test_pf_net_create2_ready",
+        f"deployer {ETH_TESTER_DEPLOYER} has nonce 1 at block 1, the plan's factory address "
+        "0xF2E246BB76DF876Cef8b38ae84130F4F55De395b assumes nonce 0",
+        skips_count=False,
+    )
+    assert "the address the plan predicts for PingFacet, 0x0025ddf1D3c098DEebFd8D1c6301ECd7eE738d35, already holds" in (
+        run.output
+    )
 
 
 def test_live_network_findings(run_suite, live_node: dict[str, str]) -> None:
@@ -158,5 +189,5 @@ def test_reference_sepolia_unreachable_from_the_checkout() -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "INTERNALERROR" not in output and "Traceback" not in output
-    assert re.search(r"\d+ passed, (\d+ skipped, )?(\d+ deselected, )?5 errors in", output), output[-2000:]
+    assert re.search(r"\d+ passed, (\d+ skipped, )?(\d+ deselected, )?6 errors in", output), output[-2000:]
     assert "is unreachable (connection refused)" in output and "abcdefabcdef99887766" not in output

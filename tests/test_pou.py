@@ -215,3 +215,17 @@ def test_pou_database_url_is_expanded_late_and_secret(tmp_path: Path, monkeypatc
     monkeypatch.setenv("SIGNOFF_TEST_DB", "postgresql://u:s3cret-pw@db.example:5432/pou")
     settings = target.pou()
     assert settings.database_url is not None and "s3cret-pw" not in redact(f"failed: {settings.database_url}")
+
+
+def test_broker_without_test_api_is_seeded_through_its_database(run_suite, tmp_path: Path) -> None:
+    pou = FIXTURES / "reference" / "pou"
+    target = _target_with(
+        tmp_path,
+        f'reference = "{pou}"\nmigrations = "{pou / "migrations"}"\nprerequisites = "{pou / "prerequisites"}"\n'
+        'finalizer_interval_seconds = 0.1\nreference_variant = "no-test-api"',
+    )
+    run: SuiteRun = run_suite("-m", "pou_api", target=target)
+    assert run.result.ret == 0, run.output
+    through = {(row["kind"], row["through"]) for row in run.evidence()["tables"]["PU-SEED"]["rows"]}
+    assert ("agents", "throwaway database") in through and ("negotiation", "throwaway database") in through
+    assert ("receipt", "broker API") in through and ("agents", "broker test API") not in through

@@ -492,6 +492,7 @@ class ImmutableCheck:
     onchain: Any
     expected: Any
     detail: str
+    origin: str = ""  # the expected value's source ("constructor argument 1 (x_)") or why there is none
 
 
 def immutable_names(build_info: Mapping[str, Any], source: str, contract: str) -> Mapping[str, ImmutableVar]:
@@ -594,7 +595,9 @@ def check_immutables(
         else:
             status = IMMUTABLE_DIFFERS
             detail = f"on chain {_show(onchain)}, expected {_show(want.value)} ({want.origin})"
-        checks.append(ImmutableCheck(name, want.ast_id, want.type_string, status, onchain, want.value, detail))
+        checks.append(
+            ImmutableCheck(name, want.ast_id, want.type_string, status, onchain, want.value, detail, want.origin)
+        )
     return tuple(checks)
 
 

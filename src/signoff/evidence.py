@@ -235,6 +235,18 @@ TABLES: dict[str, TableSpec] = {
         ),
         "order",
     ),
+    "PU-SEED": TableSpec(
+        "e2e_pou: what the run created or changed on the broker (test DIDs only)",
+        (
+            ("check", "Check"),
+            ("test", "Test"),
+            ("kind", "What"),
+            ("id", "Id"),
+            ("detail", "Detail"),
+            ("through", "Through"),
+        ),
+        "order",
+    ),
 }
 TABLES.update(PD_TABLES)
 
@@ -355,6 +367,11 @@ class EvidenceCollector:
         for record in self.records.values():
             for row in record.payload.get("rows", []):
                 tables.setdefault(row["table"], []).append(row["values"])
+            if record.outcome == "skipped":  # compliance reads what was *not* checked, and why
+                test = record.nodeid.split("::", 1)[-1]
+                tables.setdefault("NOT-RUN", []).append(
+                    {"check": record.check or "", "test": test, "reason": record.message or ""}
+                )
         for table_id, rows in tables.items():
             key = TABLES[table_id].sort_key
             rows.sort(key=lambda r: _sort_value(r.get(key, "")))
@@ -431,6 +448,11 @@ class HtmlHooks:
         record = self.collector.records.get(report.nodeid)
         check = record.check if record and record.check else "-"
         cells.insert(1, f'<td class="col-check">{html.escape(check)}</td>')
+
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        """A skip's log is its reason, not pytest's (path, line, reason) tuple."""
+        if report.skipped and isinstance(report.longrepr, tuple) and data:
+            data[0] = html.escape(redact(str(report.longrepr[2]))) + "\n"
 
 
 # Inline, because a self-contained report must carry its own highlighting.

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from eth_abi.abi import decode, encode
 from eth_abi.exceptions import DecodingError
 from eth_typing import ChecksumAddress, HexStr
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
@@ -35,6 +35,7 @@ _ARTIFACTS_IN_PACKAGE = Path("node_modules", SAFE_PACKAGE, "build", "artifacts")
 _SINGLETON_ARTIFACT = Path("contracts", "Safe.sol", "Safe.json")
 _FACTORY_ARTIFACT = Path("contracts", "proxies", "SafeProxyFactory.sol", "SafeProxyFactory.json")
 _CHECKOUT = Path(__file__).resolve().parents[2]  # src/signoff/governance.py -> checkout
+_EMBEDDED_GAS_LIMIT = 15_000_000  # under eth-tester's block gas limit; receipts report gas used
 
 ZERO_ADDRESS = "0x" + "00" * 20
 _SENTINEL = "0x" + "00" * 19 + "01"  # Safe's linked-list head for owners and modules
@@ -204,11 +205,20 @@ def _is_evm_failure(error: BaseException) -> bool:
 # ---------------------------------------------------------------- transactions
 
 
+def _with_gas(w3: Web3, tx: TxParams) -> TxParams:
+    """On eth-tester: one eth_call (a revert raises here, with its reason; a mined failure has
+    none) and an explicit gas limit (its estimate runs the call many times over)."""
+    if "gas" in tx or not isinstance(w3.provider, EthereumTesterProvider):
+        return tx
+    w3.eth.call(tx)
+    return {**tx, "gas": _EMBEDDED_GAS_LIMIT}
+
+
 def _transact(w3: Web3, tx: TxParams, sender: str, what: str) -> TxReceipt:
     """Send ``tx`` from its unlocked (or impersonated) sender; a revert or a status-0 receipt
     becomes a ChainError that names ``what``."""
     try:
-        tx_hash = w3.eth.send_transaction(tx)
+        tx_hash = w3.eth.send_transaction(_with_gas(w3, tx))
     except Exception as error:
         if not _is_evm_failure(error):
             raise
@@ -533,7 +543,7 @@ def safe_exec(
 
 def _execute(w3: Web3, safe: str, to: str, executor: str, exec_data: bytes) -> TxReceipt:
     try:
-        tx_hash = w3.eth.send_transaction({"from": executor, "to": safe, "data": exec_data})
+        tx_hash = w3.eth.send_transaction(_with_gas(w3, {"from": executor, "to": safe, "data": exec_data}))
     except Exception as error:
         if not _is_evm_failure(error):
             raise

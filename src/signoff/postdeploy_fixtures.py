@@ -75,7 +75,7 @@ def system_from_deployments(settings: SessionSettings, chain: Chain) -> Deployed
     for name in book.addresses:
         try:
             artifacts[name] = settings.artifacts.resolve(name)
-        except SignoffError:
+        except (SignoffError, LookupError):
             continue  # reported by the checks that need an artifact (PD-CODE lists it)
     system = DeployedSystem(
         origin=DEPLOYMENTS_FILE,

@@ -133,6 +133,13 @@ class PouSettings:
     reference: Path | None  # the reference broker's directory (broker.py, migrations/) when url is absent
     reference_variant: str
     stateful_examples: int
+    # [pou.schema.<table>]: column -> "<type>[ not null][ default <expr>]", validated at load
+    # (signoff.checks.pou_migrations.declared_schema parses it); empty: column names only.
+    schema: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # A live broker: the test agents signoff may seed (with client/agent/outsider_did, its only
+    # DIDs), and the bearer token of the broker's test-seeding API (a secret, from ${VAR} only).
+    test_agent_dids: tuple[str, ...] = ()
+    seed_token: str | None = field(default=None, repr=False)
 
     @property
     def live(self) -> bool:
@@ -364,9 +371,100 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         reference=table.path("reference", path.parent, must_exist=True),
         reference_variant=variant,
         stateful_examples=table.integer("stateful_examples", default=25, minimum=1) or 25,
+        schema=_pou_schema(table.table("schema", expand=False)),
+        test_agent_dids=tuple(table.string_list("test_agent_dids")),
+        seed_token=table.string("seed_token"),
     )
     table.done()
+    _check_pou_live(path, settings, expand=expand)
     return settings
+
+
+_DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]")
+
+
+def _check_pou_live(path: Path, settings: PouSettings, *, expand: bool) -> None:
+    """The live-broker keys: an http(s) url, well-formed distinct test DIDs (at least m + 2 test
+    agents), and a seed_token that comes from the environment."""
+    if settings.url is not None and not _ENV_REF.search(settings.url):
+        if not re.match(r"https?://[^/\s]+", settings.url):
+            raise ConfigError(
+                f"{path}: [pou] url must be the broker's http:// or https:// base URL, found {settings.url!r}. "
+                'Next step: e.g. url = "http://127.0.0.1:8080"'
+            )
+    if settings.seed_token is not None and not expand and not _ENV_REF.fullmatch(settings.seed_token):
+        raise ConfigError(
+            f"{path}: [pou] seed_token is written into the file; a token belongs in the environment. "
+            'Next step: seed_token = "${POU_SEED_TOKEN}" and export POU_SEED_TOKEN=...'
+        )
+    named = [(key, getattr(settings, key)) for key in ("client_did", "agent_did", "outsider_did")]
+    named += [(f"test_agent_dids[{i}]", did) for i, did in enumerate(settings.test_agent_dids)]
+    seen: dict[str, str] = {}
+    for key, did in named:
+        if did is None or _ENV_REF.search(did):
+            continue  # expanded, and checked, when e2e_pou runs
+        if not _DID.fullmatch(did):
+            raise ConfigError(
+                f"{path}: [pou] {key} = {did!r} is not a DID (did:<method>:<id>). "
+                'Next step: a DID in the broker\'s test namespace, e.g. "did:test:signoff:agent1"'
+            )
+        if did in seen:
+            raise ConfigError(
+                f"{path}: [pou] {key} and {seen[did]} are both {did!r}; each test DID plays one part. "
+                "Next step: give each its own DID"
+            )
+        seen[did] = key
+    if settings.test_agent_dids and len(settings.test_agent_dids) < settings.m + 2:
+        raise ConfigError(
+            f"{path}: [pou] test_agent_dids names {len(settings.test_agent_dids)} DIDs; the checks need m + 2 = "
+            f"{settings.m + 2} (a pool larger than the committee, so that 'top m by trust' leaves agents out). "
+            "Next step: add test agent DIDs"
+        )
+
+
+def _pou_schema(table: _Table) -> dict[str, dict[str, str]]:
+    """``[pou.schema.<table>]``: each key a column, each value a declaration parsed strictly now."""
+    from signoff.checks.pou_migrations import DECLARATION_FORM, parse_column
+
+    identifier = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+    schema: dict[str, dict[str, str]] = {}
+    for name in list(table.data):  # the file's order, for the evidence
+        columns = table.table(name)
+        where = f"[{columns.where}]"
+        if not identifier.fullmatch(name):
+            raise ConfigError(
+                f"{table.file}: {where} names table {name!r}, not a lower-case SQL identifier (PostgreSQL folds "
+                "unquoted names to lower case). Next step: write the table name as the migrations create it"
+            )
+        if not columns.keys():
+            raise ConfigError(
+                f"{table.file}: {where} declares no column. Next step: add one line per column, "
+                f"e.g. status = \"text not null default 'pending'\", or remove the table"
+            )
+        schema[name] = {}
+        for column in list(columns.data):
+            spec = columns.data.pop(column)
+            if not identifier.fullmatch(column):
+                raise ConfigError(
+                    f"{table.file}: {where} {column} is not a lower-case SQL identifier (PostgreSQL folds unquoted "
+                    "names to lower case). Next step: write the column name as the migrations create it"
+                )
+            if not isinstance(spec, str):
+                raise ConfigError(
+                    f"{table.file}: {where} {column} must be a string {DECLARATION_FORM!r}, found {_kind(spec)}. "
+                    f'Next step: e.g. {column} = "integer not null default 0"'
+                )
+            try:
+                parse_column(spec)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{table.file}: {where} {column} = {spec!r} {exc}. "
+                    f'Next step: correct the declaration, e.g. {column} = "integer not null default 0"'
+                ) from None
+            schema[name][column] = spec
+        columns.done()
+    table.done()
+    return schema
 
 
 class _Table:

@@ -1,14 +1,24 @@
-"""Shared test data of the e2e_pou suite: seeded agent pools and fresh settled receipts."""
+"""Shared test data of the e2e_pou suite: seeded agent pools and fresh settled receipts.
+
+Every check's call runs inside ``signoff.pou.fixtures.around_check``: one at a time on a live
+broker, its expectations kept when it stops early, and what it created listed (PU-SEED).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from signoff.pou.fixtures import Broker, unique
+from signoff.pou.fixtures import Broker, around_check
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with around_check(item):
+        return (yield)
 
 
 @dataclass
@@ -37,13 +47,13 @@ def settle_new(pou_broker: Broker) -> Callable[..., Settled]:
     ) -> Settled:
         settings = pou_broker.settings
         count = settings.m + 2 if eligible is None else eligible
-        client, agent, outsider = unique("client"), unique("agent"), unique("outsider")
-        trust = {unique(f"member{i}"): round(0.9 - 0.05 * i, 4) for i in range(count)}
+        parties = pou_broker.parties(count)
+        trust = {did: round(0.9 - 0.05 * i, 4) for i, did in enumerate(parties.members)}
         if with_parties_in_pool:  # the top of the ranking, so an exclusion bug shows
-            trust = {client: 0.99, agent: 0.98, **trust}
+            trust = {parties.client: 0.99, parties.agent: 0.98, **trust}
         seeder = pou_broker.seeder()
         seeder.agent_pool(trust)
-        negotiation = seeder.negotiation(client, agent)
+        negotiation = seeder.negotiation(parties.client, parties.agent)
         answer = pou_broker.client.settle(negotiation, body or {})
         if answer.status != 201 or not isinstance(answer.field("receipt"), dict):
             pytest.fail(
@@ -52,6 +62,6 @@ def settle_new(pou_broker: Broker) -> Callable[..., Settled]:
             )
         receipt = answer.field("receipt")
         task_id = str(answer.field("task_id") or receipt.get("id"))
-        return Settled(task_id, negotiation, client, agent, outsider, trust, receipt)
+        return Settled(task_id, negotiation, parties.client, parties.agent, parties.outsiders[0], trust, receipt)
 
     return settle

@@ -113,15 +113,13 @@ MALFORMED = ("not-a-uuid", "1' OR '1'='1", "12345", "%00", "0" * 200)
 
 def test_pu_att_malformed_ids_are_4xx(pou_broker, evidence) -> None:
     expect = Expect(evidence, CHECK_ID)
-    client = pou_broker.client
+    client, outsider = pou_broker.client, pou_broker.outsider()
     four = set(range(400, 500))
     for raw in (*MALFORMED, str(uuid.uuid4())):
         shown = raw if len(raw) < 20 else raw[:17] + "..."
         expect.answer(f"GET receipt {shown!r}", "GET /api/receipts/{id}", client.receipt(raw), four)
         expect.answer(f"GET committee {shown!r}", "GET .../committee", client.committee(raw), four)
-        expect.answer(
-            f"attest {shown!r}", "POST .../attestations", client.attest(raw, "did:signoff:x", "AUDIT_PASS"), four
-        )
+        expect.answer(f"attest {shown!r}", "POST .../attestations", client.attest(raw, outsider, "AUDIT_PASS"), four)
         expect.answer(f"finalize {shown!r}", "POST .../finalize", client.finalize(raw), four)
     expect.answer(
         "settle malformed negotiation", "POST /api/negotiations/not-a-uuid/settle", client.settle("not-a-uuid"), four

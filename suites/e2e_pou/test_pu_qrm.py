@@ -99,6 +99,13 @@ def test_pu_qrm_stateful(pou_broker, evidence) -> None:
     for order, (rule, expected) in enumerate(RULE_ROWS):
         evidence.row("PU-QRM-model", {"order": f"{order:02d}", "rule": rule, "expected": expected})
     machine, record = machine_for(pou_broker, QuorumModel)
+    if not pou_broker.started:
+        k, m = pou_broker.settings.k, pou_broker.settings.m
+        evidence.attach(
+            "not_varied",
+            f"k and m: a live broker has one quorum (k={k}, m={m}), so the machine varies agent pools and "
+            "attestation sequences but not k and m; the reference broker's run varies them too",
+        )
     examples = pou_broker.settings.stateful_examples
     started = time.monotonic()
     failure: BaseException | None = None
@@ -120,12 +127,15 @@ def test_pu_qrm_stateful(pou_broker, evidence) -> None:
     elapsed = time.monotonic() - started
     evidence.attach("examples_run", record.examples)
     evidence.attach("steps_run", record.steps)
+    evidence.attach("finalizer_waits", record.finalizer_waits)
     evidence.attach("seconds", round(elapsed, 3))
     evidence.attach("examples_per_second", round(record.examples / elapsed, 2) if elapsed else None)
     if failure is None and not record.shortest:
         evidence.check([])
         return
     trace = record.shortest
+    if failure is not None and not trace:
+        raise failure  # not a disagreement with the model: the broker or the seeding failed (its own message)
     for row in trace:
         evidence.row("PU-QRM-counterexample", row)
     evidence.attach("counterexample", trace)

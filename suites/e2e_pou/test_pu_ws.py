@@ -10,12 +10,12 @@ pytestmark = [pytest.mark.e2e_pou, pytest.mark.websocket]
 
 def test_pu_ws_both_parties_notified(pou_broker, evidence) -> None:
     from signoff.pou.client import BrokerUnreachable, Listener
-    from signoff.pou.fixtures import unique
 
     expect = Expect(evidence, CHECK_ID)
-    client_did, agent_did = unique("client"), unique("agent")
+    parties = pou_broker.parties(pou_broker.settings.m)
+    client_did, agent_did = parties.client, parties.agent
     seeder = pou_broker.seeder()
-    seeder.agent_pool({unique(f"member{i}"): 0.5 + 0.01 * i for i in range(pou_broker.settings.m)})
+    seeder.agent_pool({did: 0.5 + 0.01 * i for i, did in enumerate(parties.members)})
     negotiation = seeder.negotiation(client_did, agent_did)
     try:
         listeners = {"client": Listener(pou_broker.client, client_did), "agent": Listener(pou_broker.client, agent_did)}

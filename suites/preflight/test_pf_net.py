@@ -7,7 +7,9 @@ import pytest
 
 from signoff.chain import BlockPin, Endpoint
 from signoff.chain.rpc import JsonRpcClient
+from signoff.checks import Finding
 from signoff.checks import network as net
+from signoff.manifest import WRITE_COMMAND, PlanError, checksum, load_plan
 from signoff.plugin import settings_of
 from signoff.session import SessionSettings
 from signoff.suite import safe_id
@@ -116,4 +118,53 @@ def test_pf_net_governance_has_code(
             "verdict": "fail" if findings else "pass",
         },
     )
+    evidence.check(findings)
+
+
+def test_pf_net_create2_ready(
+    signoff_endpoint: Endpoint,
+    signoff_rpc: JsonRpcClient,
+    signoff_pin: BlockPin,
+    signoff_settings: SessionSettings,
+    evidence,
+) -> None:
+    """The CREATE2 deployer is present (or will land where the plan says) and the addresses the
+    dispatcher plan predicts are still empty (or hold exactly the planned code)."""
+    manifest = signoff_settings.target.manifest
+    if manifest is None:
+        pytest.skip("no [manifest] plan in the target: no CREATE2 predictions to check on this network")
+    try:
+        plan = load_plan(manifest.plan)
+    except PlanError as exc:
+        evidence.check([Finding(CHECK_ID, str(manifest.plan), "error", str(exc))])
+        return
+    if plan.factory is None:
+        pytest.skip(f"{manifest.plan} names no CREATE2 factory: its facet addresses are not predictions")
+    factory = checksum(plan.factory.address)
+    block = signoff_pin.number
+    deployer = None
+    if plan.factory.deployer is not None and plan.factory.nonce is not None:
+        address = checksum(plan.factory.deployer)
+        deployer = (address, plan.factory.nonce, signoff_rpc.nonce(address, block))
+    codehashes = {route.facet: route.codehash for route in plan.routes}
+    slots = [
+        net.Create2Slot(
+            facet.name,
+            checksum(facet.address),
+            codehashes.get(facet.name),
+            signoff_rpc.code(checksum(facet.address), block),
+        )
+        for facet in plan.facets
+    ]
+    rows, findings = net.check_create2_readiness(
+        signoff_endpoint.network,
+        factory,
+        signoff_rpc.code(factory, block),
+        deployer=deployer,
+        slots=slots,
+        block=block,
+        rewrite_command=WRITE_COMMAND,
+    )
+    for row in rows:
+        evidence.row("PF-NET", row)
     evidence.check(findings)

@@ -67,6 +67,9 @@ class JsonRpcClient:
     def balance(self, address: str, block: int) -> int:
         return int(self.call("eth_getBalance", address, hex(block)), 16)
 
+    def nonce(self, address: str, block: int) -> int:
+        return int(self.call("eth_getTransactionCount", address, hex(block)), 16)
+
     def code(self, address: str, block: int) -> bytes:
         text = str(self.call("eth_getCode", address, hex(block)))
         return bytes.fromhex(text[2:] if text.startswith("0x") else text)

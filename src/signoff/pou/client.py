@@ -1,13 +1,16 @@
 """A client for the broker API of CRITERIA.md (JSON over HTTP, notifications over WebSocket).
 
 It returns what the broker answered (status code and JSON body) and never interprets it: the
-checks decide. A transport failure raises :class:`BrokerUnreachable` naming the host only.
+checks decide. A transport failure raises :class:`BrokerUnreachable` naming the host only. An
+optional observer sees every request and answer (signoff.pou.seeding keeps its journal of what
+the run created that way), and the test-seeding API (``/api/test``) is called with the bearer
+token given at construction, which is sent on those calls only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -18,6 +21,7 @@ from signoff.errors import SignoffError
 from signoff.redaction import display_url, redact
 
 DID_HEADER = "X-AINP-DID"
+SEED_PATH = "/api/test"
 
 
 class BrokerUnreachable(SignoffError):
@@ -37,19 +41,50 @@ class Answer:
         return redact(f"HTTP {self.status} {text[:300]}")
 
 
+@dataclass(frozen=True)
+class Request:
+    """One request as the observer sees it (never the token)."""
+
+    method: str
+    path: str
+    did: str | None
+    body: Any
+
+
+Observer = Callable[[Request, Answer], None]
+
+
 class BrokerClient:
     """HTTP calls to one broker; one connection pool per client."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, websocket_path: str = "/ws") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        websocket_path: str = "/ws",
+        seed_token: str | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.websocket_path = websocket_path
+        self.observer = observer
+        self._seed_token = seed_token
         self._http = httpx.Client(base_url=self.url, timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
 
     def _call(self, method: str, path: str, *, did: str | None = None, body: Any = None) -> Answer:
+        answer = self._send(method, path, did=did, body=body)
+        if self.observer is not None:
+            self.observer(Request(method, path, did, body), answer)
+        return answer
+
+    def _send(self, method: str, path: str, *, did: str | None = None, body: Any = None) -> Answer:
         headers = {DID_HEADER: did} if did is not None else {}
+        if path.startswith(SEED_PATH) and self._seed_token is not None:
+            headers["Authorization"] = f"Bearer {self._seed_token}"
         try:
             response = self._http.request(method, path, headers=headers, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -99,6 +134,18 @@ class BrokerClient:
 
     def reputation(self, did: str) -> Answer:
         return self._call("GET", f"/api/reputation/{quote(did, safe='')}")
+
+    # -- the test-seeding API (signoff's own test agents and negotiations) ------------------
+    def seed_info(self) -> Answer:
+        return self._call("GET", SEED_PATH)
+
+    def seed_agents(self, agents: Mapping[str, Mapping[str, Any]]) -> Answer:
+        """``agents``: DID -> ``{"active": bool, "trust": float | None}``."""
+        return self._call("PUT", f"{SEED_PATH}/agents", body={"agents": {d: dict(a) for d, a in agents.items()}})
+
+    def seed_negotiation(self, client: str, agent: str, amount_atomic: int = 1000) -> Answer:
+        body = {"client_did": client, "agent_did": agent, "amount_atomic": amount_atomic}
+        return self._call("POST", f"{SEED_PATH}/negotiations", body=body)
 
     def status_of(self, task_id: str) -> str | None:
         answer = self.receipt(task_id)

@@ -6,22 +6,39 @@ testcontainers first, where a Docker engine answers (no engine fails in about 0.
 characters). Workers of one xdist run share the server and get a database each. Every
 database gets its own role with a random password, registered as a secret at once, so no
 URL this module hands out can leak into a report.
+
+An embedded server outlives a hard-killed run (PostgreSQL daemonises). So each
+``signoff-pg-*`` directory holds the server's data in ``data/`` and one owner file per
+process using it (pid and start time); every start first stops the servers, and removes the
+directories, of which no owner is alive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
 import re
 import secrets
+import shutil
+import signal
 import tempfile
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from signoff.errors import SignoffError
+from signoff.pou.processes import alive, owner
 from signoff.redaction import redact, register_secret
+
+DIRECTORY_PREFIX = "signoff-pg-"
+OWNER_PREFIX = "owner-"
+# A directory younger than this without an owner file may be one being created right now.
+_GRACE_SECONDS = 60.0
 
 
 class DatabaseError(SignoffError):
@@ -89,16 +106,108 @@ def _pgserver(shared_key: str | None) -> Server:
         warnings.simplefilter("ignore")
         from pgserver.postgres_server import get_server
 
-    if shared_key:
-        digest = hashlib.sha256(shared_key.encode()).hexdigest()[:12]
-        directory = Path(tempfile.gettempdir()) / f"signoff-pg-{digest}"
-        directory.mkdir(exist_ok=True)
-    else:
-        directory = Path(tempfile.mkdtemp(prefix="signoff-pg-"))
-    with warnings.catch_warnings():  # platformdirs: XDG_RUNTIME_DIR unset (harmless; /tmp is used)
-        warnings.simplefilter("ignore")
-        server = get_server(directory, cleanup_mode="delete")
-    return Server("pgserver", server.get_uri(), "", str(directory), server.cleanup)
+    base = Path(tempfile.gettempdir())
+    with _sweep_lock(base):  # a sweep never sees a directory between its creation and its owner file
+        remove_orphaned_servers(base)
+        if shared_key:
+            digest = hashlib.sha256(shared_key.encode()).hexdigest()[:12]
+            directory = base / f"{DIRECTORY_PREFIX}{digest}"
+            directory.mkdir(exist_ok=True)
+        else:
+            directory = Path(tempfile.mkdtemp(prefix=DIRECTORY_PREFIX, dir=base))
+        marker = directory / f"{OWNER_PREFIX}{os.getpid()}.json"
+        marker.write_text(json.dumps(owner()))
+    try:
+        with warnings.catch_warnings():  # platformdirs: XDG_RUNTIME_DIR unset (harmless; /tmp is used)
+            warnings.simplefilter("ignore")
+            server = get_server(directory / "data", cleanup_mode="delete")
+    except BaseException:
+        _release(directory, marker)
+        raise
+    info = server.get_postmaster_info()
+    socket_dir = str(info.socket_dir) if info.socket_dir is not None else str(directory / "data")
+
+    def stop() -> None:
+        server.cleanup()  # stops the server when this is its last handle, and deletes data/
+        _release(directory, marker)
+
+    return Server("pgserver", server.get_uri(), "", socket_dir, stop)
+
+
+def _release(directory: Path, marker: Path) -> None:
+    marker.unlink(missing_ok=True)
+    if not any(directory.glob(f"{OWNER_PREFIX}*")) and not (directory / "data").exists():
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _sweep_lock(base: Path) -> Iterator[None]:
+    from filelock import FileLock
+
+    with FileLock(str(base / f"{DIRECTORY_PREFIX}sweep.lock"), timeout=60):
+        yield
+
+
+def remove_orphaned_servers(base: Path | None = None) -> list[Path]:
+    """Stop the embedded servers of signoff runs that are gone, and delete their directories.
+
+    A directory is orphaned when none of its owners is alive (for directories of signoff
+    versions before owner files: none of pgserver's handle pids). Returns the directories removed.
+    """
+    removed = []
+    for directory in sorted(Path(base or tempfile.gettempdir()).glob(f"{DIRECTORY_PREFIX}*")):
+        if not directory.is_dir() or _owned(directory):
+            continue
+        data = directory / "data" if (directory / "data").is_dir() else directory
+        _stop_postmaster(data)
+        shutil.rmtree(directory, ignore_errors=True)
+        if not directory.exists():
+            removed.append(directory)
+    return removed
+
+
+def _owned(directory: Path) -> bool:
+    """Whether a live process still uses ``directory`` (or it is too young to tell)."""
+    owners = list(directory.glob(f"{OWNER_PREFIX}*.json"))
+    for path in owners:
+        try:
+            record = json.loads(path.read_text())
+            if alive(int(record["pid"]), record.get("started")):
+                return True
+        except (OSError, ValueError, KeyError, TypeError):
+            return True  # unreadable: being written; leave it
+    if owners:
+        return False
+    try:
+        young = time.time() - directory.stat().st_mtime < _GRACE_SECONDS
+        handles = json.loads((directory / ".handle_pids.json").read_text())
+    except FileNotFoundError:
+        handles = []
+    except (OSError, ValueError):
+        return True
+    return young or any(alive(int(pid)) for pid in handles)
+
+
+def _stop_postmaster(data: Path) -> None:
+    """Stop the server of ``data`` at once (immediate shutdown); it is throwaway."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        command = None  # not Linux, or gone: the pid check below decides
+    if not alive(pid) or (command is not None and str(data) not in command):
+        return  # gone, or the pid now belongs to another process
+    for sig, wait in ((signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not alive(pid):
+            return
 
 
 def create_database(server: Server, name: str) -> str:

@@ -1,13 +1,24 @@
 """Judging broker answers in the thin e2e_pou suite modules: one evidence row per request,
-one finding per answer that breaks the rule (any 5xx is always a finding)."""
+one finding per answer that breaks the rule (any 5xx is always a finding).
+
+A check that stops before its verdict (the broker breaks off, a seeding request is refused)
+keeps what it recorded: :func:`stopped`, called by the suite's ``pytest_runtest_call``
+wrapper, adds the failed expectations and the reason it stopped to the evidence and to the
+one failure message.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+import pytest
 
 from signoff.checks import Finding
+from signoff.errors import SignoffError
 from signoff.evidence import Evidence
+from signoff.redaction import redact
 
 if TYPE_CHECKING:  # the client imports httpx; collection of the artifact-only preflight must not
     from signoff.pou.client import Answer
@@ -21,6 +32,8 @@ class Expect:
         self.check_id = check
         self.findings: list[Finding] = []
         self.count = 0
+        self.checked = False
+        _OPEN.setdefault(evidence, []).append(self)
 
     def row(self, case: str, request: str, expected: str, actual: str, ok: bool) -> None:
         self.count += 1
@@ -77,7 +90,51 @@ class Expect:
 
     def check(self) -> None:
         """Apply the verdict: fail the test (no traceback) when any expectation failed."""
+        self.checked = True
         self.evidence.check(self.findings)
+
+
+# The Expects of each test's evidence, so a check that stops early can still report them.
+_OPEN: WeakKeyDictionary[Evidence, list[Expect]] = WeakKeyDictionary()
+
+
+def stopped(evidence: Evidence, exc: BaseException) -> BaseException | None:
+    """``exc`` ended a check before its verdict: record the expectations it had recorded.
+
+    Returns the exception to raise instead (one failure message: why it stopped, then the
+    failed expectations), or ``None`` to let ``exc`` through: nothing was recorded, a skip
+    with nothing failed, or an unforeseen error, whose traceback matters and which gets the
+    expectations as a note.
+    """
+    pending = [expect for expect in _OPEN.get(evidence, []) if not expect.checked]
+    if not pending or not isinstance(exc, Exception | pytest.fail.Exception | pytest.skip.Exception):
+        return None
+    for expect in pending:
+        expect.checked = True
+    failures = [finding for expect in pending for finding in expect.findings]
+    if isinstance(exc, pytest.skip.Exception) and not failures:
+        return None
+    recorded = sum(expect.count for expect in pending)
+    if isinstance(exc, pytest.fail.Exception | pytest.skip.Exception):
+        reason = ("skipped: " if isinstance(exc, pytest.skip.Exception) else "") + str(exc.msg)
+    elif isinstance(exc, SignoffError):
+        reason = str(exc)
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    last = pending[-1]
+    last.row("check stopped", "", "the check runs to its verdict", redact(reason), False)
+    stop = Finding(last.check_id, "check stopped", "error", f"the check stopped before its verdict: {reason}")
+    evidence.findings.extend([*failures, stop])
+    if failures:
+        listed = "\n".join(f"  - {finding.message}" for finding in failures)
+        before = f"before it stopped, {recorded} expectation(s) were recorded; {len(failures)} failed:\n{listed}"
+    else:
+        before = f"before it stopped, {recorded} expectation(s) were recorded, all met (see the PU-API table)"
+    message = redact(f"{stop.message}\n{before}")
+    if isinstance(exc, SignoffError | pytest.fail.Exception | pytest.skip.Exception):
+        return pytest.fail.Exception(message, pytrace=False)
+    exc.add_note(message)  # a bug or an unforeseen answer: keep its traceback
+    return None
 
 
 def _codes(codes: Collection[int]) -> str:

@@ -3,30 +3,47 @@
 Imported by the plugin so pytest finds them; every heavy import (psycopg, httpx, pgserver,
 uvicorn) happens inside a fixture body. Infrastructure problems fail the test that needs
 them, with the reason and the next step; they never skip (a sign-off run must not turn
-green by not checking).
+green by not checking). Against a live broker (``[pou] url``) the suite seeds only through
+the broker's test-seeding API, with the test DIDs of ``[pou]``, one check at a time across
+xdist workers (they share those DIDs), and leaves its test agents inactive at the end.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Mapping
+import contextlib
+import hashlib
+import secrets
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from signoff.errors import ConfigError, SignoffError
-from signoff.redaction import redact
+from signoff.pou.seeding import (
+    FRESH_PREFIX,
+    ApiSeeder,
+    DatabaseSeeder,
+    Journal,
+    Parties,
+    Seeder,
+    SeedingError,
+    api_refusal,
+    configured_dids,
+    configured_parties,
+    fresh_parties,
+    missing_test_dids,
+    seed_rows,
+)
+from signoff.redaction import display_url, redact, register_secret
 from signoff.target import PouSettings
 
 if TYPE_CHECKING:
+    from signoff.evidence import Evidence
     from signoff.pou.client import BrokerClient
     from signoff.pou.database import Server
-
-
-def unique(prefix: str) -> str:
-    """A fresh test DID (signoff's namespace, so it is recognisable in a shared database)."""
-    return f"did:signoff:{prefix}:{uuid.uuid4().hex[:10]}"
 
 
 def _worker(config: pytest.Config) -> str:
@@ -75,6 +92,9 @@ def pou_scratch(request: pytest.FixtureRequest, pou_server: Server) -> Iterator[
     drop_database(pou_server, name)
 
 
+NOT_CHECKED = "not checked: this check needs its own test agents and negotiations on the broker, and "
+
+
 @dataclass
 class Broker:
     """The broker under test, how to reach it and (for a started broker) its database."""
@@ -84,68 +104,107 @@ class Broker:
     settings: PouSettings
     database_url: str | None  # the started broker's throwaway database; None for a live broker
     started: bool
-    created: list[str] = field(default_factory=list)  # what the suite created, for the evidence
+    journal: Journal = field(default_factory=Journal)  # what the suite created, for the evidence
+    _seeder: Seeder | None = field(default=None, repr=False)
+    _refusal: str | None = None
+
+    def parties(self, members: int, outsiders: int = 1, tag: str = "") -> Parties:
+        """The DIDs of one settlement: fresh ones on a started broker, the ``[pou]`` test DIDs on a live one."""
+        if self.started:
+            return fresh_parties(members, outsiders, tag)
+        try:
+            return configured_parties(self.settings, members, outsiders)
+        except SeedingError as exc:
+            pytest.fail(NOT_CHECKED + str(exc), pytrace=False)
+
+    def outsider(self) -> str:
+        """A DID that is no party to anything (for requests whose DID does not matter)."""
+        if self.started or self.settings.outsider_did is None:
+            return fresh_parties(0).outsiders[0]
+        return self.settings.outsider_did
 
     def seeder(self) -> Seeder:
-        if self.database_url is None:
-            pytest.fail(
-                "this check seeds agents and negotiations, which needs the broker's throwaway database; against "
-                f"a live broker ({self.url}) signoff can only use the test DIDs of [pou] and creates nothing. "
-                "Next step: run it against the reference broker or your broker started over signoff's database",
-                pytrace=False,
-            )
-        return Seeder(self.database_url, self.created)
+        """How test agents and negotiations get onto the broker; fails the check saying why it cannot."""
+        if self._seeder is None and self._refusal is None:
+            self._seeder, self._refusal = _open_seeder(self)
+        if self._seeder is None:
+            pytest.fail(NOT_CHECKED + (self._refusal or "no way to seed them"), pytrace=False)
+        return self._seeder
+
+    def exclusive(self) -> contextlib.AbstractContextManager[Any]:
+        """One check at a time on a live broker (workers share its test DIDs); a started one is per worker."""
+        if self.started:
+            return contextlib.nullcontext()
+        from filelock import FileLock
+
+        digest = hashlib.sha256(self.url.encode()).hexdigest()[:12]
+        return FileLock(str(Path(tempfile.gettempdir()) / f"signoff-pou-live-{digest}.lock"))
+
+    def retire(self) -> None:
+        """End of the session: leave none of the run's test agents active (best effort)."""
+        if self._seeder is not None:
+            # Under the lock: another worker may be in the middle of a check with its pool active.
+            with self.exclusive(), contextlib.suppress(SignoffError):
+                self._seeder.retire()
 
 
-class Seeder:
-    """Test agents, trust scores and negotiations, written into the broker's throwaway database."""
+def _open_seeder(broker: Broker) -> tuple[Seeder | None, str | None]:
+    """(seeder, None), or (None, why this broker cannot be seeded)."""
+    client = broker.client
+    if not broker.started:
+        return _open_live_seeder(broker)
+    info = client.seed_info()
+    if info.status == 200:
+        return ApiSeeder(client), None
+    if info.status == 404 and broker.database_url is not None:
+        return DatabaseSeeder(broker.database_url, broker.journal), None
+    return None, f"the started broker answered GET /api/test with {info.short()}"
 
-    def __init__(self, url: str, created: list[str]) -> None:
-        self.url = url
-        self.created = created
 
-    def _execute(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        import psycopg
-
-        with psycopg.connect(self.url) as conn:
-            for sql, params in statements:
-                conn.execute(sql.encode(), params)
-
-    def agent_pool(self, trust: Mapping[str, float], *, exclusive: bool = True) -> None:
-        """Register ``trust`` (DID -> score) as the active agents; others become inactive if ``exclusive``."""
-        statements: list[tuple[str, tuple[Any, ...]]] = []
-        if exclusive:
-            statements.append(("UPDATE agents SET active = FALSE", ()))
-        for did, score in trust.items():
-            statements.append(
-                (
-                    "INSERT INTO agents (did, active) VALUES (%s, TRUE) ON CONFLICT (did) DO UPDATE SET active = TRUE",
-                    (did,),
-                )
-            )
-            statements.append(
-                (
-                    "INSERT INTO trust_scores (agent_did, score) VALUES (%s, %s) "
-                    "ON CONFLICT (agent_did) DO UPDATE SET score = EXCLUDED.score",
-                    (did, score),
-                )
-            )
-        self._execute(statements)
-        self.created.append(f"{len(trust)} agents")
-
-    def negotiation(self, client: str, agent: str, amount_atomic: int = 1000) -> str:
-        negotiation_id = str(uuid.uuid4())
-        self._execute(
-            [
-                (
-                    "INSERT INTO negotiations (id, intent_id, client_did, agent_did, intent_type, amount_atomic) "
-                    "VALUES (%s, %s, %s, %s, 'signoff.test', %s)",
-                    (negotiation_id, str(uuid.uuid4()), client, agent, amount_atomic),
-                )
-            ]
+def _open_live_seeder(broker: Broker) -> tuple[Seeder | None, str | None]:
+    """A live broker: its test-seeding API with the [pou] test DIDs, or why not."""
+    client, settings = broker.client, broker.settings
+    missing = missing_test_dids(settings, settings.m + 2)
+    if missing:
+        return None, missing
+    if settings.seed_token is None:
+        return None, (
+            f"[pou] seed_token is not set, so the test-seeding API of the broker at {display_url(broker.url)} "
+            "cannot be used (signoff never writes into a live broker's database). Next step: seed_token = "
+            '"${POU_SEED_TOKEN}" with the broker\'s test API token in that variable'
         )
-        self.created.append(f"negotiation {negotiation_id}")
-        return negotiation_id
+    dids = configured_dids(settings)
+    refusal = api_refusal(client.seed_info(), broker.url, dids)
+    if refusal is not None:
+        return None, refusal
+    return ApiSeeder(client, universe=dids), None
+
+
+@contextlib.contextmanager
+def around_check(item: pytest.Item) -> Iterator[None]:
+    """Wraps one e2e_pou check's call: serialises it on a live broker, keeps what it recorded
+    when it stops early (signoff.pou.expect.stopped), and adds the PU-SEED rows of what it
+    created to its evidence."""
+    from signoff.pou.expect import stopped
+
+    funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+    evidence: Evidence | None = funcargs.get("evidence")
+    broker: Broker | None = funcargs.get("pou_broker")
+    with broker.exclusive() if broker is not None else contextlib.nullcontext():
+        mark = len(broker.journal.entries) if broker is not None else 0
+        try:
+            yield
+        except BaseException as exc:
+            replacement = stopped(evidence, exc) if evidence is not None else None
+            if replacement is None:
+                raise
+            raise replacement from None
+        finally:
+            if broker is not None and evidence is not None:
+                entries = broker.journal.entries[mark:]
+                rows = seed_rows(entries, mark, evidence.check_id, item.name, throwaway=broker.started)
+                for row in rows:
+                    evidence.row("PU-SEED", row)
 
 
 @pytest.fixture(scope="session")
@@ -154,13 +213,23 @@ def pou_broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Ite
     from signoff.pou.client import BrokerClient, BrokerUnreachable
 
     if pou_settings.url is not None:
-        client = BrokerClient(pou_settings.url, websocket_path=pou_settings.websocket_path)
+        journal = Journal()
+        client = BrokerClient(
+            pou_settings.url,
+            websocket_path=pou_settings.websocket_path,
+            seed_token=pou_settings.seed_token,
+            observer=journal.observe,
+        )
         try:
             client.health()
         except BrokerUnreachable as exc:
             pytest.fail(str(exc), pytrace=False)
-        yield Broker(pou_settings.url, client, pou_settings, None, started=False)
-        client.close()
+        broker = Broker(pou_settings.url, client, pou_settings, None, started=False, journal=journal)
+        try:
+            yield broker
+        finally:
+            broker.retire()
+            client.close()
         return
     yield from _reference_broker(request, pou_settings)
 
@@ -181,6 +250,8 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
         )
     server: Server = request.getfixturevalue("pou_server")
     name = f"signoff_broker_{_worker(request.config)}"
+    token = secrets.token_urlsafe(24)
+    register_secret(token)
     try:
         url = create_database(server, name)
         with psycopg.connect(url) as conn:
@@ -195,13 +266,16 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
             k=settings.k,
             m=settings.m,
             finalizer_interval_seconds=settings.finalizer_interval_seconds,
+            test_did_prefix=FRESH_PREFIX,  # signoff's own namespace: the suite seeds through the test API
+            test_token=token,
         )
         base = broker.start()
     except (SignoffError, psycopg.Error) as exc:
         pytest.fail(redact(f"the reference broker could not be started: {exc}"), pytrace=False)
-    client = BrokerClient(base, websocket_path=settings.websocket_path)
+    journal = Journal()
+    client = BrokerClient(base, websocket_path=settings.websocket_path, seed_token=token, observer=journal.observe)
     try:
-        yield Broker(base, client, settings, url, started=True)
+        yield Broker(base, client, settings, url, started=True, journal=journal)
     finally:
         client.close()
         broker.stop()

@@ -1,7 +1,9 @@
 """Migration rehearsal on a throwaway database: discover, apply in order, introspect, roll back.
 
 The order and naming rules, and what counts as a correct schema, live in
-:mod:`signoff.checks.pou_migrations`; this module does the I/O.
+:mod:`signoff.checks.pou_migrations`; this module does the I/O. Column types come from
+``format_type`` and defaults from ``pg_get_expr`` (PostgreSQL's own spelling, with type
+modifiers such as ``numeric(78,0)``), so a declaration can be compared with them exactly.
 """
 
 from __future__ import annotations
@@ -53,16 +55,46 @@ def _run(conn: psycopg.Connection[tuple[object, ...]], sql: str, label: str) -> 
         raise MigrationError(redact(f"{label} failed: {str(exc).strip()}")) from None
 
 
+def rehearse(url: str, prerequisites: Sequence[Migration], migrations: Sequence[Migration]) -> Schema:
+    """Apply ``prerequisites`` then ``migrations`` (in the order given) on the empty database at
+    ``url``; the schema they produce. :class:`MigrationError` names the file that failed."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        apply_all(conn, prerequisites)
+        apply_all(conn, migrations)
+        return introspect(conn)
+
+
+def wipe(url: str) -> None:
+    """Empty the ``public`` schema of one of signoff's own throwaway databases (cheaper than a new
+    database: ``CREATE DATABASE`` copies a template). Never call it with a user's database URL."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        _run(conn, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public", "resetting the scratch schema")
+
+
 def introspect(conn: psycopg.Connection[tuple[object, ...]]) -> Schema:
     """Tables, columns, indexes and every other object of the ``public`` schema (read-only)."""
     columns = tuple(
-        Column(str(t), str(c), str(ty), n == "YES", None if d is None else str(d))
-        for t, c, ty, n, d in conn.execute(
-            "SELECT table_name, column_name, CASE WHEN data_type = 'ARRAY' THEN udt_name ELSE data_type END, "
-            "is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'public' "
-            "ORDER BY table_name, ordinal_position"
+        Column(str(t), str(c), str(ty), not notnull, None if d is None else str(d))
+        for t, c, ty, notnull, d in conn.execute(
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+            "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
         ).fetchall()
     )
+    constraints = {
+        str(name): str(definition)
+        for name, definition in conn.execute(
+            "SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'"
+        ).fetchall()
+    }
     indexes = {
         str(name): str(definition)
         for name, definition in conn.execute(
@@ -82,7 +114,7 @@ def introspect(conn: psycopg.Connection[tuple[object, ...]]) -> Schema:
     ).fetchall():
         objects.add(f"{_KINDS.get(str(kind), str(kind))} {name}")
     objects.update(f"column {c.table}.{c.name}" for c in columns)
-    return Schema(columns, indexes, frozenset(objects))
+    return Schema(columns, indexes, frozenset(objects), constraints)
 
 
 _KINDS = {"r": "table", "i": "index", "S": "sequence", "v": "view", "m": "materialized view", "c": "type"}

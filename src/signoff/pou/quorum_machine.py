@@ -2,10 +2,15 @@
 
 Each example seeds a fresh agent pool of generated size and trust order (client and agent
 sometimes on top of the ranking), settles with a generated k <= m, then runs a sequence of
-attestations (committee members, outsiders, the client, the agent, repeats), manual
-finalizations and waits for the automatic finalizer. After every step the receipt's status
-must be one the model allows. Every step is traced, so the shrunk failing example that
-hypothesis replays last is the minimal sequence the report shows.
+attestations (committee members, outsiders, the client, the agent, repeats) and manual
+finalizations. The automatic finalizer is given its window (two intervals) whenever it has a
+decision to make: the first time the receipt reaches quorum (it must finalize) and the first
+time k distinct DIDs have attested below quorum (it must not; a job that counts attesters
+instead of member AUDIT_PASSes finalizes here). Waiting then, rather than when hypothesis
+happens to pick a wait, makes the automatic path's check independent of the sample and of how
+fast the broker answers. After every step the receipt's status must be one the model allows.
+Every step is traced, so the shrunk failing example that hypothesis replays last is the
+minimal sequence the report shows.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class BudgetExhausted(Exception):
 class Record:
     examples: int = 0
     steps: int = 0
+    finalizer_waits: int = 0
     first_failure_at: float | None = None
     shortest: list[dict[str, Any]] = field(default_factory=list)
 
@@ -46,7 +52,7 @@ class Record:
 def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any], Record]:
     """A RuleBasedStateMachine class bound to ``broker``, and the record it writes."""
     from hypothesis import strategies as st
-    from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+    from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
     from signoff.checks.pou_quorum import expected_committee
 
@@ -62,6 +68,7 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
             self.model: QuorumModel | None = None
             self.task_id = ""
             self.outsiders: list[str] = []
+            self.waited: set[str] = set()
             self.trace: list[dict[str, Any]] = []
             started = record.first_failure_at
             if started is not None and time.monotonic() - started > SHRINK_BUDGET_SECONDS:
@@ -95,15 +102,15 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
                 k, extra = settings.k, settings.m - settings.k
             m = k + extra
             eligible = max(0, m + delta)
-            tag = f"{record.examples:04d}{int(time.time() * 1000) % 100000:05d}"
-            dids = [f"did:signoff:q{tag}:a{i}" for i in range(eligible)]
+            tag = f"q{record.examples:04d}{int(time.time() * 1000) % 100000:05d}"
+            parties = broker.parties(eligible, outsiders=2, tag=tag)  # a live broker: the [pou] test DIDs
             scores = [round(0.1 + 0.8 * i / max(1, eligible), 4) for i in range(eligible)]
             order.shuffle(scores)
-            trust = dict(zip(dids, scores, strict=True))
-            party_client, party_agent = f"did:signoff:q{tag}:client", f"did:signoff:q{tag}:agent"
+            trust = dict(zip(parties.members, scores, strict=True))
+            party_client, party_agent = parties.client, parties.agent
             if parties_on_top:
                 trust = {party_client: 0.99, party_agent: 0.98, **trust}
-            self.outsiders = [f"did:signoff:q{tag}:outsider{i}" for i in range(2)]
+            self.outsiders = list(parties.outsiders)
             seeder.agent_pool(trust)
             negotiation = seeder.negotiation(party_client, party_agent)
             answer = client.settle(negotiation, {"k": k, "m": m} if broker.started else {})
@@ -130,18 +137,29 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
                 return self.model.agent
             return self.outsiders[index % len(self.outsiders)]
 
-        @rule(
-            who=st.sampled_from(["member", "member", "member", "outsider", "client", "agent"]),
-            index=st.integers(0, 5),
-            kind=st.sampled_from(["AUDIT_PASS", "AUDIT_PASS", "AUDIT_PASS", "ACCEPTED", "AUDIT_FAIL"]),
-        )
-        def attest(self, who: str, index: int, kind: str) -> None:
+        def _attest(self, who: str, index: int, kind: str) -> None:
             assert self.model is not None
             did = self._did(who, index)
             expected = self.model.expected_attestation(did, kind)
             answer = client.attest(self.task_id, did, kind)
             label = f"{who} {did.rsplit(':', 1)[-1]}" if who in ("member", "outsider") else who
             self._log(f"{kind} by {label}", expected, answer.status, answer.status == expected)
+            if expected == 201:
+                self._finalizer_window()
+
+        # Two attestation rules against one finalize rule (hypothesis picks rules uniformly):
+        # sequences are mostly attestations, and members attest as often as everyone else together.
+        @rule(index=st.integers(0, 5), kind=st.sampled_from(["AUDIT_PASS", "AUDIT_PASS", "AUDIT_FAIL", "ACCEPTED"]))
+        def attest_as_member(self, index: int, kind: str) -> None:
+            self._attest("member", index, kind)
+
+        @rule(
+            who=st.sampled_from(["client", "outsider", "agent"]),
+            index=st.integers(0, 5),
+            kind=st.sampled_from(["ACCEPTED", "AUDIT_PASS", "AUDIT_FAIL", "REJECTED"]),
+        )
+        def attest_as_other(self, who: str, index: int, kind: str) -> None:
+            self._attest(who, index, kind)
 
         @rule()
         def finalize(self) -> None:
@@ -151,20 +169,25 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
             ok = answer.status == status and all(answer.field(key) == value for key, value in fields.items())
             self._log("manual finalize", f"{status} {fields or ''}".strip(), answer.short(), ok)
 
-        @precondition(
-            lambda self: (
-                self.model is not None
-                and not self.model.finalized
-                and len({did for did, _ in self.model.attested}) >= self.model.k
-            )
-        )
-        @rule()
-        def wait_for_finalizer(self) -> None:
-            assert self.model is not None
+        def _finalizer_window(self) -> None:
+            """Let the finalizer run where it has a decision to make (once per kind of decision)."""
+            model = self.model
+            assert model is not None
+            attesters = len({did for did, _ in model.attested})
+            if model.finalized or not (model.at_quorum or attesters >= model.k):
+                return
+            decision = "quorum" if model.at_quorum else "k attesters"
+            if decision in self.waited:
+                return
+            self.waited.add(decision)
             time.sleep(window)
-            if self.model.at_quorum:
-                self.model.finalized = True
-            self._log(f"wait {window:.2f} s for the finalizer", "", "", True)
+            record.finalizer_waits += 1
+            if model.at_quorum:
+                model.finalized = True
+                why = "at quorum: it must finalize"
+            else:
+                why = f"{attesters} distinct DIDs attested, {model.have} member AUDIT_PASS of k={model.k}: it must not"
+            self._log(f"wait {window:.2f} s for the finalizer ({why})", "", "", True)
 
         @invariant()
         def status_matches_model(self) -> None:

@@ -3,12 +3,15 @@
 The reference broker is not part of signoff's API: it is a fixture that makes the e2e_pou
 suite run out of the box and that, through its broken variants, proves every check fails
 on the defect it exists for. It runs under uvicorn on a free 127.0.0.1 port, over the
-database signoff provisioned, and is stopped at the end of the session.
+database signoff provisioned, with its test-seeding API on for a DID namespace, and is
+stopped at the end of the session (and exits by itself when the process that started it
+dies; the log of a killed run is removed by the next start).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from signoff.errors import SignoffError
+from signoff.pou.processes import alive
 from signoff.redaction import redact
 
 # The variants the reference broker knows; "correct" is the one that passes everything.
@@ -32,7 +36,10 @@ REFERENCE_VARIANTS = (
     "reputation-frozen",  # settlement does not update reputation
     "finalizer-off",  # the finalizer job runs but never finalizes
     "notify-client-only",  # the settlement notification reaches the client only
+    "no-test-api",  # not broken: a broker without the test-seeding API (signoff seeds through its database)
 )
+LOG_PREFIX = "signoff-broker-"
+_LOG_NAME = re.compile(re.escape(LOG_PREFIX) + r"(?P<pid>\d+)-[A-Za-z0-9_]+\.log(\.port(\.tmp)?)?")
 
 
 class BrokerError(SignoffError):
@@ -51,6 +58,8 @@ class ReferenceBroker:
         k: int,
         m: int,
         finalizer_interval_seconds: float,
+        test_did_prefix: str | None = None,
+        test_token: str | None = None,
     ) -> None:
         self.script = directory / "broker.py"
         if not self.script.is_file():
@@ -62,8 +71,12 @@ class ReferenceBroker:
         self.variant = variant
         self.k, self.m = k, m
         self.interval = finalizer_interval_seconds
+        self.test_did_prefix = test_did_prefix
+        self.test_token = test_token
         self.process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="signoff-broker-", suffix=".log", delete=False)
+        remove_orphaned_logs()
+        # The pid in the name lets the next start remove the log of a run that was killed.
+        self._log = tempfile.NamedTemporaryFile(prefix=f"{LOG_PREFIX}{os.getpid()}-", suffix=".log", delete=False)
         self.url = ""
 
     def start(self, timeout: float = 20.0) -> str:
@@ -79,6 +92,11 @@ class ReferenceBroker:
                 "POU_PORT_FILE": self._log.name + ".port",
             }
         )
+        if self.test_did_prefix is not None and self.test_token is not None:
+            env.update({"POU_TEST_DID_PREFIX": self.test_did_prefix, "POU_TEST_TOKEN": self.test_token})
+        else:  # never inherit a test API from the environment of the run
+            env.pop("POU_TEST_DID_PREFIX", None)
+            env.pop("POU_TEST_TOKEN", None)
         self.process = subprocess.Popen(
             [sys.executable, str(self.script)], env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -108,7 +126,8 @@ class ReferenceBroker:
                 self.process.kill()
                 self.process.wait(5)
         self._log.close()
-        Path(self._log.name).unlink(missing_ok=True)
+        for leftover in (self._log.name, self._log.name + ".port"):
+            Path(leftover).unlink(missing_ok=True)
 
     def __enter__(self) -> ReferenceBroker:
         self.start()
@@ -118,3 +137,15 @@ class ReferenceBroker:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def remove_orphaned_logs(directory: Path | None = None) -> list[Path]:
+    """Delete the broker logs of signoff runs whose process is gone; the paths removed."""
+    removed = []
+    for path in Path(directory or tempfile.gettempdir()).glob(f"{LOG_PREFIX}*"):
+        match = _LOG_NAME.fullmatch(path.name)
+        if match is None or alive(int(match["pid"])):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed

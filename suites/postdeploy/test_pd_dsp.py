@@ -1,0 +1,81 @@
+"""PD-DSP: the dispatcher's manifest lifecycle on the deployed system.
+
+One test per aspect, so a defect fails exactly the aspect it breaks: ``live-routes`` reads the
+chain (and runs on live networks); the other aspects are drills that send governance
+transactions on the rehearsal chain or a fork, undone after each test.
+"""
+
+import pytest
+
+from signoff.checks import Finding
+from signoff.checks import pd_dispatcher as dsp
+from signoff.errors import SignoffError
+from signoff.plugin import settings_of
+from signoff.redaction import redact
+from signoff.session import SessionSettings
+from signoff.system import DeployedSystem
+
+CHECK_ID = dsp.CHECK_ID
+pytestmark = [pytest.mark.postdeploy, pytest.mark.dispatcher]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "aspect" in metafunc.fixturenames:
+        configured = settings_of(metafunc.config).target.manifest is not None
+        values = [
+            pytest.param(aspect, marks=[pytest.mark.drill] if aspect in dsp.DRILLS else [], id=aspect)
+            for aspect in dsp.ASPECTS
+        ]
+        if not configured:
+            values = [pytest.param(None, id="not-configured")]
+        metafunc.parametrize("aspect", values)
+
+
+@pytest.fixture(scope="module")
+def dispatcher(signoff_settings: SessionSettings, deployed_system: DeployedSystem) -> dsp.DispatcherContext:
+    """The deployed [manifest] dispatcher and the plan it must serve."""
+    problem = ""
+    try:
+        return dsp.load_context(signoff_settings, deployed_system)
+    except SignoffError as exc:
+        problem = redact(str(exc))
+    pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback
+
+
+def test_pd_dsp(
+    aspect: str | None,
+    signoff_settings: SessionSettings,
+    request: pytest.FixtureRequest,
+    evidence,
+) -> None:
+    if aspect is None:
+        pytest.skip(
+            f"no [manifest] in {signoff_settings.target.path}: PD-DSP drills a Merkle-manifest dispatcher. To check "
+            'one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
+        )
+    system: DeployedSystem = request.getfixturevalue("deployed_system")
+    ctx: dsp.DispatcherContext = request.getfixturevalue("dispatcher")
+    if not ctx.plan.routes:
+        evidence.check([Finding(CHECK_ID, ctx.plan.label, "error", f"{ctx.plan.label} has no routes to check")])
+    try:
+        if aspect == "live-routes":
+            result = dsp.check_live_routes(request.getfixturevalue("chain").w3, ctx, system)
+        else:
+            # Requested here, not in the signature: on a live network without a fork it skips with its reason.
+            drill = request.getfixturevalue("drill")
+            if aspect == "commit-epoch":
+                result = dsp.drill_commit_epoch(drill, ctx)
+            elif aspect == "apply-proofs":
+                result = dsp.drill_apply_proofs(drill, ctx, system)
+            elif aspect == "activation-delay":
+                result = dsp.drill_activation_delay(drill, ctx)
+            else:
+                result = dsp.drill_no_early_routes(drill, ctx, system)
+    except SignoffError as exc:
+        result = dsp.AspectResult(aspect, ctx.label)
+        result.fail(redact(str(exc)))
+    for row in result.rows:
+        evidence.row("PD-DSP", row)
+    for name, value in result.data.items():
+        evidence.attach(name, value)
+    evidence.check(result.findings)
