@@ -273,7 +273,7 @@ def test_apply_accepting_a_wrong_codehash_fails_apply_proofs(run_suite) -> None:
 
 
 def test_gas_regression_against_the_committed_baseline_fails_pd_gas(run_suite) -> None:
-    run: SuiteRun = run_suite("-m", MARKERS, target=DEFECTIVE / "pd-gas-over-budget" / "signoff.toml")
+    run: SuiteRun = run_suite("-m", MARKERS, target=DEFECTIVE / "pd-gas-regression" / "signoff.toml")
     per = json.loads(BASELINE.read_text())["apply_per_selector"]
     record = run.assert_fails_only(
         "test_pd_gas[workflow]",
@@ -281,6 +281,16 @@ def test_gas_regression_against_the_committed_baseline_fails_pd_gas(run_suite) -
         "gas-baseline.json (tolerance 20%: at most 48,000)",
     )
     assert "commitRoot used" not in record["message"]  # only the regressed operations are reported
+
+
+def test_workflow_over_its_budget_fails_pd_gas(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", MARKERS, target=DEFECTIVE / "pd-gas-over-budget" / "signoff.toml")
+    record = run.assert_fails_only(
+        "test_pd_gas[workflow]",
+        "workflow (commit + apply + activate) used 292,452 gas (receipt gasUsed), over its budget of 250,000 "
+        "([postdeploy.gas] workflow)",
+    )
+    assert "applyRoutes per selector used" not in record["message"]  # 41,230 per selector: within 90,000
 
 
 def _reference_copy(folder: Path) -> Path:
