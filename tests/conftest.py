@@ -132,3 +132,43 @@ def live_node() -> Iterator[dict[str, str]]:
             time.sleep(0.05)
         assert isinstance(receipt, dict) and receipt["status"] == "0x1"
         yield {"url": node.url, "deployer": accounts[0], "eoa": accounts[1], "contract": receipt["contractAddress"]}
+
+
+@pytest.fixture(scope="session")
+def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """anvil with the reference rehearsed onto it, standing in for a live network behind a recording
+    JSON-RPC proxy. The target copy names it twice: ``[networks.local]`` lists the deployed contracts,
+    ``[networks.ghosted]`` also the Safe and a contract no artifact carries. Nothing may write to it:
+    tests assert that the proxy saw no write method."""
+    from signoff.chain import Endpoint
+    from signoff.chain.anvil import AnvilNode, find_anvil
+    from signoff.chain.backends import open_endpoint
+    from signoff.chain.proxy import RecordingRpcProxy
+    from signoff.rehearsal import rehearse
+    from signoff.session import resolve_session
+
+    folder = tmp_path_factory.mktemp("live") / "protocol"
+    source = FIXTURES / "reference"
+    shutil.copytree(source, folder, ignore=lambda at, _: ["contracts"] if Path(at) == source else [])
+    settings = resolve_session(REFERENCE, "anvil")
+    assert settings.deploy_plan is not None
+    with AnvilNode(find_anvil(FIXTURES)) as node:
+        chain = open_endpoint(Endpoint("anvil", node.url, 31337, "anvil"))
+        system = rehearse(chain, settings.target, settings.artifacts, settings.deploy_plan, governance="@Governance")
+        safe = system.safes["Governance"].address
+        books = {
+            "local": dict(system.addresses),
+            "ghosted": {"Governance": safe, **system.addresses, "Ghost": system.addresses["PingFacet"]},
+        }
+        (folder / "deployments").mkdir()
+        with RecordingRpcProxy(node.url) as proxy:
+            target = folder / "signoff.toml"
+            text = target.read_text()
+            for network, book in books.items():
+                (folder / "deployments" / f"{network}.json").write_text(json.dumps(book, indent=2))
+                text += (
+                    f'\n[networks.{network}]\nrpc_url = "{proxy.url}"\nchain_id = 31337\n'
+                    f'deployments = "deployments/{network}.json"\ngovernance = ["{safe}"]\n'
+                )
+            target.write_text(text)
+            yield {"target": target, "proxy": proxy, "system": system, "url": node.url}

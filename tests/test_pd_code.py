@@ -7,9 +7,6 @@ contract the artifacts lack).
 
 from __future__ import annotations
 
-import json
-import shutil
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,7 @@ import pytest
 from signoff.artifacts import Contract, load_artifacts
 from signoff.bytecode import split_metadata, verify
 from signoff.checks import Finding, pd_code
-from tests.conftest import FIXTURES, REFERENCE, SuiteRun, anvil_available
+from tests.conftest import FIXTURES, SuiteRun, anvil_available
 
 DEFECTIVE = FIXTURES / "defective"
 NAMES = ("DeterministicChunkFactory", "PingFacet", "VaultFacet", "ManifestDispatcher", "PayRoxProxyRouter")
@@ -241,48 +238,6 @@ def test_a_target_without_a_deploy_plan_skips_as_not_configured(run_suite, tmp_p
 
 
 # -- a live network: anvil with the reference on it, read through a deployments file ---------------
-
-
-@pytest.fixture(scope="module")
-def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """anvil with the reference rehearsed onto it, as two networks: ``local``'s deployments file names
-    the deployed contracts, ``ghosted``'s also the Safe and a contract no artifact carries."""
-    from signoff.chain import Endpoint
-    from signoff.chain.anvil import AnvilNode, find_anvil
-    from signoff.chain.backends import open_endpoint
-    from signoff.chain.proxy import RecordingRpcProxy
-    from signoff.rehearsal import rehearse
-    from signoff.session import resolve_session
-
-    folder = tmp_path_factory.mktemp("live") / "protocol"
-    shutil.copytree(FIXTURES / "reference", folder)
-    settings = resolve_session(REFERENCE, "anvil")
-    assert settings.deploy_plan is not None
-    with AnvilNode(find_anvil(FIXTURES)) as node:
-        chain = open_endpoint(Endpoint("anvil", node.url, 31337, "anvil"))
-        system = rehearse(chain, settings.target, settings.artifacts, settings.deploy_plan, governance="@Governance")
-        books = {
-            "local": dict(system.addresses),
-            # The Safe has no artifact: PD-OWN checks it, PD-CODE leaves it out. Ghost must fail.
-            "ghosted": {
-                "Governance": system.safes["Governance"].address,
-                **system.addresses,
-                "Ghost": system.addresses["PingFacet"],
-            },
-        }
-        (folder / "deployments").mkdir()
-        with RecordingRpcProxy(node.url) as proxy:
-            target = folder / "signoff.toml"
-            text = target.read_text()
-            for network, book in books.items():
-                (folder / "deployments" / f"{network}.json").write_text(json.dumps(book, indent=2))
-                text += (
-                    f'\n[networks.{network}]\nrpc_url = "{proxy.url}"\nchain_id = 31337\n'
-                    f'deployments = "deployments/{network}.json"\n'
-                    f'governance = ["{system.safes["Governance"].address}"]\n'
-                )
-            target.write_text(text)
-            yield {"target": target, "proxy": proxy, "system": system}
 
 
 @needs_anvil

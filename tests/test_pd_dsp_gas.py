@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -313,33 +312,6 @@ def test_update_snapshots_writes_the_committed_baseline(run_suite, tmp_path: Pat
 
 
 # -- a live network: live routes read-only, drills not run; on its fork the drills run ----------------------
-
-
-@pytest.fixture(scope="module")
-def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """anvil with the reference rehearsed onto it, behind a recording proxy; a target describing it."""
-    from signoff.chain import Endpoint
-    from signoff.chain.anvil import AnvilNode, find_anvil
-    from signoff.chain.backends import open_endpoint
-    from signoff.chain.proxy import RecordingRpcProxy
-    from signoff.rehearsal import rehearse
-    from signoff.session import resolve_session
-
-    target = _reference_copy(tmp_path_factory.mktemp("live") / "protocol")
-    settings = resolve_session(REFERENCE, "anvil")
-    assert settings.deploy_plan is not None
-    with AnvilNode(find_anvil(FIXTURES)) as node:
-        chain = open_endpoint(Endpoint("anvil", node.url, 31337, "anvil"))
-        system = rehearse(chain, settings.target, settings.artifacts, settings.deploy_plan, governance="@Governance")
-        (target.parent / "deployments").mkdir()
-        (target.parent / "deployments" / "local.json").write_text(json.dumps(system.addresses))
-        with RecordingRpcProxy(node.url) as proxy:
-            target.write_text(
-                target.read_text()
-                + f'\n[networks.local]\nrpc_url = "{proxy.url}"\nchain_id = 31337\n'
-                + f'deployments = "deployments/local.json"\ngovernance = ["{system.safes["Governance"].address}"]\n'
-            )
-            yield {"target": target, "proxy": proxy}
 
 
 @needs_anvil

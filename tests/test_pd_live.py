@@ -8,53 +8,11 @@ log proves that not one write method reached the network.
 
 from __future__ import annotations
 
-import json
-import shutil
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
-from tests.conftest import FIXTURES, anvil_available
+from tests.conftest import anvil_available
 
 pytestmark = pytest.mark.skipif(not anvil_available(), reason="needs anvil (npm ci)")
-
-
-@pytest.fixture(scope="module")
-def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """anvil with the reference deployed on it, behind a recording proxy; a target describing it."""
-    from signoff.chain import Endpoint
-    from signoff.chain.anvil import AnvilNode, find_anvil
-    from signoff.chain.backends import open_endpoint
-    from signoff.chain.proxy import RecordingRpcProxy
-    from signoff.deploy_plan import load_deploy_plan
-    from signoff.postdeploy import load_postdeploy
-    from signoff.rehearsal import rehearse
-    from signoff.session import resolve_session
-
-    folder = tmp_path_factory.mktemp("live") / "protocol"
-    shutil.copytree(FIXTURES / "reference", folder)
-    target_file = folder / "signoff.toml"
-    settings = resolve_session(FIXTURES / "reference" / "signoff.toml", "anvil")
-    with AnvilNode(find_anvil(FIXTURES)) as node:
-        chain = open_endpoint(Endpoint("anvil", node.url, 31337, "anvil"))
-        plan = load_deploy_plan(settings.target)
-        assert plan is not None
-        governance = load_postdeploy(settings.target).governance
-        system = rehearse(chain, settings.target, settings.artifacts, plan, governance=governance)
-        book = folder / "deployments" / "local.json"
-        book.parent.mkdir()
-        book.write_text(json.dumps(system.addresses, indent=2))
-        with RecordingRpcProxy(node.url) as proxy:
-            text = target_file.read_text() + (
-                "\n[networks.local]\n"
-                f'rpc_url = "{proxy.url}"\n'
-                "chain_id = 31337\n"
-                'deployments = "deployments/local.json"\n'
-                f'governance = ["{system.safes["Governance"].address}"]\n'
-            )
-            target_file.write_text(text)
-            yield {"target": target_file, "proxy": proxy, "system": system}
 
 
 def test_postdeploy_on_a_live_network_sends_no_write(run_suite, live_network) -> None:
