@@ -195,6 +195,20 @@ class Target:
     def root(self) -> Path:
         return self.path.parent
 
+    def network_deployments(self, name: str) -> tuple[str | None, Path | None, int | None]:
+        """``deployments`` of ``[networks.NAME]`` as written and resolved, and its ``chain_id``, read
+        without touching the other keys: the ``rpc_url`` secret of a network that is not selected is
+        never expanded (a ``${VAR}`` in the path itself is)."""
+        raw = self._raw_networks[name]
+        text, chain_id = raw.get("deployments"), raw.get("chain_id")
+        chain = chain_id if isinstance(chain_id, int) and not isinstance(chain_id, bool) else None
+        if text is None:
+            return None, None, chain
+        if isinstance(text, str) and _ENV_REF.search(text):
+            return text, self.network(name).deployments, chain
+        reader = _Table(self.path, f"networks.{name}", {"deployments": text}, expand=False)
+        return str(text), reader.path("deployments", self.root, must_exist=False), chain
+
     def network(self, name: str) -> NetworkSettings:
         """The settings of a ``[networks]`` entry, with ``${VAR}`` values expanded now."""
         if name not in self._raw_networks:

@@ -24,7 +24,7 @@ from signoff.errors import ConfigError, SignoffError
 from signoff.hashing import keccak256
 from signoff.manifest import checksum, create2_address, facet_salt
 from signoff.postdeploy import Create2Expectation
-from signoff.target import Target, _Table
+from signoff.target import Target
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -297,21 +297,9 @@ def network_books(target: Target) -> list[NetworkBook]:
     Only ``deployments`` and ``chain_id`` are read: a network's ``rpc_url`` is usually ``${VAR}`` and
     must stay unexpanded (and its secret untouched) unless that network is selected."""
     books = []
-    raw_networks = target._raw_networks
     for name in target.network_names:
-        raw = raw_networks[name]
-        text = raw.get("deployments")
-        chain_id = raw.get("chain_id")
-        if text is None:
-            books.append(NetworkBook(name, None, "", chain_id if isinstance(chain_id, int) else None))
-            continue
-        if isinstance(text, str) and "${" in text:
-            path = target.network(name).deployments  # the path itself asks for expansion
-        else:
-            path = _Table(target.path, f"networks.{name}", {"deployments": text}, expand=False).path(
-                "deployments", target.root, must_exist=False
-            )
-        books.append(NetworkBook(name, path, str(text), chain_id if isinstance(chain_id, int) else None))
+        text, path, chain_id = target.network_deployments(name)
+        books.append(NetworkBook(name, path, text or "", chain_id))
     return books
 
 
