@@ -47,6 +47,8 @@ def test_pd_own(
     evidence,
 ) -> None:
     if contract is None:
+        if signoff_settings.is_live:
+            request.getfixturevalue("deployed_system")  # an unreadable deployments file fails here, with why
         source = "deployments file" if signoff_settings.is_live else "[deploy] plan"
         pytest.skip(
             f"no deployed contract is known for {signoff_settings.target.path}: PD-OWN checks every contract of "
