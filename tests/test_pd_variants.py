@@ -12,7 +12,6 @@ exactly what a rebuild gives.
 
 from __future__ import annotations
 
-import ast
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -79,27 +78,16 @@ def error_selector(signature: str) -> bytes:
 
 
 def revert_data(action: Callable[[], Any]) -> bytes:
-    """Run ``action``, which must revert; return the revert data (eth-tester puts it in the
-    exception message as a bytes repr)."""
+    """Run ``action``, which must revert; return the revert data."""
     from signoff.chain.backends import is_revert
+    from signoff.chain.backends import revert_data as attached
 
     try:
         action()
     except Exception as exc:
         if not is_revert(exc):
             raise
-        data = getattr(exc, "data", None)
-        if isinstance(data, str) and data.startswith("0x"):
-            return bytes.fromhex(data[2:])
-        raw = exc.args[0] if exc.args else b""
-        if isinstance(raw, bytes):
-            return raw
-        text = str(raw).removeprefix("execution reverted: ")
-        if text.startswith(("b'", 'b"')):
-            value = ast.literal_eval(text)
-            assert isinstance(value, bytes)
-            return value
-        return bytes.fromhex(text[2:]) if text.startswith("0x") else text.encode()
+        return attached(exc)
     pytest.fail("expected a revert, the call succeeded")
 
 

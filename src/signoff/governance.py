@@ -11,7 +11,6 @@ pure :func:`check_governance` turns those facts into findings against a policy.
 
 from __future__ import annotations
 
-import ast
 import json
 import weakref
 from collections.abc import Sequence
@@ -22,11 +21,10 @@ from typing import Any, Literal
 from eth_abi.abi import decode, encode
 from eth_abi.exceptions import DecodingError
 from eth_typing import ChecksumAddress, HexStr
-from web3 import EthereumTesterProvider, Web3
-from web3.exceptions import ContractLogicError, Web3RPCError
+from web3 import Web3
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
-from signoff.chain.backends import is_revert
+from signoff.chain.backends import is_revert, revert_data, with_gas_limit
 from signoff.errors import ArtifactError, ChainError, ConfigError
 from signoff.hashing import keccak256
 
@@ -35,7 +33,6 @@ _ARTIFACTS_IN_PACKAGE = Path("node_modules", SAFE_PACKAGE, "build", "artifacts")
 _SINGLETON_ARTIFACT = Path("contracts", "Safe.sol", "Safe.json")
 _FACTORY_ARTIFACT = Path("contracts", "proxies", "SafeProxyFactory.sol", "SafeProxyFactory.json")
 _CHECKOUT = Path(__file__).resolve().parents[2]  # src/signoff/governance.py -> checkout
-_EMBEDDED_GAS_LIMIT = 15_000_000  # under eth-tester's block gas limit; receipts report gas used
 
 ZERO_ADDRESS = "0x" + "00" * 20
 _SENTINEL = "0x" + "00" * 19 + "01"  # Safe's linked-list head for owners and modules
@@ -46,7 +43,6 @@ _PROXY_CREATION = keccak256(b"ProxyCreation(address,address)")
 _EXECUTION_SUCCESS = keccak256(b"ExecutionSuccess(bytes32,uint256)")
 # Markers of a node saying "the EVM failed" (not "I cannot answer"): anvil reports an invalid
 # opcode as a plain RPC error, not as a revert.
-_EVM_FAILURE_MARKERS = ("revert", "evm error", "invalid opcode", "out of gas", "stack underflow")
 
 GovernanceKind = Literal["eoa", "safe", "timelock", "contract"]
 
@@ -150,34 +146,6 @@ def _checksum(address: str, what: str) -> ChecksumAddress:
     return Web3.to_checksum_address(address)
 
 
-def _revert_data(error: BaseException) -> bytes:
-    """The raw revert data a backend attached to ``error``, b"" when it gave none.
-
-    anvil (HTTP) hands it over as ``ContractLogicError.data``; eth-tester writes it into the
-    message, as a bytes repr for custom errors and decoded for ``Error(string)``."""
-    if isinstance(error, ContractLogicError):
-        data = error.data
-        if isinstance(data, str) and data.startswith("0x"):
-            return bytes.fromhex(data[2:])
-        return b""
-    raw = error.args[0] if error.args else b""
-    return raw if isinstance(raw, bytes) else _revert_data_from_text(str(raw))
-
-
-def _revert_data_from_text(message: str) -> bytes:
-    text = message.removeprefix("execution reverted").removeprefix(":").strip()
-    if text.startswith(("b'", 'b"')):
-        value = ast.literal_eval(text)
-        return value if isinstance(value, bytes) else b""
-    if text.startswith("0x"):
-        try:
-            return bytes.fromhex(text[2:])
-        except ValueError:
-            return b""
-    # A reason string was decoded for us: re-encode it so callers see one shape.
-    return _ERROR_STRING + encode(["string"], [text]) if text else b""
-
-
 def _reason(data: bytes) -> str | None:
     """The text of an ``Error(string)`` revert, else None."""
     if data[:4] != _ERROR_STRING:
@@ -196,34 +164,19 @@ def _describe(data: bytes) -> str:
     return "0x" + data.hex() if data else "no revert data"
 
 
-def _is_evm_failure(error: BaseException) -> bool:
-    if is_revert(error):
-        return True
-    return isinstance(error, Web3RPCError) and any(m in str(error).lower() for m in _EVM_FAILURE_MARKERS)
-
-
 # ---------------------------------------------------------------- transactions
-
-
-def _with_gas(w3: Web3, tx: TxParams) -> TxParams:
-    """On eth-tester: one eth_call (a revert raises here, with its reason; a mined failure has
-    none) and an explicit gas limit (its estimate runs the call many times over)."""
-    if "gas" in tx or not isinstance(w3.provider, EthereumTesterProvider):
-        return tx
-    w3.eth.call(tx)
-    return {**tx, "gas": _EMBEDDED_GAS_LIMIT}
 
 
 def _transact(w3: Web3, tx: TxParams, sender: str, what: str) -> TxReceipt:
     """Send ``tx`` from its unlocked (or impersonated) sender; a revert or a status-0 receipt
     becomes a ChainError that names ``what``."""
     try:
-        tx_hash = w3.eth.send_transaction(_with_gas(w3, tx))
+        tx_hash = w3.eth.send_transaction(with_gas_limit(w3, tx))
     except Exception as error:
-        if not _is_evm_failure(error):
+        if not is_revert(error):
             raise
         raise ChainError(
-            f"{what} from {sender} reverted: {_describe(_revert_data(error))}. "
+            f"{what} from {sender} reverted: {_describe(revert_data(error))}. "
             "Next step: check the sender is unlocked and funded and the arguments are valid"
         ) from error
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
@@ -322,7 +275,7 @@ def _view(
     try:
         raw = w3.eth.call({"to": address, "data": _calldata(signature)}, block)
     except Exception as error:
-        if _is_evm_failure(error):
+        if is_revert(error):
             return None
         raise
     if not raw:
@@ -383,7 +336,7 @@ def _view_modules(w3: Web3, safe: str, block: BlockIdentifier) -> tuple[str, ...
     except (DecodingError, ValueError, OverflowError):
         return ()
     except Exception as error:
-        if _is_evm_failure(error):
+        if is_revert(error):
             return ()  # an older Safe without pagination: modules are not knowable here
         raise
     return tuple(str(Web3.to_checksum_address(module)) for module in modules)
@@ -464,9 +417,9 @@ def _simulate_from_safe(w3: Web3, safe: str, to: str, data: bytes, value: int) -
     try:
         w3.eth.estimate_gas({"from": safe, "to": to, "data": data, "value": Wei(value), "gasPrice": Wei(0)})
     except Exception as error:
-        if not _is_evm_failure(error):
+        if not is_revert(error):
             raise
-        revert = _revert_data(error)
+        revert = revert_data(error)
         raise SafeCallReverted(
             f"Safe {safe} calling {to} (selector 0x{data[:4].hex()}) would revert: {_describe(revert)}; "
             "nothing was sent. Next step: fix the call or the target's state; the Safe itself is fine",
@@ -543,11 +496,11 @@ def safe_exec(
 
 def _execute(w3: Web3, safe: str, to: str, executor: str, exec_data: bytes) -> TxReceipt:
     try:
-        tx_hash = w3.eth.send_transaction(_with_gas(w3, {"from": executor, "to": safe, "data": exec_data}))
+        tx_hash = w3.eth.send_transaction(with_gas_limit(w3, {"from": executor, "to": safe, "data": exec_data}))
     except Exception as error:
-        if not _is_evm_failure(error):
+        if not is_revert(error):
             raise
-        revert = _revert_data(error)
+        revert = revert_data(error)
         code = _reason(revert) or ""
         if code == _GS013:  # the inner call failed although the simulation passed
             raise SafeCallReverted(

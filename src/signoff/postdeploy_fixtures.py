@@ -88,29 +88,21 @@ def system_from_deployments(settings: SessionSettings, chain: Chain) -> Deployed
         block=chain.pinned,
     )
     governance = settings.postdeploy.governance if settings.postdeploy else None
-    if governance and governance.lstrip("@") in system.addresses:
-        system.governance = (system.address(governance),)
+    name = governance[1:] if governance and governance.startswith("@") else "Governance"
+    if name in system.addresses:
+        system.governance = (system.addresses[name],)
     elif network.governance:
         system.governance = tuple(network.governance)
+        system.aliases[name] = network.governance[0]  # "@Governance" in constructor args and role lists
     elif governance and governance.startswith("0x"):
         system.governance = (governance,)
     for alias, contract in artifacts.items():
         configured = settings.target.contracts.get(contract.name)
         if configured is not None and configured.constructor_args is not None:
-            system.expected_args[alias] = _resolve_live_args(system, configured.constructor_args)
+            system.expected_args[alias] = system.resolve_args(
+                configured.constructor_args, where=f"[contracts.{contract.name}] constructor_args"
+            )
     return system
-
-
-def _resolve_live_args(system: DeployedSystem, args: tuple[object, ...]) -> tuple[object, ...]:
-    """``@Governance`` on a live network is the configured governance when the book lacks it."""
-    resolved = []
-    for value in args:
-        if isinstance(value, str) and value.startswith("@") and value[1:] not in system.names() and system.governance:
-            if value[1:].lower() == "governance":
-                resolved.append(system.governance[0])
-                continue
-        resolved.append(system._resolve_value(value, "[contracts] constructor_args"))
-    return tuple(resolved)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ revert reason. Imported only on chain paths (it needs web3).
 
 from __future__ import annotations
 
-import ast
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,11 +19,10 @@ from typing import Any, NoReturn
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3RPCError
 
 from signoff.abi import abi_value, constructor_types, encode_call
 from signoff.artifacts import ArtifactSet, Contract, load_artifacts
-from signoff.chain.backends import IMPERSONATE, Chain, is_revert
+from signoff.chain.backends import IMPERSONATE, Chain, is_revert, revert_data, with_gas_limit
 from signoff.deploy_plan import (
     CallStep,
     DeployPlan,
@@ -41,7 +39,6 @@ from signoff.system import REHEARSAL, DeployedSystem, SafeInfo, StepRecord
 from signoff.target import Target
 
 FUNDING_WEI = 10**24  # what an impersonated sender is given on anvil or a fork
-EMBEDDED_GAS_LIMIT = 15_000_000  # under eth-tester's block gas limit; receipts report gas used
 SAFE_FUNDING_WEI = 10**20  # what a rehearsal Safe is given, so it can be an eth_call sender
 
 
@@ -56,29 +53,6 @@ class Reverted(ChainError):
     def __init__(self, message: str, data: bytes) -> None:
         super().__init__(message)
         self.data = data
-
-
-def revert_data(error: BaseException) -> bytes:  # noqa: PLR0911 - one return per backend shape
-    """The revert data a backend attached to ``error`` (b"" when it gave none)."""
-    if isinstance(error, ContractLogicError):
-        data = error.data if isinstance(error.data, str) else ""
-        return bytes.fromhex(data[2:]) if data.startswith("0x") else b""
-    raw = error.args[0] if error.args else b""
-    if isinstance(raw, bytes):
-        return raw
-    text = str(raw).removeprefix("execution reverted: ")
-    if text.startswith(("b'", 'b"')):  # eth-tester: a bytes repr in the message
-        try:
-            value = ast.literal_eval(text)
-        except (SyntaxError, ValueError):
-            return b""
-        return value if isinstance(value, bytes) else b""
-    if text.startswith("0x"):
-        try:
-            return bytes.fromhex(text[2:])
-        except ValueError:
-            return b""
-    return b""
 
 
 def decode_revert(data: bytes, abis: Sequence[Sequence[Mapping[str, Any]]] = ()) -> str:
@@ -200,14 +174,10 @@ class Operator:
         elif sender.lower() not in self._unlocked():
             self._not_an_account(sender)
         tx: dict[str, Any] = {"from": to_checksum_address(sender), "data": data, "value": value}
-        if self.chain.kind == "embedded":  # eth-tester's estimate runs the call many times over
-            tx["gas"] = EMBEDDED_GAS_LIMIT
         if to is not None:
             tx["to"] = to_checksum_address(to)
         try:
-            if self.chain.kind == "embedded":  # one eth_call first: a mined failure has no reason
-                self.w3.eth.call({k: v for k, v in tx.items() if k != "gas"})  # type: ignore[arg-type]
-            tx_hash = self.w3.eth.send_transaction(tx)  # type: ignore[arg-type]
+            tx_hash = self.w3.eth.send_transaction(with_gas_limit(self.w3, tx))  # type: ignore[arg-type]
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.05)
         except Exception as exc:
             self._raise(exc, label, sender)
@@ -243,9 +213,8 @@ class Operator:
     def _raise(self, error: BaseException, label: str, sender: str) -> NoReturn:
         if isinstance(error, Reverted):
             raise error
-        data = getattr(error, "revert_data", None)
-        rpc_revert = isinstance(error, Web3RPCError) and "revert" in str(error).lower()
-        if is_revert(error) or isinstance(data, bytes) or rpc_revert:  # "insufficient funds" is not a revert
+        data = getattr(error, "revert_data", None)  # a Safe's SafeCallReverted carries the target's
+        if is_revert(error) or isinstance(data, bytes):
             payload = data if isinstance(data, bytes) else revert_data(error)
             reason = self.explain(decode_revert(payload, self.abis)) if payload else str(error)
             raise Reverted(f"{label} as {self.system.name_of(sender)} reverted: {reason}", payload) from None

@@ -53,6 +53,7 @@ class DeployedSystem:
     accounts: dict[str, str] = field(default_factory=dict)  # rehearsal account name -> address
     safes: dict[str, SafeInfo] = field(default_factory=dict)
     governance: tuple[str, ...] = ()  # who must own and administer everything
+    aliases: dict[str, str] = field(default_factory=dict)  # live: "@Governance" -> [networks.X] governance
     records: list[StepRecord] = field(default_factory=list)
     block: BlockPin | None = None  # reads are pinned here on live networks and forks
 
@@ -61,8 +62,9 @@ class DeployedSystem:
         return self.origin == REHEARSAL
 
     def names(self) -> dict[str, str]:
-        """Every resolvable name -> address (contracts, Safes, accounts)."""
-        names = dict(self.accounts)
+        """Every resolvable name -> address (contracts, Safes, accounts, aliases)."""
+        names = dict(self.aliases)
+        names.update(self.accounts)
         names.update({name: safe.address for name, safe in self.safes.items()})
         names.update(self.addresses)
         return names
@@ -85,13 +87,13 @@ class DeployedSystem:
 
     def resolve_args(self, values: Sequence[Any], *, where: str = "") -> tuple[Any, ...]:
         """Replace every ``"@Name"`` (also inside lists) by its address."""
-        return tuple(self._resolve_value(value, where) for value in values)
+        return tuple(self._resolve(value, where) for value in values)
 
-    def _resolve_value(self, value: Any, where: str) -> Any:
+    def _resolve(self, value: Any, where: str) -> Any:
         if isinstance(value, str) and value.startswith("@"):
             return self.address(value, where=where)
         if isinstance(value, list | tuple):
-            return [self._resolve_value(item, where) for item in value]
+            return [self._resolve(item, where) for item in value]
         return value
 
     def name_of(self, address: str) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Callable
 from typing import Any
 
 from eth_tester.exceptions import TransactionFailed
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
-from web3.exceptions import ContractLogicError
-from web3.types import RPCEndpoint, RPCResponse
+from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.types import RPCEndpoint, RPCResponse, TxParams
 
 from signoff.chain import BlockPin, Endpoint, is_write_method
 from signoff.errors import ChainError
@@ -21,9 +23,73 @@ SNAPSHOT = "snapshot"
 IMPERSONATE = "impersonate"
 
 
+# anvil and live nodes report some EVM failures as a plain JSON-RPC error, not a revert.
+_EVM_FAILURE = re.compile(
+    r"revert|evm error|out of gas|outofgas|invalid opcode|invalidfeopcode|stack (?:under|over)flow|invalid ?jump", re.I
+)
+_ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+
+
 def is_revert(error: BaseException) -> bool:
-    """One place that knows how each backend reports a revert."""
-    return isinstance(error, REVERT_ERRORS)
+    """One place that knows how each backend reports a failed execution (not a failed request:
+    "insufficient funds" or an unreachable node is not a revert)."""
+    if isinstance(error, REVERT_ERRORS):
+        return True
+    return isinstance(error, Web3RPCError) and _EVM_FAILURE.search(str(error)) is not None
+
+
+def revert_data(error: BaseException) -> bytes:
+    """The raw revert data a backend attached to ``error``, b"" when it gave none.
+
+    anvil (HTTP) hands it over as ``ContractLogicError.data``; eth-tester writes it into the
+    message, as a bytes repr for custom errors and decoded for ``Error(string)`` (re-encoded
+    here, so callers see one shape)."""
+    if isinstance(error, ContractLogicError):
+        data = error.data
+        if isinstance(data, str) and data.startswith("0x"):
+            return _hex(data)
+        return b""
+    raw = error.args[0] if error.args else b""
+    if isinstance(raw, bytes):
+        return raw
+    return _revert_data_in(str(raw), decoded_reason=isinstance(error, TransactionFailed))
+
+
+def _revert_data_in(message: str, *, decoded_reason: bool) -> bytes:
+    text = message.removeprefix("execution reverted").removeprefix(":").strip()
+    if text.startswith(("b'", 'b"')):
+        try:
+            value = ast.literal_eval(text)
+        except (SyntaxError, ValueError):
+            return b""
+        return value if isinstance(value, bytes) else b""
+    if text.startswith("0x"):
+        return _hex(text)
+    if not text or not decoded_reason:
+        return b""
+    from eth_abi.abi import encode
+
+    return _ERROR_STRING + encode(["string"], [text])
+
+
+EMBEDDED_GAS_LIMIT = 15_000_000  # under eth-tester's block gas limit; receipts still report the gas used
+
+
+def with_gas_limit(w3: Web3, tx: TxParams) -> TxParams:
+    """``tx`` ready to send. On eth-tester: one eth_call first (a revert raises here, with its
+    reason, which a mined failure would not carry) and an explicit gas limit (its estimate runs
+    the transaction many times over). Other backends estimate quickly: ``tx`` unchanged."""
+    if "gas" in tx or not isinstance(w3.provider, EthereumTesterProvider):
+        return tx
+    w3.eth.call(tx)
+    return {**tx, "gas": EMBEDDED_GAS_LIMIT}
+
+
+def _hex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text[2:])
+    except ValueError:
+        return b""
 
 
 class Chain:

@@ -38,7 +38,6 @@ ZERO_ADDRESS = "0x" + "00" * 20
 MAX_LIST = 3  # generated dynamic arrays stay short: the calls must stay cheap
 MAX_BYTES = 64
 # A node that halts execution (rather than reverting) still says the call did not succeed.
-_HALTED = re.compile(r"out of gas|outofgas|invalid opcode|invalidfeopcode|stack (?:under|over)flow|invalid ?jump", re.I)
 
 ABI = Sequence[Mapping[str, Any]]
 T = TypeVar("T")
@@ -414,10 +413,9 @@ def eth_call_simulator(w3: Web3, abis: Sequence[ABI], *, override_balances: bool
     never pass for a revert, or an outsider's "revert" would prove nothing.
     """
     from eth_utils.address import to_checksum_address
-    from web3.exceptions import Web3RPCError
 
-    from signoff.chain.backends import is_revert
-    from signoff.rehearsal import decode_revert, revert_data
+    from signoff.chain.backends import is_revert, revert_data
+    from signoff.rehearsal import decode_revert
 
     def call(sender: str, to: str, data: bytes, value: int) -> CallResult:
         tx: dict[str, Any] = {"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": data}
@@ -430,10 +428,8 @@ def eth_call_simulator(w3: Web3, abis: Sequence[ABI], *, override_balances: bool
             else:
                 out = w3.eth.call(tx)  # type: ignore[arg-type]
         except Exception as exc:
-            if is_revert(exc):
+            if is_revert(exc):  # a revert, or a halt (out of gas, invalid opcode, ...)
                 return CallResult(False, revert_data(exc))
-            if isinstance(exc, Web3RPCError) and _HALTED.search(str(exc)):
-                return CallResult(False, b"")
             raise ChainError(
                 f"simulating a call from {sender} to {to} (calldata {_short(data, 74)}) failed without executing: "
                 f"{exc}. Next step: check the node and that the sender can pay for the call (gas and value)"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from signoff.abi import encode_call, find_function, signature
 from signoff.checks import Finding
-from signoff.errors import ChainError, ConfigError
+from signoff.errors import ConfigError
 from signoff.hashing import keccak256
 from signoff.postdeploy import PauseDrill, RotationDrill
 
@@ -174,42 +174,13 @@ class _Actions:
 
     def attempt(self, sender: str, to: str, data: bytes, value: int = 0) -> str | None:
         """Simulate the call as ``sender``: None when it would succeed, else the decoded reason.
-
-        A contract sender (a Safe) is simulated with eth_estimateGas at gas price 0: eth-tester's
-        eth_call charges the sender for gas and a Safe holds no ether, while the estimate runs
-        the same code as the Safe's own inner call would."""
+        (A rehearsal Safe is funded, so it can be the sender of an eth_call on eth-tester too.)"""
         from signoff.rehearsal import Reverted
 
-        w3 = self.op.w3
-        if bytes(w3.eth.get_code(_checksum(sender))):  # type: ignore[arg-type]
-            return self._estimate(sender, to, data, value)
         try:
             self.op.simulate(sender, to, data, value=value)
         except Reverted as exc:
             return self.reason(exc)
-        return None
-
-    def _estimate(self, sender: str, to: str, data: bytes, value: int) -> str | None:
-        from web3.exceptions import ContractLogicError
-
-        from signoff.chain.backends import is_revert
-        from signoff.rehearsal import decode_revert, revert_data
-
-        tx: dict[str, Any] = {
-            "from": _checksum(sender),
-            "to": _checksum(to),
-            "data": data,
-            "value": value,
-            "gasPrice": 0,
-        }
-        try:
-            self.op.w3.eth.estimate_gas(tx)  # type: ignore[arg-type]
-        except Exception as exc:
-            if is_revert(exc) or isinstance(exc, ContractLogicError):
-                return decode_revert(revert_data(exc), self.op.abis)
-            raise ChainError(
-                f"simulating a call to {self.op.system.name_of(to)} as {self.op.system.name_of(sender)} failed: {exc}"
-            ) from None
         return None
 
     def send(self, sender: str, to: str, data: bytes, value: int = 0, what: str = "") -> tuple[bool, str]:
@@ -229,12 +200,6 @@ class _Actions:
         if isinstance(data, bytes) and data:
             return decode_revert(data, self.op.abis)
         return str(exc).rsplit(" reverted", 1)[-1].lstrip(": ") or "revert without data"
-
-
-def _checksum(address: str) -> str:
-    from eth_utils.address import to_checksum_address
-
-    return str(to_checksum_address(address))
 
 
 def _abi(system: DeployedSystem, name: str, where: str) -> ABI:

@@ -67,17 +67,15 @@ class ChainReader:
 
     def call(self, to: str, data: bytes, what: str) -> bytes:
         from eth_utils.address import to_checksum_address
-        from web3.exceptions import Web3RPCError
 
-        from signoff.chain.backends import is_revert
+        from signoff.chain.backends import is_revert, revert_data
         from signoff.redaction import redact
-        from signoff.rehearsal import decode_revert, revert_data
+        from signoff.rehearsal import decode_revert
 
         try:
             return bytes(self.w3.eth.call({"to": to_checksum_address(to), "data": data}, self.block))
         except Exception as exc:
-            # anvil reports some EVM failures as a plain RPC error rather than a revert.
-            if is_revert(exc) or (isinstance(exc, Web3RPCError) and "revert" in str(exc).lower()):
+            if is_revert(exc):
                 payload = revert_data(exc)
                 raise CallReverted(f"{what} reverted: {decode_revert(payload, self.abis)}", payload) from None
             raise ChainError(
