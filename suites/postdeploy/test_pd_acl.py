@@ -71,8 +71,8 @@ def test_pd_acl_privileged(
     problem = ""
     try:
         target = _target(system, privileged.function.contract)
-        role = _role(system, signoff_settings, privileged.role)
-        args = None if privileged.args is None else _args(system, signoff_settings, privileged.args, evidence)
+        role = system.address(privileged.role, where="[[postdeploy.privileged]] role")
+        args = None if privileged.args is None else _args(system, privileged.args, evidence)
         _gas_money(request, role)
     except SignoffError as exc:
         problem = str(exc)
@@ -147,17 +147,7 @@ def _target(system: DeployedSystem, name: str) -> acl.ProbeTarget:
     return acl.ProbeTarget(name, system.addresses[name], system.artifacts[name].abi)
 
 
-def _role(system: DeployedSystem, settings: SessionSettings, role: str) -> str:
-    """``role`` as an address; the configured governance also resolves on a live network without it in the book."""
-    try:
-        return system.address(role, where="[[postdeploy.privileged]] role")
-    except SignoffError:
-        if role == settings.postdeploy.governance and system.governance:
-            return system.governance[0]
-        raise
-
-
-def _args(system: DeployedSystem, settings: SessionSettings, args: tuple[Any, ...], evidence) -> tuple[Any, ...]:
+def _args(system: DeployedSystem, args: tuple[Any, ...], evidence) -> tuple[Any, ...]:
     """``args`` with "@Name" resolved; on a live network a name it does not know (a rehearsal account such
     as @Deployer) becomes a keyless stand-in address: any address serves to prove who may call."""
     where = "[[postdeploy.privileged]] args"
@@ -170,8 +160,6 @@ def _args(system: DeployedSystem, settings: SessionSettings, args: tuple[Any, ..
             return [resolve(item) for item in value]
         if not (isinstance(value, str) and value.startswith("@")) or value[1:] in known:
             return system.resolve_args([value], where=where)[0]
-        if value == settings.postdeploy.governance and system.governance:
-            return system.governance[0]
         stand_ins[value] = acl.stand_in(value[1:])
         return stand_ins[value]
 
@@ -182,7 +170,8 @@ def _args(system: DeployedSystem, settings: SessionSettings, args: tuple[Any, ..
 
 
 def _gas_money(request: pytest.FixtureRequest, role: str) -> None:
-    """eth-tester charges a simulated call's gas to its sender (base fee > 0); a Safe holds no ether."""
+    """eth-tester charges a simulated call's gas to its sender (base fee > 0): a role without ether
+    (a contract) is given some, inside the drill snapshot."""
     chain = request.getfixturevalue("chain")
     if chain.kind != "embedded" or int(chain.w3.eth.get_balance(role)) >= GAS_MONEY // 2:
         return
