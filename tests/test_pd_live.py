@@ -46,3 +46,19 @@ def test_strict_sign_off_fails_on_checks_not_run(run_suite, live_network) -> Non
     assert "NOT RUN (a --signoff-strict sign-off fails on every check that did not run)" in run.output
     assert "skipped" not in run.outcomes().values()
     assert live_network["proxy"].write_methods() == ()
+
+
+def test_a_fork_that_cannot_start_fails_the_drills_cleanly(run_suite, live_network) -> None:
+    run = run_suite(
+        "-m",
+        "emergency",
+        "--network=local",
+        "--signoff-fork",
+        target=live_network["target"],
+        env={"SIGNOFF_ANVIL": "/bin/false"},
+    )
+    assert run.result.ret == 1, run.output
+    assert set(run.outcomes().values()) <= {"failed", "error"}, run.outcomes()
+    assert "could not fork local at block" in run.output and "anvil (/bin/false) exited with code 1" in run.output
+    assert "Traceback" not in run.output
+    assert live_network["proxy"].write_methods() == ()

@@ -126,12 +126,16 @@ def drill_chain(
         ["--fork-url", network.rpc_url, "--fork-block-number", str(deployed_system.block.number)],
         chain_id=network.chain_id,
     )
+    fork: Chain | None = None
+    problem = ""
     try:
         url = node.start()
         fork = open_endpoint(Endpoint(f"{network.name} (fork)", url, network.chain_id, "anvil"), close=node.stop)
     except SignoffError as exc:
         node.stop()
-        pytest.fail(redact(f"could not fork {network.name} at block {deployed_system.block.number}: {exc}"))
+        problem = redact(f"could not fork {network.name} at block {deployed_system.block.number}: {exc}")
+    if fork is None:
+        pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback
     try:
         yield fork
     finally:

@@ -75,9 +75,16 @@ class AnvilNode:
         reader = threading.Thread(target=self._read_output, args=(found,), daemon=True)
         reader.start()
         if not found.wait(_START_SECONDS) or not self.url:
+            code = None
+            if found.is_set():  # its output ended: the process is exiting
+                try:
+                    code = self._process.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    code = None
             self.stop()
             tail = "".join(self._output[-5:]).strip() or "(no output)"
-            raise ChainError(f"anvil did not start within {_START_SECONDS:.0f} s; it said: {tail}")
+            why = f"exited with code {code}" if code is not None else f"did not start within {_START_SECONDS:.0f} s"
+            raise ChainError(f"anvil ({self.binary}) {why}; it said: {tail}")
         return self.url
 
     def _read_output(self, found: threading.Event) -> None:
