@@ -8,7 +8,7 @@ entries shaped like solc's (named parameters, tuples, arrays of tuples, nested t
 correct ``methodIdentifiers`` for the cross-check. One defect of each kind is planted (a
 collision, a duplicate, a shadowed selector), so the finding paths run too.
 
-Times :func:`signoff.checks.selectors.check_diamond` in this process (selectors recomputed,
+Times :func:`signoff.preflight.selectors.check_diamond` in this process (selectors recomputed,
 cross-checked, grouped N-way, routing table built): the first (cold) call, then the best and
 the median of the repeats; then the same through the public one-hash-object-per-signature
 path, for comparison; then turning the routing table into evidence rows. The budget is 0.1 s
@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from signoff.abi import selector, signature
-from signoff.checks import selectors as sel
+from signoff.artifacts.abi import selector, signature
+from signoff.preflight import selectors as sel
 
 BUDGET_S = 0.1
 _ATOMS = ("uint256", "address", "bytes32", "bool", "bytes", "string", "uint64", "uint8", "bytes4", "int128")
@@ -135,7 +135,7 @@ def main() -> int:
     )
     errors = sum(f.is_error for f in result.findings)
     print(f"findings: {errors} ({', '.join(kinds)}); routing rows: {len(result.routes):,}")
-    from signoff import hashing
+    from signoff.artifacts import hashing
 
     print(f"keccak backend: {'safe-pysha3' if hashing._keccak is not hashing._pycryptodome else 'pycryptodome'}")
     _report("check_diamond", _time(args.repeat, analyse))

@@ -144,7 +144,7 @@ def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     from signoff.chain.anvil import AnvilNode, find_anvil
     from signoff.chain.backends import open_endpoint
     from signoff.chain.proxy import RecordingRpcProxy
-    from signoff.rehearsal import rehearse
+    from signoff.deploy.rehearsal import rehearse
     from signoff.session import resolve_session
 
     folder = tmp_path_factory.mktemp("live") / "protocol"

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from signoff.artifacts import (
+from signoff.artifacts.hashing import keccak256
+from signoff.artifacts.loader import (
     ArtifactProblem,
     ArtifactSet,
     Bytecode,
@@ -28,7 +29,6 @@ from signoff.artifacts import (
     load_artifacts,
 )
 from signoff.errors import ArtifactError
-from signoff.hashing import keccak256
 from tests.conftest import FIXTURES, REPO, node_available
 
 HARDHAT = FIXTURES / "reference" / "artifacts"

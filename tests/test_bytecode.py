@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from web3 import EthereumTesterProvider, Web3
 
-from signoff.artifacts import ArtifactSet, Contract, load_artifacts
-from signoff.bytecode import (
+from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
+from signoff.errors import ArtifactError, ConfigError
+from signoff.postdeploy.bytecode import (
     EXACT,
     IMMUTABLE_DIFFERS,
     IMMUTABLE_OK,
@@ -34,7 +35,6 @@ from signoff.bytecode import (
     values_equal,
     verify,
 )
-from signoff.errors import ArtifactError, ConfigError
 from tests.conftest import FIXTURES, REPO
 
 SAMPLES = REPO / "tests" / "data" / "bytecode"

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from signoff.deployments import (
+from signoff.errors import ConfigError
+from signoff.postdeploy.deployments import (
     ADDRESS_BOOK,
     FOUNDRY_BROADCAST,
     HARDHAT_DEPLOY,
     DeployedAddresses,
     load_deployments,
 )
-from signoff.errors import ConfigError
 
 DATA = Path(__file__).resolve().parent / "data" / "deployments"
 BOOK = DATA / "address-book" / "sepolia.json"
@@ -131,7 +131,7 @@ def test_result_is_read_only() -> None:
 
 
 def test_module_imports_without_web3() -> None:
-    code = "import sys, signoff.deployments; sys.exit('web3' in sys.modules or 'eth_utils' in sys.modules)"
+    code = "import sys, signoff.postdeploy.deployments; sys.exit('web3' in sys.modules or 'eth_utils' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from signoff.evm import (
+from signoff.artifacts.evm import (
     TruncatedPush,
     disassemble,
     instructions,

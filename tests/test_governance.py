@@ -14,11 +14,10 @@ from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.types import RPCEndpoint
 
-from signoff import governance
-from signoff.abi import selector
+from signoff.artifacts.abi import selector
 from signoff.chain.anvil import AnvilNode, find_anvil
-from signoff.errors import ConfigError
-from signoff.governance import (
+from signoff.deploy import governance
+from signoff.deploy.governance import (
     GovernanceFacts,
     SafeCallReverted,
     SafeRefused,
@@ -28,6 +27,7 @@ from signoff.governance import (
     read_governance,
     safe_exec,
 )
+from signoff.errors import ConfigError
 from tests.conftest import FIXTURES, REPO, anvil_available
 
 FACTORY_ARTIFACT = (

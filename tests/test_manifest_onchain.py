@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from signoff.artifacts import load_artifacts
-from signoff.hashing import keccak256
-from signoff.manifest import Plan, PlanRoute, checksum, hx, leaf_hash, load_plan
+from signoff.artifacts.hashing import keccak256
+from signoff.artifacts.loader import load_artifacts
+from signoff.deploy.manifest import Plan, PlanRoute, checksum, hx, leaf_hash, load_plan
 from tests.conftest import FIXTURES
 
 ARTIFACTS = FIXTURES / "reference" / "artifacts"

@@ -63,7 +63,7 @@ def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]
 def test_create2_slots_taken_or_deployer_moved_on(run_suite, tmp_path: Path) -> None:
     """The plan's factory lands at CREATE(deployer, nonce 0): a deployer that already sent a
     transaction moves it; a predicted facet address holding other code cannot be deployed to."""
-    from signoff.manifest import ETH_TESTER_DEPLOYER
+    from signoff.deploy.manifest import ETH_TESTER_DEPLOYER
 
     with AnvilNode(find_anvil(REPO)) as node:
         rpc(node.url, "anvil_impersonateAccount", ETH_TESTER_DEPLOYER)

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from eth_abi.abi import decode, encode
 
-from signoff.artifacts import load_artifacts
-from signoff.checks import pd_acl as acl
+from signoff.artifacts.loader import load_artifacts
 from signoff.errors import ChainError
-from signoff.postdeploy import FunctionRef, Privileged
+from signoff.postdeploy import access_control as acl
+from signoff.postdeploy.settings import FunctionRef, Privileged
 from tests.conftest import FIXTURES, REFERENCE, SuiteRun, anvil_available
 
 DEFECTIVE = FIXTURES / "defective"
@@ -154,7 +154,7 @@ def _entry(name: str, types: list[str], mutability: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def rehearsed() -> Iterator[dict[str, Any]]:
     from signoff.chain.backends import open_eth_tester
-    from signoff.rehearsal import Operator, rehearse
+    from signoff.deploy.rehearsal import Operator, rehearse
     from signoff.session import resolve_session
 
     settings = resolve_session(REFERENCE, "eth-tester")

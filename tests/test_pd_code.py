@@ -1,4 +1,4 @@
-"""PD-CODE: the findings and rows of :mod:`signoff.checks.pd_code` on real artifacts, and the real
+"""PD-CODE: the findings and rows of :mod:`signoff.postdeploy.code` on real artifacts, and the real
 suite on the reference (green on eth-tester and anvil), on "pd-code-differs" (the router deployed
 from another build), on "pd-immutable-wrong" (the dispatcher deployed with activationDelay 60
 instead of 3600) and on anvil standing in for a live network (a deployments file naming a
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from signoff.artifacts import Contract, load_artifacts
-from signoff.bytecode import split_metadata, verify
-from signoff.checks import Finding, pd_code
+from signoff.artifacts.loader import Contract, load_artifacts
+from signoff.findings import Finding
+from signoff.postdeploy import code as pd_code
+from signoff.postdeploy.bytecode import split_metadata, verify
 from tests.conftest import FIXTURES, SuiteRun, anvil_available
 
 DEFECTIVE = FIXTURES / "defective"

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from signoff.artifacts import load_artifacts
-from signoff.checks import pd_dispatcher as dsp
-from signoff.checks import pd_gas as gas
+from signoff.artifacts.hashing import keccak256
+from signoff.artifacts.loader import load_artifacts
+from signoff.deploy.manifest import PlanRoute, checksum, fold_proof, load_plan, verify_proof
+from signoff.deploy.system import REHEARSAL, DeployedSystem
 from signoff.errors import ConfigError
-from signoff.hashing import keccak256
-from signoff.manifest import PlanRoute, checksum, fold_proof, load_plan, verify_proof
-from signoff.postdeploy import GasBudgets
-from signoff.system import REHEARSAL, DeployedSystem
+from signoff.postdeploy import dispatcher as dsp
+from signoff.postdeploy import gas
+from signoff.postdeploy.settings import GasBudgets
 from signoff.target import load_target
 from tests.conftest import FIXTURES, REFERENCE, SuiteRun, anvil_available
 
@@ -211,7 +211,7 @@ def test_gas_baseline_file_round_trips_and_bad_files_name_the_key(tmp_path: Path
 
 def test_committed_reference_baseline_matches_its_settings_and_budgets() -> None:
     target = load_target(REFERENCE)
-    from signoff.postdeploy import load_postdeploy
+    from signoff.postdeploy.settings import load_postdeploy
 
     budgets = load_postdeploy(target).gas
     assert budgets.baseline == BASELINE

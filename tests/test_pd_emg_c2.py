@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from signoff.checks import pd_create2 as c2
-from signoff.checks import pd_emergency as emg
+from signoff.artifacts.hashing import keccak256
 from signoff.errors import ConfigError
-from signoff.hashing import keccak256
-from signoff.postdeploy import Create2Expectation
+from signoff.postdeploy import create2 as c2
+from signoff.postdeploy import emergency as emg
+from signoff.postdeploy.settings import Create2Expectation
 from signoff.target import load_target
 from tests.conftest import FIXTURES, SuiteRun, anvil_available
 

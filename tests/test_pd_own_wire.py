@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from signoff.artifacts import load_artifacts
-from signoff.checks import pd_ownership as own
-from signoff.checks import pd_wiring as wire
-from signoff.postdeploy import FunctionRef
+from signoff.artifacts.loader import load_artifacts
+from signoff.postdeploy import ownership as own
+from signoff.postdeploy import wiring as wire
+from signoff.postdeploy.settings import FunctionRef
 from signoff.session import SessionSettings, resolve_session
 from tests.conftest import FIXTURES, REFERENCE, SuiteRun, anvil_available
 
@@ -253,7 +253,7 @@ def test_wiring_compares_and_names_both_sides() -> None:
 @pytest.fixture(scope="module")
 def rehearsed() -> Iterator[tuple[SessionSettings, Any, Any]]:
     from signoff.chain.backends import open_eth_tester
-    from signoff.rehearsal import rehearse
+    from signoff.deploy.rehearsal import rehearse
 
     settings = resolve_session(REFERENCE, "eth-tester")
     assert settings.deploy_plan is not None and settings.postdeploy is not None
@@ -268,7 +268,7 @@ def rehearsed() -> Iterator[tuple[SessionSettings, Any, Any]]:
 @pytest.fixture
 def onchain(rehearsed: tuple[SessionSettings, Any, Any]) -> Iterator[tuple[Any, Any, Any, own.ChainReader]]:
     """The rehearsed reference, an Operator to change it, and a reader; changes are reverted."""
-    from signoff.rehearsal import Operator
+    from signoff.deploy.rehearsal import Operator
 
     settings, chain, system = rehearsed
     snapshot = chain.snapshot()
@@ -280,7 +280,7 @@ def onchain(rehearsed: tuple[SessionSettings, Any, Any]) -> Iterator[tuple[Any, 
 
 
 def test_a_deployer_granted_admin_and_a_pending_transfer_are_found_on_chain(onchain) -> None:
-    from signoff.abi import encode_call
+    from signoff.artifacts.abi import encode_call
 
     _, system, operator, reader = onchain
     governance, deployer = system.governance[0], system.accounts["Deployer"]
@@ -409,7 +409,7 @@ def test_both_checks_run_read_only_on_a_live_network(run_suite, tmp_path: Path) 
     from signoff.chain import Endpoint
     from signoff.chain.anvil import AnvilNode, find_anvil
     from signoff.chain.backends import open_endpoint
-    from signoff.rehearsal import rehearse
+    from signoff.deploy.rehearsal import rehearse
 
     settings = resolve_session(REFERENCE, "anvil")
     assert settings.deploy_plan is not None and settings.postdeploy is not None

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from signoff.artifacts import ArtifactSet, Contract, load_artifacts
-from signoff.hashing import keccak256
-from signoff.manifest import (
+from signoff.artifacts.hashing import keccak256
+from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
+from signoff.deploy.manifest import (
     PlanRoute,
     assemble,
     checksum,

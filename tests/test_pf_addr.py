@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from signoff.artifacts import Bytecode, Contract, LinkReference, load_artifacts
-from signoff.checks.addresses import (
+from signoff.artifacts.evm import disassemble, split_metadata
+from signoff.artifacts.loader import Bytecode, Contract, LinkReference, load_artifacts
+from signoff.preflight.addresses import (
     AstIndex,
     AstScan,
     SourceLiteral,
@@ -18,7 +19,6 @@ from signoff.checks.addresses import (
     not_an_address,
     unused_allow_entries,
 )
-from signoff.evm import disassemble, split_metadata
 from signoff.target import AllowEntry
 from tests.conftest import FIXTURES, SuiteRun
 

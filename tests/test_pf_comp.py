@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from signoff.artifacts import Bytecode, CompilerSettings, Contract
-from signoff.checks.compiler import check_compiler, check_consistency, version_matches
+from signoff.artifacts.loader import Bytecode, CompilerSettings, Contract
+from signoff.preflight.compiler import check_compiler, check_consistency, version_matches
 from signoff.target import CompilerPins
 from tests.conftest import FIXTURES, SuiteRun
 

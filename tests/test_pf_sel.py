@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from signoff.abi import selector
-from signoff.checks import selectors as sel
+from signoff.artifacts.abi import selector
+from signoff.preflight import selectors as sel
 from tests.conftest import FIXTURES, SuiteRun
 
 DISPATCHER = "contracts/D.sol:D"
@@ -85,7 +85,7 @@ def test_tuples_and_arrays_of_tuples_are_expanded_canonically() -> None:
 
 
 def test_fast_keccak_equals_pycryptodome() -> None:
-    from signoff import hashing
+    from signoff.artifacts import hashing
 
     rng = random.Random(7)
     texts = [

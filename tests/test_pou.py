@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from signoff.checks import pou_migrations
-from signoff.checks.pou_quorum import QuorumModel, expected_committee
-from signoff.checks.pou_reputation import ewma_findings
+from signoff.pou import migrations_check as pou_migrations
+from signoff.pou.quorum import QuorumModel, expected_committee
+from signoff.pou.reputation import ewma_findings
 from tests.conftest import FIXTURES, SuiteRun
 
 DEFECTIVE = FIXTURES / "defective"

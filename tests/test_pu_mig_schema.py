@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from signoff.checks import pou_migrations
-from signoff.checks.pou_migrations import Column, ColumnSpec, Migration, Schema, parse_column
+from signoff.pou import migrations_check as pou_migrations
+from signoff.pou.migrations_check import Column, ColumnSpec, Migration, Schema, parse_column
 from tests.conftest import FIXTURES, REFERENCE, SuiteRun
 
 DEFECTIVE = FIXTURES / "defective"

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from signoff.artifacts import load_artifacts
-from signoff.checks.sizes import check_size
+from signoff.artifacts.loader import load_artifacts
+from signoff.preflight.sizes import check_size
 from tests.conftest import FIXTURES, REPO
 
 FORMATS = REPO / "tests" / "data" / "formats"

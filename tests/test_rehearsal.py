@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff.deploy_plan import CallStep, DeployStep, ManifestStep, SafeStep, load_deploy_plan
+from signoff.deploy.plan import CallStep, DeployStep, ManifestStep, SafeStep, load_deploy_plan
 from signoff.errors import ConfigError
 from signoff.target import load_target
 from tests.conftest import FIXTURES, REFERENCE, anvil_available
@@ -67,7 +67,7 @@ def test_call_step_and_explicit_args(tmp_path: Path) -> None:
             "must have exactly one of safe, deploy, call, manifest; found deploy, call",
         ),
         (
-            '[deploy]\naccounts = { A = 0, B = 1 }\n'
+            "[deploy]\naccounts = { A = 0, B = 1 }\n"
             '[[deploy.step]]\nsafe = "G"\nowners = ["@A", "@B"]\nthreshold = 3\n',
             "threshold = 3 is more than its 2 owners",
         ),

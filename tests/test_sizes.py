@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from signoff.artifacts import Bytecode, Contract
-from signoff.checks.sizes import INITCODE_LIMIT, RUNTIME_LIMIT, check_size
+from signoff.artifacts.loader import Bytecode, Contract
+from signoff.preflight.sizes import INITCODE_LIMIT, RUNTIME_LIMIT, check_size
 from tests.conftest import FIXTURES, SuiteRun
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,30 +22,22 @@ from signoff.chain import BlockPin, Endpoint
 from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.rpc import JsonRpcClient
 from signoff.errors import ChainError, ConfigError, SignoffError
-from signoff.evidence import CHAIN_PROPERTY, CHECK_PROPERTY, Evidence, EvidenceCollector, finalize_user_properties
-from signoff.postdeploy_fixtures import deployed_system, drill, drill_chain  # noqa: F401 - postdeploy fixtures
-from signoff.pou.fixtures import pou_broker, pou_scratch, pou_server, pou_settings  # noqa: F401 - e2e_pou fixtures
+from signoff.evidence.collector import (
+    CHAIN_PROPERTY,
+    CHECK_PROPERTY,
+    Evidence,
+    EvidenceCollector,
+    finalize_user_properties,
+)
 from signoff.redaction import display_url, forget_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, report_paths, resolve_session
+from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, settings_of
 from signoff.target import BUILTIN_NETWORKS
 
 if TYPE_CHECKING:
     from signoff.chain.backends import Chain
 
-SETTINGS_KEY = pytest.StashKey["SessionSettings"]()
-STATE_KEY = pytest.StashKey["RunState"]()
 COLLECTOR_NAME = "signoff-evidence"
-
-
-@dataclass
-class RunState:
-    """What the session learned about its chain; filled at session start or by fixtures."""
-
-    pin: BlockPin | None = None
-    chain_id: int | None = None
-    unreachable: str | None = None
-    aborted: str | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -202,7 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(collector, COLLECTOR_NAME)
     if config.pluginmanager.hasplugin("html"):
-        from signoff.evidence import HtmlHooks
+        from signoff.evidence.collector import HtmlHooks
 
         suite = config.option.markexpr or "all suites"
         title = f"signoff sign-off evidence: {settings.target.name}, {suite} on {settings.network}"
@@ -225,14 +217,6 @@ def _configure_reports(config: pytest.Config, settings: SessionSettings) -> Path
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(paths.junit)
     return paths.json
-
-
-def settings_of(config: pytest.Config) -> SessionSettings:
-    """The run's resolved settings (raises a usage error when the plugin did not resolve any)."""
-    settings = config.stash.get(SETTINGS_KEY, None)
-    if settings is None:
-        raise pytest.UsageError("signoff settings are not resolved (was the run started with --help?)")
-    return settings
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

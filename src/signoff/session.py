@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from signoff import __version__
-from signoff.artifacts import ArtifactSet, Contract, load_artifacts
+from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
 from signoff.chain import Endpoint
-from signoff.checks.compiler import excluded_by
-from signoff.deploy_plan import DeployPlan, load_deploy_plan
+from signoff.deploy.plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
-from signoff.postdeploy import PostdeploySettings, load_postdeploy
+from signoff.postdeploy.settings import PostdeploySettings, load_postdeploy
+from signoff.preflight.compiler import excluded_by
 from signoff.redaction import display_url
 from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, load_target
 
@@ -184,7 +184,7 @@ def _constructor_args(target: Target, artifacts: ArtifactSet) -> dict[str, int]:
     for name, settings in target.contracts.items():
         if settings.constructor_args is None:
             continue
-        from signoff.abi import encode_constructor_args
+        from signoff.artifacts.abi import encode_constructor_args
 
         contract = artifacts.resolve(name)
         where = f'{target.path}: [contracts."{name}"] constructor_args'

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from signoff.artifacts import ArtifactProblem, ArtifactSet, Contract
+from signoff.artifacts.loader import ArtifactProblem, ArtifactSet, Contract
 from signoff.redaction import redact
 
 

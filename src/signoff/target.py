@@ -134,7 +134,7 @@ class PouSettings:
     reference_variant: str
     stateful_examples: int
     # [pou.schema.<table>]: column -> "<type>[ not null][ default <expr>]", validated at load
-    # (signoff.checks.pou_migrations.declared_schema parses it); empty: column names only.
+    # (signoff.pou.migrations_check.declared_schema parses it); empty: column names only.
     schema: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # A live broker: the test agents signoff may seed (with client/agent/outsider_did, its only
     # DIDs), and the bearer token of the broker's test-seeding API (a secret, from ${VAR} only).
@@ -175,8 +175,10 @@ class Target:
     network_names: tuple[str, ...]
     _raw_networks: Mapping[str, Mapping[str, Any]] = field(repr=False)
     _raw_pou: Mapping[str, Any] | None = field(default=None, repr=False)
-    raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy_plan
-    raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: signoff.postdeploy
+    raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy.plan
+    raw_postdeploy: Mapping[str, Any] | None = field(
+        default=None, repr=False
+    )  # [postdeploy]: postdeploy.settings
 
     @property
     def has_pou(self) -> bool:
@@ -438,7 +440,7 @@ def _check_pou_live(path: Path, settings: PouSettings, *, expand: bool) -> None:
 
 def _pou_schema(table: _Table) -> dict[str, dict[str, str]]:
     """``[pou.schema.<table>]``: each key a column, each value a declaration parsed strictly now."""
-    from signoff.checks.pou_migrations import DECLARATION_FORM, parse_column
+    from signoff.pou.migrations_check import DECLARATION_FORM, parse_column
 
     identifier = re.compile(r"[a-z_][a-z0-9_]{0,62}")
     schema: dict[str, dict[str, str]] = {}

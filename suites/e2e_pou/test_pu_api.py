@@ -3,8 +3,8 @@
 
 import pytest
 
-from signoff.checks.pou_quorum import expected_committee
 from signoff.pou.expect import Expect
+from signoff.pou.quorum import expected_committee
 
 CHECK_ID = "PU-API"
 pytestmark = [pytest.mark.e2e_pou, pytest.mark.pou_api]

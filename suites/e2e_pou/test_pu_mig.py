@@ -11,7 +11,8 @@ database (``[pou] database_url``) is only read, inside a read-only transaction.
 
 import pytest
 
-from signoff.checks import Finding, pou_migrations
+from signoff.findings import Finding
+from signoff.pou import migrations_check as pou_migrations
 from signoff.target import PouSettings
 
 CHECK_ID = pou_migrations.CHECK_ID

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks.pou_quorum import RULE_ROWS, QuorumModel, expected_committee
+from signoff.findings import Finding
 from signoff.pou.expect import Expect
+from signoff.pou.quorum import RULE_ROWS, QuorumModel, expected_committee
 
 CHECK_ID = "PU-QRM"
 pytestmark = [pytest.mark.e2e_pou, pytest.mark.quorum]

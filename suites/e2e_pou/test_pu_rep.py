@@ -4,8 +4,8 @@ observation keep their value)."""
 
 import pytest
 
-from signoff.checks.pou_reputation import ALPHA, DIMENSIONS, ewma_findings
 from signoff.pou.expect import Expect
+from signoff.pou.reputation import ALPHA, DIMENSIONS, ewma_findings
 
 CHECK_ID = "PU-REP"
 pytestmark = [pytest.mark.e2e_pou, pytest.mark.reputation]

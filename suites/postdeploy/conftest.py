@@ -7,7 +7,7 @@ is deselected there rather than reported as a check that did not run.
 
 import pytest
 
-from signoff.plugin import settings_of
+from signoff.stash import settings_of
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

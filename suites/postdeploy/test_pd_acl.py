@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import pd_acl as acl
+from signoff.deploy.system import DeployedSystem
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
-from signoff.postdeploy import Privileged
+from signoff.findings import Finding
+from signoff.postdeploy import access_control as acl
+from signoff.postdeploy.settings import Privileged
 from signoff.session import SessionSettings
-from signoff.system import DeployedSystem
+from signoff.stash import settings_of
 
 CHECK_ID = acl.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.access_control]
@@ -44,7 +44,7 @@ class AclContext:
 
 @pytest.fixture(scope="module")
 def acl_context(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> AclContext:
-    from signoff.rehearsal import Operator
+    from signoff.deploy.rehearsal import Operator
 
     chain = request.getfixturevalue("chain")
     system: DeployedSystem = request.getfixturevalue("deployed_system")

@@ -9,12 +9,12 @@ contacts another network. Collection reads settings only.
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import pd_create2 as c2
+from signoff.deploy.system import DeployedSystem
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
+from signoff.findings import Finding
+from signoff.postdeploy import create2 as c2
 from signoff.session import SessionSettings
-from signoff.system import DeployedSystem
+from signoff.stash import settings_of
 
 CHECK_ID = c2.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.create2]

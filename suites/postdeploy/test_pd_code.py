@@ -3,7 +3,7 @@
 One test per deployed contract: the deploy plan's ``deploy`` steps on a rehearsal chain, the
 deployments file on a live network (read locally at collection, so collection never touches
 RPC). Each reads the code at the system's block (the pinned block on a live network), compares
-it with the artifact (:mod:`signoff.bytecode`) and checks the immutables written into it
+it with the artifact (:mod:`signoff.postdeploy.bytecode`) and checks the immutables written into it
 against the configured constructor arguments. Read-only: runs unchanged on live networks.
 """
 
@@ -11,11 +11,12 @@ from typing import NoReturn
 
 import pytest
 
-from signoff.bytecode import verify
-from signoff.checks import Finding, pd_code
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
+from signoff.findings import Finding
+from signoff.postdeploy import code as pd_code
+from signoff.postdeploy.bytecode import verify
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 
 CHECK_ID = pd_code.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.bytecode]
@@ -33,13 +34,13 @@ def deployed_names(settings: SessionSettings) -> list[str]:
         plan = settings.deploy_plan
         if plan is None:
             return []
-        from signoff.deploy_plan import DeployStep
+        from signoff.deploy.plan import DeployStep
 
         return [step.alias for step in plan.steps if isinstance(step, DeployStep)]
     network = settings.network_settings
     if network is None or network.deployments is None:
         return []
-    from signoff.deployments import load_deployments
+    from signoff.postdeploy.deployments import load_deployments
 
     book = load_deployments(network.deployments, expected_chain_id=network.chain_id)
     governance = (settings.postdeploy.governance or "") if settings.postdeploy else ""

@@ -7,13 +7,13 @@ transactions on the rehearsal chain or a fork, undone after each test.
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import pd_dispatcher as dsp
+from signoff.deploy.system import DeployedSystem
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
+from signoff.findings import Finding
+from signoff.postdeploy import dispatcher as dsp
 from signoff.redaction import redact
 from signoff.session import SessionSettings
-from signoff.system import DeployedSystem
+from signoff.stash import settings_of
 
 CHECK_ID = dsp.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.dispatcher]

@@ -8,11 +8,11 @@ are reported NOT RUN on a live network without ``--signoff-fork``. Collection re
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import pd_emergency as emg
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
+from signoff.findings import Finding
+from signoff.postdeploy import emergency as emg
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 
 CHECK_ID = emg.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.emergency, pytest.mark.drill]

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import pd_dispatcher as dsp
-from signoff.checks import pd_gas as gas
+from signoff.deploy.system import DeployedSystem
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
-from signoff.postdeploy import GasBudgets
+from signoff.findings import Finding
+from signoff.postdeploy import dispatcher as dsp
+from signoff.postdeploy import gas
+from signoff.postdeploy.settings import GasBudgets
 from signoff.redaction import redact
 from signoff.session import SessionSettings
-from signoff.system import DeployedSystem
+from signoff.stash import settings_of
 
 CHECK_ID = gas.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.gas, pytest.mark.drill]

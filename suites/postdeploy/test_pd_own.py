@@ -8,13 +8,13 @@ itself. Read-only: every call is an ``eth_call`` at the pinned block on a live n
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import pd_ownership as own
+from signoff.deploy.system import DeployedSystem
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
+from signoff.findings import Finding
+from signoff.postdeploy import ownership as own
 from signoff.redaction import redact
 from signoff.session import SessionSettings
-from signoff.system import DeployedSystem
+from signoff.stash import settings_of
 
 CHECK_ID = own.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.ownership]
@@ -89,7 +89,7 @@ def test_pd_own(
 
 
 def test_pd_own_governance(signoff_settings: SessionSettings, deployed_system: DeployedSystem, chain, evidence) -> None:
-    from signoff.governance import check_governance, read_governance
+    from signoff.deploy.governance import check_governance, read_governance
 
     settings = signoff_settings.postdeploy
     assert settings is not None  # resolve_session always reads [postdeploy]

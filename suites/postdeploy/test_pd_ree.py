@@ -8,10 +8,10 @@ is reported as not run.
 
 import pytest
 
-from signoff.checks import pd_ree as ree
-from signoff.plugin import settings_of
-from signoff.postdeploy import ReentrancyProbe
+from signoff.postdeploy import reentrancy as ree
+from signoff.postdeploy.settings import ReentrancyProbe
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 
 CHECK_ID = ree.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.reentrancy, pytest.mark.drill]

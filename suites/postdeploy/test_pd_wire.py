@@ -6,15 +6,15 @@ a live network); a getter the contract's ABI lacks is reported as missing, never
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import pd_wiring as wire
-from signoff.checks.pd_ownership import ChainReader
+from signoff.deploy.system import DeployedSystem
 from signoff.errors import SignoffError
-from signoff.plugin import settings_of
-from signoff.postdeploy import Wiring
+from signoff.findings import Finding
+from signoff.postdeploy import wiring as wire
+from signoff.postdeploy.ownership import ChainReader
+from signoff.postdeploy.settings import Wiring
 from signoff.redaction import redact
 from signoff.session import SessionSettings
-from signoff.system import DeployedSystem
+from signoff.stash import settings_of
 
 CHECK_ID = wire.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.wiring]

@@ -7,8 +7,8 @@ the gas it used and its transactions.
 
 import pytest
 
+from signoff.deploy.system import DeployedSystem
 from signoff.session import SessionSettings
-from signoff.system import DeployedSystem
 
 CHECK_ID = "PF-REH"
 pytestmark = [pytest.mark.postdeploy, pytest.mark.rehearsal]

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from signoff.artifacts import Contract
-from signoff.checks import Finding
-from signoff.checks import abi_shape as shape
-from signoff.plugin import settings_of
+from signoff.artifacts.loader import Contract
+from signoff.findings import Finding
+from signoff.preflight import abi_shape as shape
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 from signoff.suite import ContractCase, contract_cases, safe_id
 
 CHECK_ID = shape.CHECK_ID

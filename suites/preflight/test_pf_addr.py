@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from signoff.artifacts import ArtifactError, Contract
-from signoff.checks import Finding, addresses
-from signoff.plugin import settings_of
+from signoff.artifacts.loader import ArtifactError, Contract
+from signoff.findings import Finding
+from signoff.preflight import addresses
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 from signoff.suite import ContractCase, contract_cases
 
 CHECK_ID = addresses.CHECK_ID

@@ -7,9 +7,9 @@ one build and off in another).
 
 import pytest
 
-from signoff.checks import compiler
-from signoff.plugin import settings_of
+from signoff.preflight import compiler
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 from signoff.suite import ContractCase, contract_cases
 
 CHECK_ID = compiler.CHECK_ID

@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from signoff.checks import Finding
-from signoff.checks import manifest as mrk
-from signoff.manifest import PlanError, diamond_facets, load_plan
-from signoff.plugin import settings_of
+from signoff.deploy.manifest import PlanError, diamond_facets, load_plan
+from signoff.findings import Finding
+from signoff.preflight import manifest_check as mrk
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 
 CHECK_ID = mrk.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.manifest]
@@ -63,7 +63,7 @@ def test_pf_mrk(
         pytest.skip(
             f"{result.plan.label} supplies no proofs: nothing to verify (the root is still rebuilt and "
             "compared in test_pf_mrk[root]). applyRoutes needs them: write them with "
-            "`python -m signoff.manifest write`"
+            "`python -m signoff.deploy.manifest write`"
         )
     evidence.attach(f"{aspect}_findings", len(result.aspect(aspect)))
     evidence.check(result.aspect(aspect))

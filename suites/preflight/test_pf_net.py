@@ -7,11 +7,11 @@ import pytest
 
 from signoff.chain import BlockPin, Endpoint
 from signoff.chain.rpc import JsonRpcClient
-from signoff.checks import Finding
-from signoff.checks import network as net
-from signoff.manifest import WRITE_COMMAND, PlanError, checksum, load_plan
-from signoff.plugin import settings_of
+from signoff.deploy.manifest import WRITE_COMMAND, PlanError, checksum, load_plan
+from signoff.findings import Finding
+from signoff.preflight import network as net
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 from signoff.suite import safe_id
 
 CHECK_ID = net.CHECK_ID

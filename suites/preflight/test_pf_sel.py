@@ -7,11 +7,11 @@ something (a stale exception fails).
 
 import pytest
 
-from signoff.artifacts import ArtifactSet
-from signoff.checks import selectors as sel
+from signoff.artifacts.loader import ArtifactSet
 from signoff.errors import ArtifactError
-from signoff.plugin import settings_of
+from signoff.preflight import selectors as sel
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 from signoff.suite import safe_id
 from signoff.target import Diamond
 

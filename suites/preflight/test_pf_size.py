@@ -6,9 +6,10 @@ not size-checked (interfaces, abstract contracts, excluded paths) and fails if n
 
 import pytest
 
-from signoff.checks import Finding, sizes
-from signoff.plugin import settings_of
+from signoff.findings import Finding
+from signoff.preflight import sizes
 from signoff.session import SessionSettings
+from signoff.stash import settings_of
 from signoff.suite import ContractCase, contract_cases
 
 CHECK_ID = sizes.CHECK_ID

@@ -15,9 +15,9 @@ from weakref import WeakKeyDictionary
 
 import pytest
 
-from signoff.checks import Finding
 from signoff.errors import SignoffError
-from signoff.evidence import Evidence
+from signoff.evidence.collector import Evidence
+from signoff.findings import Finding
 from signoff.redaction import redact
 
 if TYPE_CHECKING:  # the client imports httpx; collection of the artifact-only preflight must not

@@ -41,7 +41,7 @@ from signoff.redaction import display_url, redact, register_secret
 from signoff.target import PouSettings
 
 if TYPE_CHECKING:
-    from signoff.evidence import Evidence
+    from signoff.evidence.collector import Evidence
     from signoff.pou.client import BrokerClient
     from signoff.pou.database import Server
 
@@ -54,7 +54,7 @@ def _worker(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def pou_settings(request: pytest.FixtureRequest) -> PouSettings:
     """The target's ``[pou]`` table with ``${VAR}`` values expanded (secrets registered)."""
-    from signoff.plugin import settings_of
+    from signoff.stash import settings_of
 
     try:
         return settings_of(request.config).target.pou()

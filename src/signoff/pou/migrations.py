@@ -1,7 +1,7 @@
 """Migration rehearsal on a throwaway database: discover, apply in order, introspect, roll back.
 
 The order and naming rules, and what counts as a correct schema, live in
-:mod:`signoff.checks.pou_migrations`; this module does the I/O. Column types come from
+:mod:`signoff.pou.migrations_check`; this module does the I/O. Column types come from
 ``format_type`` and defaults from ``pg_get_expr`` (PostgreSQL's own spelling, with type
 modifiers such as ``numeric(78,0)``), so a declaration can be compared with them exactly.
 """
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signoff.checks.pou_migrations import Column, Migration, Plan, Schema, plan
 from signoff.errors import SignoffError
+from signoff.pou.migrations_check import Column, Migration, Plan, Schema, plan
 from signoff.redaction import redact
 
 if TYPE_CHECKING:

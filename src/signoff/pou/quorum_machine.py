@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from signoff.checks.pou_quorum import QuorumModel
     from signoff.pou.fixtures import Broker
+    from signoff.pou.quorum import QuorumModel
 
 
 # Once a failure is known, shrinking may spend this long on the real broker; then every
@@ -54,7 +54,7 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
     from hypothesis import strategies as st
     from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-    from signoff.checks.pou_quorum import expected_committee
+    from signoff.pou.quorum import expected_committee
 
     record = Record()
     settings = broker.settings

@@ -1,0 +1,108 @@
+"""The deployed system the postdeploy checks look at, wherever it came from.
+
+A rehearsal (:mod:`signoff.deploy.rehearsal`) builds one by running the deploy plan; on a live
+network it comes from the network's deployments file; on a fork, from the same file with a
+writable chain underneath. Checks see names (``"ManifestDispatcher"``, ``"Governance"``) and
+resolve them here, so one check runs unchanged on all three. Nothing here imports web3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from signoff.artifacts.loader import Contract
+from signoff.chain import BlockPin
+from signoff.errors import ConfigError
+
+REHEARSAL = "rehearsal"
+DEPLOYMENTS_FILE = "deployments file"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One rehearsal step as it ran: what, the transactions it sent and their gas."""
+
+    step: str
+    transactions: tuple[str, ...]
+    gas_used: int
+    result: str  # the address deployed, or "" for calls
+
+
+@dataclass(frozen=True)
+class SafeInfo:
+    """A Safe signoff created in the rehearsal and can therefore drive (it holds the owners)."""
+
+    address: str
+    owners: tuple[str, ...]
+    threshold: int
+
+
+@dataclass
+class DeployedSystem:
+    """Names -> addresses and artifacts, plus how to act as the system's accounts."""
+
+    origin: str  # REHEARSAL, or DEPLOYMENTS_FILE (live network or fork)
+    source: str  # the plan or deployments file, for the report
+    network: str
+    chain_id: int
+    addresses: dict[str, str]  # contract name or alias -> checksummed address
+    artifacts: dict[str, Contract]  # contract name or alias -> the artifact it must equal
+    expected_args: dict[str, tuple[Any, ...]]  # alias -> constructor args as configured, "@Name" resolved
+    accounts: dict[str, str] = field(default_factory=dict)  # rehearsal account name -> address
+    safes: dict[str, SafeInfo] = field(default_factory=dict)
+    governance: tuple[str, ...] = ()  # who must own and administer everything
+    aliases: dict[str, str] = field(default_factory=dict)  # live: "@Governance" -> [networks.X] governance
+    records: list[StepRecord] = field(default_factory=list)
+    block: BlockPin | None = None  # reads are pinned here on live networks and forks
+
+    @property
+    def rehearsed(self) -> bool:
+        return self.origin == REHEARSAL
+
+    def names(self) -> dict[str, str]:
+        """Every resolvable name -> address (contracts, Safes, accounts, aliases)."""
+        names = dict(self.aliases)
+        names.update(self.accounts)
+        names.update({name: safe.address for name, safe in self.safes.items()})
+        names.update(self.addresses)
+        return names
+
+    def address(self, reference: str, *, where: str = "") -> str:
+        """``"@Name"`` or ``"Name"`` or ``"0x…"`` -> an address; a clear error otherwise."""
+        name = reference[1:] if reference.startswith("@") else reference
+        if name.startswith("0x") and len(name) == 42:
+            return name
+        names = self.names()
+        if name not in names:
+            known = ", ".join(sorted(names)) or "(none)"
+            place = f"{where}: " if where else ""
+            raise ConfigError(
+                f"{place}{reference!r} is not a deployed contract, Safe or account of this system "
+                f"({self.source}); known names: {known}. Next step: correct the name or add it to "
+                "the deploy plan / deployments file"
+            )
+        return names[name]
+
+    def resolve_args(self, values: Sequence[Any], *, where: str = "") -> tuple[Any, ...]:
+        """Replace every ``"@Name"`` (also inside lists) by its address."""
+        return tuple(self._resolve(value, where) for value in values)
+
+    def _resolve(self, value: Any, where: str) -> Any:
+        if isinstance(value, str) and value.startswith("@"):
+            return self.address(value, where=where)
+        if isinstance(value, list | tuple):
+            return [self._resolve(item, where) for item in value]
+        return value
+
+    def name_of(self, address: str) -> str:
+        """The system's name for ``address`` (for messages), else the address itself."""
+        for name, known in self.names().items():
+            if known.lower() == address.lower():
+                return f"{name} ({known})"
+        return address
+
+    def contract_names(self) -> tuple[str, ...]:
+        """Deployed contracts that have an artifact, in deployment order."""
+        return tuple(name for name in self.addresses if name in self.artifacts)

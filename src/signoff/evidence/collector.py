@@ -1,0 +1,522 @@
+"""Sign-off evidence: what each check measured, in the HTML report, JUnit XML and JSON.
+
+A test records evidence through :class:`Evidence` into ``item.user_properties`` (so it
+travels from xdist workers to the controller with the report). The controller's
+:class:`EvidenceCollector` turns it into pytest-html extras and summary tables, and writes
+the JSON evidence file. Every string that leaves the process passes through
+:func:`signoff.redaction.redact`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signoff.evidence.spec import TableSpec
+from signoff.findings import Finding
+from signoff.postdeploy.tables import PD_TABLES
+from signoff.redaction import redact
+
+PROPERTY = "signoff"
+CHAIN_PROPERTY = "signoff_chain"
+CHECK_PROPERTY = "signoff_check"
+SCHEMA = "signoff-evidence/1"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SignoffWarning(UserWarning):
+    """A finding that does not fail the gate but belongs in the evidence (e.g. low headroom)."""
+
+
+TABLES: dict[str, TableSpec] = {
+    "PF-SIZE": TableSpec(
+        "PF-SIZE: contract sizes (EIP-170 runtime, EIP-3860 initcode)",
+        (
+            ("contract", "Contract"),
+            ("runtime", "Runtime bytes"),
+            ("runtime_limit", "Limit"),
+            ("runtime_headroom", "Headroom"),
+            ("initcode", "Initcode bytes"),
+            ("constructor_args", "of which ctor args"),
+            ("initcode_limit", "Limit"),
+            ("initcode_headroom", "Headroom"),
+            ("libraries", "Unlinked libraries"),
+            ("verdict", "Verdict"),
+        ),
+        "contract",
+    ),
+    "PF-SIZE-inventory": TableSpec(
+        "PF-SIZE: contracts not size-checked, and why",
+        (("contract", "Contract"), ("reason", "Reason")),
+        "contract",
+    ),
+    "PF-SEL": TableSpec(
+        "PF-SEL: routing table of each diamond (findings in CAPITALS)",
+        (
+            ("diamond", "Diamond"),
+            ("selector", "Selector"),
+            ("signature", "Signature"),
+            ("contract", "Contract"),
+            ("role", "Role"),
+            ("status", "Status"),
+            ("note", "Note"),
+        ),
+        "order",
+    ),
+    "PF-SEL-allow": TableSpec(
+        "PF-SEL: allow-listed selectors and their reasons",
+        (
+            ("entry", "Entry"),
+            ("selector", "Selector"),
+            ("contracts", "Contracts"),
+            ("reason", "Reason"),
+            ("verdict", "Verdict"),
+        ),
+        "entry",
+    ),
+    "PF-ABI": TableSpec(
+        "PF-ABI: ABI against the committed expected-interface snapshots",
+        (
+            ("contract", "Contract"),
+            ("snapshot", "Snapshot"),
+            ("functions", "Functions"),
+            ("events", "Events"),
+            ("errors", "Errors"),
+            ("status", "Status"),
+            ("verdict", "Verdict"),
+        ),
+        "contract",
+    ),
+    "PF-ABI-implements": TableSpec(
+        "PF-ABI: declared interfaces (implements), member by member",
+        (
+            ("contract", "Contract"),
+            ("interface", "Interface"),
+            ("kind", "Kind"),
+            ("member", "Member"),
+            ("id", "Selector / topic"),
+            ("status", "Status"),
+            ("verdict", "Verdict"),
+        ),
+        "order",
+    ),
+    "PF-NET": TableSpec(
+        "PF-NET: network readiness",
+        (("item", "Item"), ("expected", "Expected"), ("actual", "Actual"), ("verdict", "Verdict")),
+        "item",
+    ),
+    "PF-COMP": TableSpec(
+        "PF-COMP: compiler settings per project contract",
+        (
+            ("contract", "Contract"),
+            ("version", "solc version"),
+            ("via_ir", "viaIR"),
+            ("optimizer", "Optimizer"),
+            ("runs", "Runs"),
+            ("evm_version", "evmVersion"),
+            ("origin", "Read from"),
+            ("verdict", "Verdict"),
+        ),
+        "contract",
+    ),
+    "PF-COMP-consistency": TableSpec(
+        "PF-COMP: settings across the project (unpinned keys must agree)",
+        (("key", "Setting"), ("pin", "[compiler] pin"), ("values", "Values (contracts)"), ("verdict", "Verdict")),
+        "key",
+    ),
+    "PF-ADDR": TableSpec(
+        "PF-ADDR: runtime code walked and sources scanned for address literals",
+        (
+            ("contract", "Contract"),
+            ("code_bytes", "Code bytes"),
+            ("instructions", "Instructions"),
+            ("push20", "PUSH20s"),
+            ("data_bytes", "Unreachable data bytes"),
+            ("metadata_bytes", "CBOR trailer bytes"),
+            ("ast", "AST scanned"),
+            ("literals", "Address literals"),
+            ("not_allowed", "Not allow-listed"),
+            ("verdict", "Verdict"),
+        ),
+        "contract",
+    ),
+    "PF-ADDR-literals": TableSpec(
+        "PF-ADDR: address literals found",
+        (
+            ("contract", "Contract"),
+            ("address", "Address"),
+            ("bytecode", "Bytecode"),
+            ("source", "Source"),
+            ("status", "Allow-list"),
+            ("verdict", "Verdict"),
+        ),
+        "contract",
+    ),
+    "PF-ADDR-allow": TableSpec(
+        "PF-ADDR: [[addresses.allow]] entries",
+        (("address", "Address"), ("reason", "Reason"), ("contracts", "Contracts"), ("covered", "Covered in")),
+        "address",
+    ),
+    "PF-MRK": TableSpec(
+        "PF-MRK: dispatcher plan routes (selector -> facet -> runtime codehash)",
+        (
+            ("selector", "Selector"),
+            ("signature", "Signature"),
+            ("facet", "Facet"),
+            ("address", "Address"),
+            ("codehash", "Codehash"),
+            ("codehash_ok", "Codehash ok?"),
+            ("proof_ok", "Proof ok?"),
+            ("verdict", "Verdict"),
+        ),
+        "selector",
+    ),
+    "PF-MRK-root": TableSpec(
+        "PF-MRK: manifest root",
+        (
+            ("dispatcher", "Dispatcher"),
+            ("epoch", "Epoch"),
+            ("plan_root", "Plan root"),
+            ("rebuilt_root", "Rebuilt root"),
+            ("routes", "Routes"),
+            ("facet_selectors", "Facet selectors"),
+            ("verdict", "Verdict"),
+        ),
+        "dispatcher",
+    ),
+    "PU-MIG": TableSpec(
+        "PU-MIG: schema after migrations 017-021 (seed 001 expected schemas and indexes)",
+        (
+            ("table", "Table"),
+            ("column", "Column / index"),
+            ("type", "Type / definition"),
+            ("nullable", "Nullable"),
+            ("default", "Default"),
+            ("verdict", "Verdict"),
+            ("note", "Note"),
+        ),
+        "order",
+    ),
+    "PU-MIG-files": TableSpec(
+        "PU-MIG: migration files, apply order and rollback",
+        (("order", "Order"), ("file", "File"), ("rollback", "Rollback file"), ("step", "Step"), ("verdict", "Verdict")),
+        "order",
+    ),
+    "PU-QRM-model": TableSpec(
+        "PU-QRM: the quorum and attestation model the broker is judged by",
+        (("rule", "Rule"), ("expected", "Expected behaviour")),
+        "order",
+    ),
+    "PU-QRM-counterexample": TableSpec(
+        "PU-QRM: minimal failing sequence (shrunk by hypothesis)",
+        (("step", "Step"), ("action", "Action"), ("expected", "Model"), ("actual", "Broker"), ("verdict", "Verdict")),
+        "step",
+    ),
+    "PU-API": TableSpec(
+        "PU-API / PU-ATT / PU-FIN / PU-REP / PU-WS: requests and answers",
+        (
+            ("check", "Check"),
+            ("case", "Case"),
+            ("request", "Request"),
+            ("expected", "Expected"),
+            ("actual", "Actual"),
+            ("verdict", "Verdict"),
+        ),
+        "order",
+    ),
+    "PU-SEED": TableSpec(
+        "e2e_pou: what the run created or changed on the broker (test DIDs only)",
+        (
+            ("check", "Check"),
+            ("test", "Test"),
+            ("kind", "What"),
+            ("id", "Id"),
+            ("detail", "Detail"),
+            ("through", "Through"),
+        ),
+        "order",
+    ),
+}
+TABLES.update(PD_TABLES)
+
+
+class Evidence:
+    """What one test records: table rows, named data and its findings."""
+
+    def __init__(self, item: pytest.Item, check: str) -> None:
+        self._item = item
+        self.check_id = check
+        self.rows: list[tuple[str, dict[str, Any]]] = []
+        self.data: dict[str, Any] = {}
+        self.findings: list[Finding] = []
+        item.user_properties.append((PROPERTY, _Deferred(self)))
+
+    def row(self, table: str, values: Mapping[str, Any]) -> None:
+        if table not in TABLES:
+            raise KeyError(f"unknown evidence table {table!r}; declare it in signoff.evidence.collector.TABLES")
+        self.rows.append((table, dict(values)))
+
+    def attach(self, name: str, value: Any) -> None:
+        self.data[name] = value
+
+    def check(self, findings: Iterable[Finding]) -> None:
+        """Record ``findings``; warn for warnings; fail the test, without a traceback, for errors."""
+        found = list(findings)
+        self.findings.extend(found)
+        for finding in found:
+            if finding.severity == "warning":
+                warnings.warn(SignoffWarning(redact(finding.message)), stacklevel=2)
+        errors = [f.message for f in found if f.is_error]
+        if errors:
+            pytest.fail(redact("\n".join(errors)), pytrace=False)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "check": self.check_id,
+            "rows": [{"table": t, "values": v} for t, v in self.rows],
+            "data": self.data,
+            "findings": [
+                {"check": f.check, "subject": f.subject, "severity": f.severity, "message": f.message}
+                for f in self.findings
+            ],
+        }
+
+
+class _Deferred:
+    """Serialised at report time, so evidence recorded after the fixture was made counts."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+
+    def __str__(self) -> str:
+        return redact(json.dumps(self.evidence.payload(), default=str, sort_keys=True))
+
+
+def finalize_user_properties(properties: list[tuple[str, Any]]) -> None:
+    """Turn deferred evidence into JSON strings (xdist and JUnit need plain values)."""
+    for index, (name, value) in enumerate(properties):
+        if name == PROPERTY and isinstance(value, _Deferred):
+            properties[index] = (name, str(value))
+
+
+@dataclass
+class CheckRecord:
+    nodeid: str
+    check: str | None
+    outcome: str
+    duration: float
+    message: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(eq=False)  # a plugin object: pluggy keeps plugins in sets, so hash by identity
+class EvidenceCollector:
+    """Controller-side plugin: gathers evidence from reports and writes the JSON file."""
+
+    json_path: Path | None
+    environment: dict[str, Any]
+    html: bool = True  # render per-test HTML extras only when an HTML report is written
+    records: dict[str, CheckRecord] = field(default_factory=dict)
+    chain_facts: dict[str, Any] = field(default_factory=dict)
+    aborted: str | None = None
+    started_at: str = field(default_factory=_now)
+
+    # -- report ingestion ---------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload: dict[str, Any] = {}
+        check: str | None = None
+        for name, value in report.user_properties:
+            if name == CHECK_PROPERTY:
+                check = str(value)
+            elif name == PROPERTY:
+                payload = json.loads(str(value))
+            elif name == CHAIN_PROPERTY and not self.chain_facts:
+                self.chain_facts = json.loads(str(value))
+        record = self.records.get(report.nodeid)
+        failed_now = report.failed or (report.when == "call" and report.outcome != "passed")
+        if record is None:
+            record = CheckRecord(report.nodeid, check, report.outcome, 0.0, None, payload)
+            self.records[report.nodeid] = record
+        if payload:
+            record.payload = payload
+        record.check = record.check or check or payload.get("check")
+        record.duration += report.duration
+        if report.when == "call" or failed_now or report.skipped:
+            if not (record.outcome == "failed" and report.passed):
+                record.outcome = "error" if (report.failed and report.when != "call") else report.outcome
+            if report.failed or report.skipped:
+                record.message = _short(report)
+        if report.when == "call" and payload and self.html:
+            setattr(report, "extras", [*getattr(report, "extras", []), *_html_extras(payload)])  # noqa: B010 - pytest-html's attribute
+
+    # -- aggregation ----------------------------------------------------------------------
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for record in self.records.values():
+            for row in record.payload.get("rows", []):
+                tables.setdefault(row["table"], []).append(row["values"])
+            if record.outcome == "skipped":  # compliance reads what was *not* checked, and why
+                test = record.nodeid.split("::", 1)[-1]
+                tables.setdefault("NOT-RUN", []).append(
+                    {"check": record.check or "", "test": test, "reason": record.message or ""}
+                )
+        for table_id, rows in tables.items():
+            key = TABLES[table_id].sort_key
+            rows.sort(key=lambda r: _sort_value(r.get(key, "")))
+        return tables
+
+    def document(self, exit_status: int) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for record in self.records.values():
+            counts[record.outcome] = counts.get(record.outcome, 0) + 1
+        return {
+            "schema": SCHEMA,
+            "started_at": self.started_at,
+            "finished_at": _now(),
+            "exit_status": exit_status,
+            "aborted": self.aborted,
+            "environment": self.environment,
+            "chain": self.chain_facts,
+            "summary": {"total": len(self.records), **counts},
+            "tables": {
+                table_id: {
+                    "title": TABLES[table_id].title,
+                    "columns": [c for c, _ in TABLES[table_id].columns],
+                    "rows": rows,
+                }
+                for table_id, rows in sorted(self.tables().items())
+            },
+            "checks": [
+                {
+                    "nodeid": r.nodeid,
+                    "check": r.check,
+                    "outcome": r.outcome,
+                    "duration_s": round(r.duration, 4),
+                    "message": r.message,
+                    "findings": r.payload.get("findings", []),
+                    "data": r.payload.get("data", {}),
+                }
+                for r in sorted(self.records.values(), key=lambda r: r.nodeid)
+            ],
+        }
+
+    def write_json(self, exit_status: int) -> None:
+        if self.json_path is None:
+            return
+        self.json_path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.document(exit_status), indent=2, sort_keys=False, default=str)
+        self.json_path.write_text(redact(text) + "\n", encoding="utf-8")
+
+
+class HtmlHooks:
+    """pytest-html hooks, registered only when pytest-html is active (unknown hooks fail)."""
+
+    def __init__(self, collector: EvidenceCollector, title: str) -> None:
+        self.collector = collector
+        self.title = title
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = redact(self.title)
+
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
+        if self.collector.aborted:
+            prefix.append(
+                '<p class="signoff-aborted"><strong>RUN ABORTED:</strong> '
+                f"{html.escape(redact(self.collector.aborted))}</p>"
+            )
+        for table_id, rows in sorted(self.collector.tables().items()):
+            postfix.append(render_table(table_id, rows))
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(1, '<th class="sortable" data-column-type="check">Check</th>')
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        record = self.collector.records.get(report.nodeid)
+        check = record.check if record and record.check else "-"
+        cells.insert(1, f'<td class="col-check">{html.escape(check)}</td>')
+
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        """A skip's log is its reason, not pytest's (path, line, reason) tuple."""
+        if report.skipped and isinstance(report.longrepr, tuple) and data:
+            data[0] = html.escape(redact(str(report.longrepr[2]))) + "\n"
+
+
+# Inline, because a self-contained report must carry its own highlighting.
+_FAIL_STYLE = ' style="background:#f8d7da"'
+_ROW_STYLES = {"fail": _FAIL_STYLE, "failed": _FAIL_STYLE, "error": _FAIL_STYLE, "warn": ' style="background:#fff3cd"'}
+
+
+def _sort_value(value: Any) -> tuple[int, int, str]:
+    """Numbers in numeric order, before text in text order."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
+
+
+def render_table(table_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    spec = TABLES[table_id]
+    header = "".join(f"<th>{html.escape(label)}</th>" for _, label in spec.columns)
+    body = []
+    for row in rows:
+        verdict = str(row.get("verdict", row.get("status", ""))).lower()
+        style = _ROW_STYLES.get(verdict, "")
+        cells = "".join(f"<td>{html.escape(redact(_cell(row.get(key))))}</td>" for key, _ in spec.columns)
+        body.append(f'<tr class="signoff-{html.escape(verdict)}"{style}>{cells}</tr>')
+    return (
+        f'<div class="signoff-table" id="{html.escape(table_id)}"><h3>{html.escape(spec.title)}</h3>'
+        f'<table border="1" cellpadding="3" style="border-collapse:collapse"><thead><tr>{header}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _html_extras(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    try:
+        from pytest_html import extras
+    except ImportError:
+        return []
+    blocks = []
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for row in payload.get("rows", []):
+        by_table.setdefault(row["table"], []).append(row["values"])
+    for table_id, rows in by_table.items():
+        blocks.append(render_table(table_id, rows))
+    findings = payload.get("findings", [])
+    if findings:
+        items = "".join(
+            f"<li><strong>{html.escape(f['severity'])}</strong>: {html.escape(redact(f['message']))}</li>"
+            for f in findings
+        )
+        blocks.append(f"<ul>{items}</ul>")
+    result = [extras.html("".join(blocks))] if blocks else []
+    if payload.get("data"):
+        result.append(extras.json(json.loads(redact(json.dumps(payload["data"], default=str))), name="evidence data"))
+    return result
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def _short(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return redact(str(report.longrepr[2]))
+    text = str(report.longreprtext).strip()
+    return redact(text[:4000]) if text else report.outcome

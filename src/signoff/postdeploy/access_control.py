@@ -1,0 +1,453 @@
+"""PD-ACL: privileged functions revert for an outsider and succeed for their role; nothing else opens up.
+
+Everything here is a simulation (``eth_call``), so it runs unchanged on a rehearsal chain and
+read-only on a live network at the pinned block. :func:`check_privileged` sends one calldata as
+the rightful role (it must succeed, or nothing is proven) and then as an outsider (it must
+revert): the caller is the only difference. :func:`discover` calls every state-changing ABI
+function of every deployed contract from an unprivileged address with arguments drawn by
+hypothesis from the ABI types (deterministically: derandomised, no database, a fixed count),
+and reports each one that succeeds and is not listed ``public``. The chain is reached through a
+:class:`Simulator` (:func:`eth_call_simulator` builds one on web3), so the verdict logic is pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from signoff.artifacts.abi import canonical_type, encode_call, find_function, signature, split_types
+from signoff.artifacts.hashing import keccak256
+from signoff.deploy.manifest import checksum
+from signoff.errors import ChainError, SignoffError
+from signoff.findings import Finding
+from signoff.postdeploy.settings import FunctionRef, Privileged
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+CHECK_ID = "PD-ACL"
+DISCOVERY_VALUE = 10**15  # payable functions are also tried with this much ether (0.001)
+OVERRIDE_BALANCE = 10**21  # what a state override gives a simulated sender on anvil / live
+ZERO_ADDRESS = "0x" + "00" * 20
+MAX_LIST = 3  # generated dynamic arrays stay short: the calls must stay cheap
+MAX_BYTES = 64
+# A node that halts execution (rather than reverting) still says the call did not succeed.
+
+ABI = Sequence[Mapping[str, Any]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """One simulated call: did it succeed, and its return or revert data."""
+
+    ok: bool
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """How the check reaches the chain: ``call(sender, to, data, value)`` and revert decoding."""
+
+    call: Callable[[str, str, bytes, int], CallResult]
+    decode: Callable[[bytes], str]
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """A deployed contract discovery calls: its name, address and ABI."""
+
+    name: str
+    address: str
+    abi: ABI
+
+
+# -- arguments from ABI types (hypothesis) -----------------------------------------------------------
+
+
+def strategy_for(abi_type: str, addresses: Sequence[str]) -> st.SearchStrategy[Any]:
+    """Values of a canonical ABI type, biased toward ``addresses``, zero and the extremes."""
+    if abi_type.endswith("]"):
+        inner, length = abi_type[: abi_type.rindex("[")], abi_type[abi_type.rindex("[") + 1 : -1]
+        element = strategy_for(inner, addresses)
+        fixed = int(length) if length else None
+        return st.lists(element, min_size=fixed or 0, max_size=fixed if fixed is not None else MAX_LIST)
+    if abi_type.startswith("("):
+        return st.tuples(*(strategy_for(t, addresses) for t in split_types(abi_type[1:-1])))
+    return _scalar(abi_type, addresses)
+
+
+def _scalar(abi_type: str, addresses: Sequence[str]) -> st.SearchStrategy[Any]:
+    fixed_bytes = re.fullmatch(r"bytes(\d+)", abi_type)
+    if fixed_bytes:
+        width = int(fixed_bytes.group(1))
+        return st.one_of(st.just(bytes(width)), st.binary(min_size=width, max_size=width))
+    if abi_type.startswith(("uint", "int")):
+        return _integers(abi_type)
+    simple: dict[str, st.SearchStrategy[Any]] = {
+        # The system's own addresses, the caller and zero: where permission bugs live.
+        "address": st.one_of(
+            st.sampled_from([*addresses, ZERO_ADDRESS]), st.binary(min_size=20, max_size=20).map(checksum)
+        ),
+        "bool": st.booleans(),
+        "string": st.text(max_size=16),
+        "bytes": st.binary(max_size=MAX_BYTES),
+    }
+    if abi_type not in simple:
+        raise SignoffError(f"PD-ACL cannot generate values of ABI type {abi_type!r}")
+    return simple[abi_type]
+
+
+def _integers(abi_type: str) -> st.SearchStrategy[int]:
+    signed = abi_type.startswith("int")
+    bits = int(abi_type[len("int" if signed else "uint") :] or 256)
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    edges = sorted({0, 1, 2, high, *((low, -1) if signed else ())})
+    # Small values and the edges first: they are what amounts, ids and epochs usually accept.
+    return st.one_of(st.sampled_from(edges), st.integers(max(low, -1000), min(high, 1000)), st.integers(low, high))
+
+
+def input_types(entry: Mapping[str, Any]) -> list[str]:
+    return [canonical_type(p) for p in entry.get("inputs", [])]
+
+
+def call_strategy(
+    entry: Mapping[str, Any], addresses: Sequence[str], *, with_value: bool
+) -> st.SearchStrategy[tuple[tuple[Any, ...], int]]:
+    """(arguments, value) for ``entry``; payable functions also get a small value."""
+    args = st.tuples(*(strategy_for(t, addresses) for t in input_types(entry)))
+    payable = with_value and entry.get("stateMutability") == "payable"
+    values = st.sampled_from([0, DISCOVERY_VALUE]) if payable else st.just(0)
+    return st.tuples(args, values)
+
+
+def draw_examples(strategy: st.SearchStrategy[T], count: int) -> list[T]:
+    """Up to ``count`` examples, the same ones on every run (derandomised, no example database)."""
+    seen: list[T] = []
+
+    def collect(example: T) -> bool:
+        seen.append(example)
+        return False  # never satisfied: hypothesis keeps generating until count or exhaustion
+
+    try:
+        find(
+            strategy,
+            collect,
+            settings=settings(
+                database=None,
+                derandomize=True,
+                max_examples=count,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+                deadline=None,
+            ),
+        )
+    except NoSuchExample:
+        pass
+    return seen[:count]
+
+
+def calldata(entry: Mapping[str, Any], args: Sequence[Any]) -> bytes:
+    from eth_abi.abi import encode
+
+    return keccak256(signature(entry).encode())[:4] + bytes(encode(input_types(entry), list(args)))
+
+
+def args_template(entry: Mapping[str, Any]) -> str:
+    """``[<bytes32>, <uint64>]``: what ``args = [...]`` must hold for ``entry``."""
+    return "[" + ", ".join(f"<{t}>" for t in input_types(entry)) + "]"
+
+
+# -- functions and lists ------------------------------------------------------------------------------
+
+
+def state_changing(abi: ABI) -> list[Mapping[str, Any]]:
+    """ABI functions that are neither view nor pure (the old ``constant`` flag counts as view)."""
+    return [
+        e
+        for e in abi
+        if e.get("type") == "function"
+        and e.get("stateMutability", "nonpayable") not in {"view", "pure"}
+        and not e.get("constant", False)
+    ]
+
+
+def matches(ref: FunctionRef, contract: str, entry: Mapping[str, Any]) -> bool:
+    if ref.contract != contract:
+        return False
+    return signature(entry) == ref.signature if ref.signature else entry.get("name") == ref.function
+
+
+def _short(data: bytes, limit: int = 2 + 2 * 260) -> str:
+    """The calldata in full (it reproduces the call), cut only when it is very long."""
+    text = "0x" + data.hex()
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(data)} bytes)"
+
+
+def _outcome(result: CallResult, simulator: Simulator) -> str:
+    return "succeeded" if result.ok else f"reverted: {simulator.decode(result.data)}"
+
+
+# -- privileged functions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrivilegedResult:
+    row: dict[str, Any]
+    findings: tuple[Finding, ...]
+    calldata: bytes
+
+
+def check_privileged(  # noqa: PLR0917 - every input is a distinct fact the verdict needs
+    probe: Privileged,
+    target: ProbeTarget,
+    role: str,
+    role_label: str,
+    outsider: str,
+    simulator: Simulator,
+    *,
+    args: Sequence[Any] | None,
+    examples: int,
+    addresses: Sequence[str],
+) -> PrivilegedResult:
+    """The role's call must succeed and the outsider's identical call must revert."""
+    name = str(probe.function)
+    where = f"[[postdeploy.privileged]] function = {name!r}"
+    row: dict[str, Any] = {"function": name, "role": role_label, "as_role": "", "as_outsider": "not tried"}
+    try:
+        entry = find_function(target.abi, probe.function.signature or probe.function.function, where)
+        if args is not None:
+            candidates = [encode_call(target.abi, signature(entry), args, where)]
+        else:
+            strategy = call_strategy(entry, [role, outsider, *addresses], with_value=False)
+            candidates = [calldata(entry, a) for a, _ in draw_examples(strategy, examples)]
+    except SignoffError as exc:
+        row.update(as_role="not tried", verdict="fail")
+        return PrivilegedResult(row, (Finding(CHECK_ID, name, "error", str(exc)),), b"")
+
+    data, as_role = b"", CallResult(False, b"")
+    for data in candidates:
+        as_role = simulator.call(role, target.address, data, 0)
+        if as_role.ok:
+            break
+    row["as_role"] = _outcome(as_role, simulator)
+    if not as_role.ok:
+        tried = "the configured args" if args is not None else f"{len(candidates)} generated argument set(s)"
+        row["verdict"] = "fail"
+        message = (
+            f"could not prove {name} is privileged: the rightful role's call as {role_label} reverted with "
+            f"{simulator.decode(as_role.data)} ({tried}; calldata {_short(data)}), so an outsider's revert "
+            f"would prove nothing. Next step: give args = {args_template(entry)} in the "
+            f"[[postdeploy.privileged]] entry for {name} with values the role can call at this state"
+        )
+        return PrivilegedResult(row, (Finding(CHECK_ID, name, "error", message),), data)
+
+    as_outsider = simulator.call(outsider, target.address, data, 0)
+    row["as_outsider"] = _outcome(as_outsider, simulator)
+    if as_outsider.ok:
+        row["verdict"] = "fail"
+        message = (
+            f"{name} is not privileged: it succeeded for unprivileged {outsider} with the same calldata "
+            f"{_short(data)} that {role_label} sends. Next step: restrict it (onlyOwner / onlyRole), or, if "
+            "anyone may call it, move it from [[postdeploy.privileged]] to [postdeploy] public"
+        )
+        return PrivilegedResult(row, (Finding(CHECK_ID, name, "error", message),), data)
+    row["verdict"] = "pass"
+    return PrivilegedResult(row, (), data)
+
+
+# -- discovery ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Discovery:
+    rows: tuple[dict[str, Any], ...]
+    findings: tuple[Finding, ...]
+    contracts: int
+    functions: int
+    calls: int
+
+
+def discover(
+    targets: Sequence[ProbeTarget],
+    *,
+    public: Sequence[FunctionRef],
+    privileged: Sequence[FunctionRef],
+    outsider: str,
+    simulator: Simulator,
+    examples: int,
+    addresses: Sequence[str],
+) -> Discovery:
+    """Call every state-changing function of ``targets`` as ``outsider``; list what succeeds."""
+    rows: list[dict[str, Any]] = []
+    findings: list[Finding] = list(list_findings(targets, public, privileged))
+    functions = calls = 0
+    bias = [outsider, *addresses]
+    for target in targets:
+        for entry in state_changing(target.abi):
+            functions += 1
+            name = f"{target.name}.{signature(entry)}"
+            drawn = draw_examples(call_strategy(entry, bias, with_value=True), examples)
+            tried = list(dict.fromkeys((calldata(entry, args), value) for args, value in drawn))  # distinct calls
+            succeeded: list[tuple[bytes, int]] = []
+            for data, value in tried:
+                calls += 1
+                if simulator.call(outsider, target.address, data, value).ok:
+                    succeeded.append((data, value))
+            is_public = any(matches(ref, target.name, entry) for ref in public)
+            is_privileged = any(matches(ref, target.name, entry) for ref in privileged)
+            listed = "public" if is_public else "privileged" if is_privileged else "no"
+            escalation = bool(succeeded) and not is_public
+            shown = ""
+            if succeeded:
+                data, value = succeeded[0]
+                shown = _short(data) + (f" with {value} wei" if value else "")
+            rows.append(
+                {
+                    "function": name,
+                    "examples": len(tried),
+                    "succeeded": f"{len(succeeded)} of {len(tried)}",
+                    "listed": listed,
+                    "calldata": shown,
+                    "verdict": "fail" if escalation else "pass",
+                }
+            )
+            if escalation:
+                why = (
+                    "it is listed in [[postdeploy.privileged]], so only its role may call it"
+                    if is_privileged
+                    else "it is not listed in [postdeploy] public"
+                )
+                findings.append(
+                    Finding(
+                        CHECK_ID,
+                        name,
+                        "error",
+                        f"unexpected permission escalation: {name} succeeded for unprivileged {outsider} with "
+                        f"calldata {shown} ({len(succeeded)} of {len(tried)} generated calls succeeded; {why}). "
+                        "Next step: restrict it (onlyOwner / onlyRole), or, if anyone may call it by design, add "
+                        f'"{target.name}.{entry["name"]}" to [postdeploy] public',
+                    )
+                )
+    if functions == 0:
+        findings.append(
+            Finding(
+                CHECK_ID,
+                "discovery",
+                "error",
+                f"the discovery called nothing: the {len(targets)} contract(s) probed have no state-changing "
+                "function in their ABI, so no escalation could be found. Next step: check that the deployed "
+                "contracts have artifacts with their ABIs",
+            )
+        )
+    return Discovery(tuple(rows), tuple(findings), len(targets), functions, calls)
+
+
+def list_findings(
+    targets: Sequence[ProbeTarget], public: Sequence[FunctionRef], privileged: Sequence[FunctionRef]
+) -> list[Finding]:
+    """``public`` entries that name nothing callable (a typo hides a real escalation)."""
+    by_name = {t.name: t for t in targets}
+    findings = []
+    for ref in public:
+        target = by_name.get(ref.contract)
+        if target is None:
+            problem = f"{ref.contract} is not a deployed contract with an artifact ({', '.join(by_name) or 'none'})"
+        elif not any(matches(ref, ref.contract, e) for e in target.abi if e.get("type") == "function"):
+            names = ", ".join(sorted(signature(e) for e in state_changing(target.abi))) or "none"
+            problem = f"{ref.contract} has no function {ref.signature or ref.function} (state-changing: {names})"
+        elif ref in privileged:
+            problem = "it is also listed in [[postdeploy.privileged]]: a function is either public or privileged"
+        else:
+            continue
+        findings.append(
+            Finding(
+                CHECK_ID,
+                str(ref),
+                "error",
+                f"[postdeploy] public lists {ref}, but {problem}. Next step: correct or remove the entry",
+            )
+        )
+    return findings
+
+
+def missing_targets(listed: Sequence[str], addresses: Mapping[str, str], artifacts: Mapping[str, Any]) -> list[Finding]:
+    """Contracts the discovery must probe but cannot: not deployed, no artifact, or an empty ABI."""
+    findings = []
+    for name in listed:
+        if name not in addresses:
+            problem = "is not deployed in this system"
+        elif name not in artifacts:
+            problem = "has no artifact, so its ABI is unknown"
+        elif not getattr(artifacts[name], "abi", None):
+            problem = "has an artifact with an empty ABI"
+        else:
+            continue
+        findings.append(
+            Finding(
+                CHECK_ID,
+                name,
+                "error",
+                f"{name} {problem}: the discovery cannot call its functions, so it would pass without looking. "
+                "Next step: add its artifact (or correct [postdeploy] contracts)",
+            )
+        )
+    return findings
+
+
+# -- the chain ----------------------------------------------------------------------------------------
+
+
+def eth_call_simulator(w3: Web3, abis: Sequence[ABI], *, override_balances: bool) -> Simulator:
+    """A :class:`Simulator` over ``eth_call`` at ``w3``'s default block (the pin on live networks).
+
+    ``override_balances``: a call with value gets the sender a balance by state override (anvil and
+    live nodes; eth-tester has none, and its senders must be funded). Anything that is neither a
+    success nor an execution failure (no funds, a node error) raises :class:`ChainError`: it must
+    never pass for a revert, or an outsider's "revert" would prove nothing.
+    """
+    from eth_utils.address import to_checksum_address
+
+    from signoff.chain.backends import is_revert, revert_data
+    from signoff.deploy.rehearsal import decode_revert
+
+    def call(sender: str, to: str, data: bytes, value: int) -> CallResult:
+        tx: dict[str, Any] = {"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": data}
+        if value:
+            tx["value"] = value
+        try:
+            if value and override_balances:
+                override = {to_checksum_address(sender): {"balance": hex(value + OVERRIDE_BALANCE)}}
+                out = w3.eth.call(tx, None, override)  # type: ignore[arg-type]
+            else:
+                out = w3.eth.call(tx)  # type: ignore[arg-type]
+        except Exception as exc:
+            if is_revert(exc):  # a revert, or a halt (out of gas, invalid opcode, ...)
+                return CallResult(False, revert_data(exc))
+            raise ChainError(
+                f"simulating a call from {sender} to {to} (calldata {_short(data, 74)}) failed without executing: "
+                f"{exc}. Next step: check the node and that the sender can pay for the call (gas and value)"
+            ) from None
+        return CallResult(True, bytes(out))
+
+    return Simulator(call=call, decode=lambda data: decode_revert(data, abis))
+
+
+def stand_in(name: str) -> str:
+    """A keyless address standing for ``@name`` where the network does not know it (a rehearsal account)."""
+    return checksum(keccak256(f"signoff stand-in for @{name}".encode())[12:])
+
+
+def live_outsider(taken: Sequence[str]) -> str:
+    """A fixed address nobody holds a key for and the system does not know (live networks, anvil)."""
+    for index in range(16):
+        address = checksum(keccak256(f"signoff PD-ACL outsider {index}".encode())[12:])
+        if address.lower() not in {t.lower() for t in taken}:
+            return address
+    raise ChainError("no unprivileged address left for PD-ACL (every candidate belongs to the system)")

@@ -1,0 +1,815 @@
+"""PD-DSP: the deployed ManifestDispatcher keeps its manifest lifecycle, read and drilled.
+
+Five aspects, each a verdict of its own: ``live-routes`` reads the routes that answer
+(``facetAddress`` for every selector of the plan, the ``facets()`` loupe, ``activeRoot``, any
+pending root) and compares them with the ``[manifest] plan``; it is read-only and also runs on
+a live network. The four drills send transactions as governance on a writable chain (the
+rehearsal chain or a fork, inside a snapshot): ``commit-epoch`` (only epoch active + 1 is
+accepted), ``apply-proofs`` (a bad proof reverts ``BadProof``, a proven route whose codehash is
+not the facet's reverts ``CodehashMismatch``), ``activation-delay`` (``ActivationNotReady`` until
+eta, then ``Activated``) and ``no-early-routes`` (a newly applied route does not answer before
+activation, and does after). Judging is pure; the functions taking an ``Operator`` are the only
+ones that touch a chain, and web3 is imported lazily so collection stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from signoff.artifacts.abi import encode_call, split_types
+from signoff.artifacts.abi import selector as text_selector
+from signoff.artifacts.abi import signature as abi_signature
+from signoff.artifacts.hashing import keccak256
+from signoff.deploy.manifest import Plan, PlanRoute, assemble, checksum, hx
+from signoff.errors import ChainError, ConfigError
+from signoff.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from signoff.deploy.rehearsal import Operator, Sent
+    from signoff.deploy.system import DeployedSystem
+    from signoff.session import SessionSettings
+
+CHECK_ID = "PD-DSP"
+ASPECTS = ("live-routes", "commit-epoch", "apply-proofs", "activation-delay", "no-early-routes")
+DRILLS = frozenset(ASPECTS[1:])
+
+BAD_EPOCH = "BadEpoch(uint64,uint64)"
+BAD_PROOF = "BadProof(bytes4)"
+CODEHASH_MISMATCH = "CodehashMismatch(bytes4,bytes32,bytes32)"
+NOT_READY = "ActivationNotReady(uint256,uint256)"
+UNKNOWN_SELECTOR = "UnknownSelector(bytes4)"
+COMMITTED = "Committed(bytes32,uint256,uint256)"
+ROUTES_APPLIED = "RoutesApplied(bytes32,uint256)"
+SELECTOR_ROUTED = "SelectorRouted(bytes4,address)"
+ACTIVATED = "Activated(bytes32,uint256)"
+
+# Not any facet's code: the codehash the apply-proofs drill pins on a real facet's address.
+WRONG_CODEHASH = keccak256(b"signoff PD-DSP: not the facet's runtime code")
+# When no deployed contract offers an unrouted argument-free view, this selector is routed instead.
+SYNTHETIC_PROBE = "signoffProbe()"
+
+
+# -- pure helpers ------------------------------------------------------------------------------------
+
+
+def error_args(data: bytes, signature: str) -> tuple[Any, ...] | None:
+    """The decoded arguments when ``data`` is the custom error ``signature``, else None."""
+    from eth_abi.abi import decode
+
+    if data[:4] != keccak256(signature.encode())[:4]:
+        return None
+    types = split_types(signature[signature.index("(") + 1 : -1])
+    try:
+        return tuple(decode(types, data[4:]))
+    except Exception:  # eth_abi raises several unrelated types for short or malformed data
+        return None
+
+
+def encode_error(signature: str, *args: Any) -> bytes:
+    """``signature(args)`` as revert data (what a correct dispatcher reverts with)."""
+    from eth_abi.abi import encode
+
+    types = split_types(signature[signature.index("(") + 1 : -1])
+    return keccak256(signature.encode())[:4] + bytes(encode(types, list(args)))
+
+
+def event_topic(signature: str) -> bytes:
+    return keccak256(signature.encode())
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    text = str(value)
+    return bytes.fromhex(text[2:] if text.startswith("0x") else text)
+
+
+def events(logs: Sequence[Any], address: str, signature: str) -> list[Any]:
+    """Receipt logs of ``address`` whose first topic is the event ``signature``."""
+    topic = event_topic(signature)
+    return [
+        log
+        for log in logs
+        if str(log["address"]).lower() == address.lower() and log["topics"] and _bytes(log["topics"][0]) == topic
+    ]
+
+
+def topic_word(log: Any, index: int) -> bytes:
+    """Indexed argument ``index`` (1-based topic) of a log, as 32 bytes."""
+    return _bytes(log["topics"][index]).rjust(32, b"\0")
+
+
+def data_word(log: Any, index: int) -> int:
+    """Non-indexed word ``index`` of a log's data, as an integer."""
+    data = _bytes(log["data"])
+    return int.from_bytes(data[32 * index : 32 * (index + 1)], "big")
+
+
+def tampered(proof: Sequence[bytes]) -> tuple[bytes, ...]:
+    """``proof`` with one bit of its first sibling flipped: the same shape, a different root."""
+    if not proof:
+        return (keccak256(b"signoff PD-DSP: a sibling that belongs to no tree"),)
+    first = proof[0]
+    return (first[:-1] + bytes([first[-1] ^ 1]), *proof[1:])
+
+
+def drill_manifest(plan: Plan, epoch: int, routes: Sequence[PlanRoute]) -> Plan:
+    """``routes`` as the manifest of ``epoch`` for ``plan``'s dispatcher, with a fresh root and proofs."""
+    fresh = [replace(route, index=i, proof=None, is_right=None) for i, route in enumerate(routes)]
+    return assemble(f"{plan.label} (drill, epoch {epoch})", plan.dispatcher, epoch, fresh)
+
+
+def next_manifest(plan: Plan, epoch: int) -> Plan:
+    """The plan's own routes re-committed as the manifest of ``epoch`` (same root as the plan)."""
+    return drill_manifest(plan, epoch, plan.routes)
+
+
+# -- results -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class AspectResult:
+    """Rows and findings of one aspect; each :meth:`expect` is one row of the PD-DSP table."""
+
+    aspect: str
+    subject: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def expect(  # noqa: PLR0917 - one row: what, expected, observed, verdict, and the finding if it fails
+        self, what: str, expected: str, observed: str, ok: bool, message: str = "", severity: Severity = "error"
+    ) -> bool:
+        verdict = "pass" if ok else ("fail" if severity == "error" else "warn")
+        # Rows of all aspects share one table sorted by "order": keep each aspect's rows together.
+        order = (ASPECTS.index(self.aspect) + 1) * 100 + len(self.rows) + 1
+        self.rows.append(
+            {
+                "order": order,
+                "aspect": f"{self.aspect}: {what}",
+                "expected": expected,
+                "observed": observed,
+                "verdict": verdict,
+            }
+        )
+        if not ok and message:
+            self.findings.append(Finding(CHECK_ID, self.subject, severity, message))
+        return ok
+
+    def fail(self, message: str) -> None:
+        """A drill step that must work to go on did not (the rest of the aspect cannot run)."""
+        self.findings.append(Finding(CHECK_ID, self.subject, "error", message))
+
+
+# -- the dispatcher under check ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispatcherContext:
+    """The deployed dispatcher, its ABI, the plan it must serve and who governs it."""
+
+    name: str
+    address: str
+    abi: Sequence[Mapping[str, Any]]
+    plan: Plan
+    governance: str
+    # web3 contract objects per chain: building one from the ABI costs more than the call itself.
+    contracts: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.address})"
+
+    def calldata(self, function: str, *args: Any) -> bytes:
+        return encode_call(self.abi, function, args, f"{self.name}.{function}")
+
+    def has_function(self, name: str) -> bool:
+        return any(e.get("type") == "function" and e.get("name") == name for e in self.abi)
+
+    def own_selectors(self) -> set[bytes]:
+        """Selectors the dispatcher answers itself: calls to them never reach a route."""
+        return {bytes.fromhex(text_selector(abi_signature(e))[2:]) for e in self.abi if e.get("type") == "function"}
+
+
+@dataclass(frozen=True)
+class DispatcherState:
+    active_epoch: int
+    pending_epoch: int
+    eta: int
+    active_root: bytes
+    pending_root: bytes
+    delay: int
+
+
+def view(w3: Web3, ctx: DispatcherContext, function: str, *args: Any) -> Any:
+    """A view of the dispatcher at the chain's default block (the pinned one on a live network)."""
+    from eth_utils.address import to_checksum_address
+
+    contract = ctx.contracts.get(id(w3))
+    if contract is None:
+        contract = ctx.contracts[id(w3)] = w3.eth.contract(address=to_checksum_address(ctx.address), abi=list(ctx.abi))
+    try:
+        return contract.get_function_by_name(function)(*args).call()
+    except Exception as exc:  # a missing view or a revert: the dispatcher is not the expected shape
+        raise ChainError(
+            f"{ctx.label}.{function}() could not be read: {exc}. Next step: check that [manifest] dispatcher names a "
+            "ManifestDispatcher-compatible contract and that it is deployed at this address"
+        ) from None
+
+
+def read_state(w3: Web3, ctx: DispatcherContext) -> DispatcherState:
+    return DispatcherState(
+        active_epoch=int(view(w3, ctx, "activeEpoch")),
+        pending_epoch=int(view(w3, ctx, "pendingEpoch")),
+        eta=int(view(w3, ctx, "eta")),
+        active_root=bytes(view(w3, ctx, "activeRoot")),
+        pending_root=bytes(view(w3, ctx, "pendingRoot")),
+        delay=int(view(w3, ctx, "activationDelay")),
+    )
+
+
+def facet_of(w3: Web3, ctx: DispatcherContext, selector: bytes) -> str:
+    return str(view(w3, ctx, "facetAddress", selector))
+
+
+def codehash_at(w3: Web3, address: str) -> bytes:
+    """keccak256 of the code at ``address`` (what ``address.codehash`` is for a contract)."""
+    from eth_utils.address import to_checksum_address
+
+    return keccak256(bytes(w3.eth.get_code(to_checksum_address(address))))
+
+
+def _latest_timestamp(w3: Web3) -> int:
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+# -- live routes (read-only) ----------------------------------------------------------------------------
+
+
+def check_live_routes(w3: Web3, ctx: DispatcherContext, system: DeployedSystem) -> AspectResult:
+    """The routes that answer equal the plan; the active root is the plan's; nothing pending."""
+    result = AspectResult("live-routes", ctx.label)
+    plan = ctx.plan
+    state = read_state(w3, ctx)
+    result.data["state"] = _state_data(state)
+    result.expect(
+        "activeRoot",
+        f"{hx(plan.root)} (root of {plan.label})",
+        f"{hx(state.active_root)} (active epoch {state.active_epoch})",
+        state.active_root == plan.root,
+        f"{ctx.label} activeRoot() is {hx(state.active_root)} at epoch {state.active_epoch}, but {plan.label} has "
+        f"root {hx(plan.root)}: the dispatcher serves another manifest than the one signed off. Next step: commit, "
+        "apply and activate the plan's root, or point [manifest] plan at the manifest that is live",
+    )
+    for route in plan.routes:
+        want = checksum(route.address)
+        got = facet_of(w3, ctx, route.selector)
+        answering = system.name_of(got) if int(got, 16) else "no facet"
+        result.expect(
+            f"facetAddress({hx(route.selector)}) {route.signature}",
+            f"{route.facet} ({want})",
+            system.name_of(got) if int(got, 16) else "no route (0x0)",
+            got.lower() == want.lower(),
+            f"{route.signature} ({hx(route.selector)}) is answered by {answering} "
+            f"through {ctx.label}, but {plan.label} routes it to {route.facet} at {want}. Next step: apply the plan's "
+            "routes (applyRoutes) and activate them, or correct the plan",
+        )
+    if ctx.has_function("facets"):
+        _check_extra_routes(w3, ctx, system, result)
+    pending = state.pending_epoch != 0
+    result.expect(
+        "pending manifest",
+        "none (pendingEpoch 0)",
+        f"epoch {state.pending_epoch}, root {hx(state.pending_root)}, eta {state.eta}" if pending else "none",
+        not pending,
+        f"{ctx.label} has a pending manifest: epoch {state.pending_epoch}, root {hx(state.pending_root)}, activable "
+        f"from timestamp {state.eta}; it will replace the signed-off routes when activated. Next step: sign off the "
+        "pending manifest too, or make sure it is the intended upgrade",
+        severity="warning",
+    )
+    return result
+
+
+def _check_extra_routes(w3: Web3, ctx: DispatcherContext, system: DeployedSystem, result: AspectResult) -> None:
+    """Every selector the loupe says answers must be in the plan (a route live outside the manifest)."""
+    planned = {route.selector for route in ctx.plan.routes}
+    answering: dict[bytes, str] = {}
+    for facet, selectors in view(w3, ctx, "facets"):
+        for selector in selectors:
+            answering[bytes(selector)] = str(facet)
+    extra = {s: f for s, f in answering.items() if s not in planned}
+    shown = ", ".join(f"{hx(s)} -> {system.name_of(f)}" for s, f in sorted(extra.items())) or "none"
+    result.expect(
+        "routes beyond the plan (facets() loupe)",
+        f"only the plan's {len(planned)} selectors",
+        f"{len(answering)} answering; beyond the plan: {shown}",
+        not extra,
+        f"{ctx.label} answers {len(extra)} selector(s) that {ctx.plan.label} does not route: {shown}. Next step: find "
+        "out how they were applied, and commit a manifest without them (or add them to the plan)",
+    )
+
+
+def _state_data(state: DispatcherState) -> dict[str, Any]:
+    return {
+        "activeEpoch": state.active_epoch,
+        "pendingEpoch": state.pending_epoch,
+        "eta": state.eta,
+        "activeRoot": hx(state.active_root),
+        "pendingRoot": hx(state.pending_root),
+        "activationDelay": state.delay,
+    }
+
+
+# -- sending ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A transaction as it went: mined (``sent``) or reverted (``data``, decoded in ``reason``)."""
+
+    sent: Sent | None
+    data: bytes
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.sent is not None
+
+    def shown(self) -> str:
+        return "succeeded" if self.ok else f"reverted {self.reason}"
+
+
+def attempt(op: Operator, sender: str, ctx: DispatcherContext, data: bytes, what: str) -> Attempt:
+    """Send ``data`` to the dispatcher as ``sender``; a revert is an outcome, not an error."""
+    from signoff.deploy.rehearsal import Reverted, decode_revert
+
+    try:
+        return Attempt(op.send(sender, ctx.address, data, what=f"{ctx.name}.{what}"), b"", "")
+    except Reverted as exc:
+        reason = decode_revert(exc.data, [ctx.abi, *op.abis]) if exc.data else str(exc)
+        return Attempt(None, exc.data, reason)
+
+
+def commit(op: Operator, sender: str, ctx: DispatcherContext, root: bytes, epoch: int) -> Attempt:
+    return attempt(op, sender, ctx, ctx.calldata("commitRoot", root, epoch), f"commitRoot(epoch {epoch})")
+
+
+def apply_routes(op: Operator, sender: str, ctx: DispatcherContext, routes: Sequence[PlanRoute]) -> Attempt:
+    data = ctx.calldata(
+        "applyRoutes",
+        [r.selector for r in routes],
+        [checksum(r.address) for r in routes],
+        [r.codehash for r in routes],
+        [list(r.proof or ()) for r in routes],
+        [list(r.is_right or ()) for r in routes],
+    )
+    return attempt(op, sender, ctx, data, f"applyRoutes({len(routes)} routes)")
+
+
+def activate(op: Operator, sender: str, ctx: DispatcherContext) -> Attempt:
+    return attempt(op, sender, ctx, ctx.calldata("activateCommittedRoot"), "activateCommittedRoot()")
+
+
+def travel_to(op: Operator, timestamp: int) -> None:
+    """Move the chain's clock so the next transaction runs at ``timestamp`` or later."""
+    now = _latest_timestamp(op.w3)
+    op.chain.time_travel(max(timestamp - now, 0) + 1)
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """A call through the dispatcher: answered (returned or reverted from a facet) or not routed."""
+
+    returned: bytes | None
+    data: bytes
+    reason: str
+
+    def unknown(self, selector: bytes) -> bool:
+        return self.returned is None and error_args(self.data, UNKNOWN_SELECTOR) == (selector,)
+
+    def shown(self) -> str:
+        if self.returned is not None:
+            return f"answered, returned 0x{self.returned.hex()[:72]}"
+        return f"reverted {self.reason}"
+
+
+def call_through(op: Operator, ctx: DispatcherContext, selector: bytes, caller: str) -> CallOutcome:
+    from signoff.deploy.rehearsal import Reverted, decode_revert
+
+    try:
+        return CallOutcome(op.simulate(caller, ctx.address, selector), b"", "")
+    except Reverted as exc:
+        reason = decode_revert(exc.data, [ctx.abi, *op.abis]) if exc.data else str(exc)
+        return CallOutcome(None, exc.data, reason)
+
+
+# -- the drills --------------------------------------------------------------------------------------
+
+
+def drill_commit_epoch(op: Operator, ctx: DispatcherContext) -> AspectResult:
+    """commitRoot accepts only epoch active + 1 (BadEpoch otherwise) and emits Committed."""
+    result = AspectResult("commit-epoch", ctx.label)
+    before = read_state(op.w3, ctx)
+    expected = before.active_epoch + 1
+    root = next_manifest(ctx.plan, expected).root
+    for wrong, why in ((before.active_epoch, "the active epoch again"), (expected + 1, "skipping an epoch")):
+        tried = commit(op, ctx.governance, ctx, root, wrong)
+        got = None if tried.ok else error_args(tried.data, BAD_EPOCH)
+        want = f"BadEpoch({expected}, {wrong})"
+        if tried.ok:
+            message = (
+                f"commitRoot accepted epoch {wrong} ({why}) while the active epoch is {before.active_epoch}: a commit "
+                f"must name epoch active + 1 = {expected} and revert {want} otherwise, or a stale or skipped manifest "
+                f"can be queued. Next step: check the epoch guard of commitRoot in {ctx.label}"
+            )
+        else:
+            message = (
+                f"commitRoot(root, {wrong}) ({why}) reverted {tried.reason}, expected {want} (the expected and the "
+                f"given epoch). Next step: check the epoch guard of commitRoot in {ctx.label}"
+            )
+        result.expect(
+            f"commitRoot(root, {wrong}) ({why})", f"reverts {want}", tried.shown(), got == (expected, wrong), message
+        )
+    tried = commit(op, ctx.governance, ctx, root, expected)
+    if not result.expect(
+        f"commitRoot(root, {expected}) (active + 1)",
+        "succeeds",
+        tried.shown(),
+        tried.ok,
+        f"commitRoot(root, {expected}) — the next epoch — reverted {tried.reason} as governance "
+        f"({ctx.governance}). Next step: check COMMIT_ROLE of governance and the epoch guard in {ctx.label}",
+    ):
+        return result
+    assert tried.sent is not None
+    after = read_state(op.w3, ctx)
+    block_time = int(op.w3.eth.get_block("latest")["timestamp"])
+    logged = events(tried.sent.logs, ctx.address, COMMITTED)
+    matches = [
+        log for log in logged if topic_word(log, 1) == root and int.from_bytes(topic_word(log, 2), "big") == expected
+    ]
+    observed = f"{len(logged)} Committed event(s)" + (f", eta {data_word(matches[0], 0)}" if matches else "")
+    result.expect(
+        "Committed event",
+        f"Committed({hx(root)}, {expected}, eta)",
+        observed,
+        bool(matches),
+        f"commitRoot(root, {expected}) succeeded without emitting Committed({hx(root)}, {expected}, eta): "
+        "monitoring cannot see the commit. Next step: emit Committed in commitRoot",
+    )
+    result.expect(
+        "pending manifest after the commit",
+        f"pendingEpoch {expected}, pendingRoot {hx(root)}, eta {block_time + before.delay}",
+        f"pendingEpoch {after.pending_epoch}, pendingRoot {hx(after.pending_root)}, eta {after.eta}",
+        (after.pending_epoch, after.pending_root, after.eta) == (expected, root, block_time + before.delay),
+        f"after commitRoot(root, {expected}) {ctx.label} reports pendingEpoch {after.pending_epoch}, pendingRoot "
+        f"{hx(after.pending_root)}, eta {after.eta}; expected {expected}, {hx(root)} and commit time "
+        f"{block_time} + activationDelay {before.delay}. Next step: check commitRoot's bookkeeping",
+    )
+    return result
+
+
+def drill_apply_proofs(op: Operator, ctx: DispatcherContext, system: DeployedSystem) -> AspectResult:
+    """applyRoutes checks each proof against the pending root and each facet's real codehash."""
+    result = AspectResult("apply-proofs", ctx.label)
+    state = read_state(op.w3, ctx)
+    epoch = state.active_epoch + 1
+    target = ctx.plan.routes[0]
+    facet = checksum(target.address)
+    real = codehash_at(op.w3, facet)
+    wrong = WRONG_CODEHASH if WRONG_CODEHASH != real else keccak256(WRONG_CODEHASH)
+    wrong_leaf = replace(target, signature=f"{target.signature} (wrong codehash)", codehash=wrong)
+    # Two leaves: the route as planned, and the same route pinned to a codehash that is not the facet's.
+    manifest = drill_manifest(ctx.plan, epoch, [target, wrong_leaf])
+    result.data["manifest_root"] = hx(manifest.root)
+    committed = commit(op, ctx.governance, ctx, manifest.root, epoch)
+    if not committed.ok:
+        result.fail(
+            f"the apply-proofs drill could not commit its manifest ({len(manifest.routes)} routes, root "
+            f"{hx(manifest.root)}) for epoch {epoch} as governance: commitRoot reverted {committed.reason}. "
+            f"Next step: see the commit-epoch aspect; governance needs COMMIT_ROLE on {ctx.label}"
+        )
+        return result
+    proven = next(r for r in manifest.routes if r.codehash != wrong)
+    bad = next(r for r in manifest.routes if r.codehash == wrong)
+
+    forged = replace(proven, proof=tampered(proven.proof or ()))
+    tried = apply_routes(op, ctx.governance, ctx, [forged])
+    want = f"BadProof({hx(target.selector)})"
+    result.expect(
+        f"{target.signature} with a tampered proof",
+        f"reverts {want}",
+        tried.shown(),
+        not tried.ok and error_args(tried.data, BAD_PROOF) == (target.selector,),
+        (
+            f"applyRoutes accepted {target.signature} ({hx(target.selector)}) with a proof that does not lead to the "
+            f"pending root {hx(manifest.root)}: routes outside the committed manifest can be applied"
+            if tried.ok
+            else f"applyRoutes with a tampered proof for {target.signature} reverted {tried.reason}, expected {want}"
+        )
+        + f". Next step: check the Merkle verification in applyRoutes of {ctx.label}",
+    )
+
+    tried = apply_routes(op, ctx.governance, ctx, [bad])
+    want = f"CodehashMismatch({hx(target.selector)}, {hx(wrong)}, {hx(real)})"
+    name = system.name_of(facet)
+    if tried.ok:
+        message = (
+            f"apply accepted a route whose codehash {hx(wrong)} differs from the facet's {hx(real)}: "
+            f"{target.signature} ({hx(target.selector)}) -> {name}, proven against the pending root, was applied "
+            f"although the code at {facet} is not the committed code; expected {want}. Next step: compare "
+            f"facet.codehash with the committed codehash in applyRoutes of {ctx.label}"
+        )
+    else:
+        message = (
+            f"applyRoutes of a proven route with codehash {hx(wrong)} for {name} (real {hx(real)}) reverted "
+            f"{tried.reason}, expected {want}. Next step: check the codehash comparison in applyRoutes of {ctx.label}"
+        )
+    result.expect(
+        f"{target.signature} proven for a codehash that is not {name}'s",
+        f"reverts {want}",
+        tried.shown(),
+        not tried.ok and error_args(tried.data, CODEHASH_MISMATCH) == (target.selector, wrong, real),
+        message,
+    )
+
+    good = [proven]
+    tried = apply_routes(op, ctx.governance, ctx, good)
+    if not result.expect(
+        f"{target.signature} as planned, with its proof",
+        f"succeeds, RoutesApplied({hx(manifest.root)}, {len(good)})",
+        tried.shown(),
+        tried.ok,
+        f"applyRoutes of {target.signature} -> {target.facet} as {ctx.plan.label} plans it, with a valid proof, "
+        f"reverted {tried.reason}. Next step: check that the plan matches the deployed facet (address and codehash)",
+    ):
+        return result
+    assert tried.sent is not None
+    applied = [
+        log
+        for log in events(tried.sent.logs, ctx.address, ROUTES_APPLIED)
+        if topic_word(log, 1) == manifest.root and data_word(log, 0) == len(good)
+    ]
+    routed = events(tried.sent.logs, ctx.address, SELECTOR_ROUTED)
+    result.expect(
+        "RoutesApplied / SelectorRouted events",
+        f"RoutesApplied({hx(manifest.root)}, {len(good)}) and {len(good)} SelectorRouted",
+        f"{len(applied)} RoutesApplied, {len(routed)} SelectorRouted",
+        len(applied) == 1 and len(routed) == len(good),
+        f"applyRoutes of {len(good)} routes emitted {len(applied)} matching RoutesApplied and {len(routed)} "
+        "SelectorRouted event(s): monitoring cannot follow the manifest. Next step: emit one SelectorRouted per "
+        "route and one RoutesApplied per call",
+    )
+    if ctx.has_function("routeOf"):
+        staged = view(op.w3, ctx, "routeOf", target.selector)
+        got = (str(staged[0]).lower(), int(staged[1]))
+        result.expect(
+            f"routeOf({hx(target.selector)}) while pending",
+            f"{facet} at epoch {epoch}",
+            f"{staged[0]} at epoch {staged[1]}",
+            got == (facet.lower(), epoch),
+            f"after applying it, routeOf({hx(target.selector)}) reports {staged[0]} at epoch {staged[1]}, expected "
+            f"{facet} at the pending epoch {epoch}. Next step: check applyRoutes' bookkeeping",
+        )
+    return result
+
+
+def drill_activation_delay(op: Operator, ctx: DispatcherContext) -> AspectResult:
+    """activateCommittedRoot reverts ActivationNotReady before eta, then activates and emits Activated."""
+    result = AspectResult("activation-delay", ctx.label)
+    state = read_state(op.w3, ctx)
+    epoch = state.active_epoch + 1
+    manifest = next_manifest(ctx.plan, epoch)
+    committed = commit(op, ctx.governance, ctx, manifest.root, epoch)
+    if not committed.ok:
+        result.fail(
+            f"the activation-delay drill could not commit root {hx(manifest.root)} for epoch {epoch}: commitRoot "
+            f"reverted {committed.reason}. Next step: see the commit-epoch aspect"
+        )
+        return result
+    eta = int(view(op.w3, ctx, "eta"))
+    committed_at = eta - state.delay
+    result.data.update({"eta": eta, "activationDelay": state.delay})
+    early = activate(op, ctx.governance, ctx)
+    got = None if early.ok else error_args(early.data, NOT_READY)
+    ok = got is not None and got[0] == eta and got[1] < eta
+    if early.ok:
+        message = (
+            f"activateCommittedRoot succeeded right after the commit (eta {eta} = commit time {committed_at} + "
+            f"activationDelay {state.delay}): the activation delay is not enforced, so a manifest goes live with no "
+            f"time to react. Next step: revert ActivationNotReady(eta, now) while block.timestamp < eta in {ctx.label}"
+        )
+    else:
+        message = (
+            f"activateCommittedRoot before eta {eta} reverted {early.reason}, expected ActivationNotReady({eta}, now "
+            f"< {eta}). Next step: check the activation guard in {ctx.label}"
+        )
+    result.expect(
+        f"activateCommittedRoot right after the commit (delay {state.delay} s)",
+        f"reverts ActivationNotReady({eta}, now)",
+        early.shown(),
+        ok,
+        message,
+    )
+    travel_to(op, eta)
+    late = activate(op, ctx.governance, ctx)
+    if not result.expect(
+        f"activateCommittedRoot at eta {eta} or later",
+        f"succeeds, Activated({hx(manifest.root)}, {epoch})",
+        late.shown(),
+        late.ok,
+        f"activateCommittedRoot at or after eta {eta} reverted {late.reason}. Next step: check the activation path "
+        f"of {ctx.label}",
+    ):
+        return result
+    assert late.sent is not None
+    activated = [
+        log
+        for log in events(late.sent.logs, ctx.address, ACTIVATED)
+        if topic_word(log, 1) == manifest.root and int.from_bytes(topic_word(log, 2), "big") == epoch
+    ]
+    result.expect(
+        "Activated event",
+        f"Activated({hx(manifest.root)}, {epoch})",
+        f"{len(activated)} matching Activated event(s)",
+        len(activated) == 1,
+        f"activateCommittedRoot emitted no Activated({hx(manifest.root)}, {epoch}). Next step: emit Activated",
+    )
+    after = read_state(op.w3, ctx)
+    result.expect(
+        "state after activation",
+        f"activeEpoch {epoch}, activeRoot {hx(manifest.root)}, nothing pending",
+        f"activeEpoch {after.active_epoch}, activeRoot {hx(after.active_root)}, pendingEpoch {after.pending_epoch}",
+        (after.active_epoch, after.active_root, after.pending_epoch) == (epoch, manifest.root, 0),
+        f"after activation {ctx.label} reports activeEpoch {after.active_epoch}, activeRoot "
+        f"{hx(after.active_root)}, pendingEpoch {after.pending_epoch}; expected {epoch}, {hx(manifest.root)}, "
+        "0. Next step: check activateCommittedRoot's bookkeeping",
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A route the live manifest lacks: ``signature`` of ``contract`` at ``address``."""
+
+    contract: str
+    address: str
+    signature: str
+    selector: bytes
+    synthetic: bool = False
+
+
+def probe_candidates(system: DeployedSystem, ctx: DispatcherContext) -> list[Probe]:
+    """Argument-free pure/view functions of deployed contracts that the plan does not route.
+
+    Facets of the plan come first, pure before view: delegatecalled from the dispatcher, such a
+    function answers without touching the dispatcher's storage."""
+    planned = {route.selector for route in ctx.plan.routes} | ctx.own_selectors()
+    facets = {route.facet for route in ctx.plan.routes}
+    ranked: list[tuple[tuple[int, int, int], Probe]] = []
+    for position, (name, address) in enumerate(system.addresses.items()):
+        contract = system.artifacts.get(name)
+        if contract is None or address.lower() == ctx.address.lower():
+            continue
+        for entry in contract.abi:
+            if entry.get("type") != "function" or entry.get("inputs"):
+                continue
+            mutability = entry.get("stateMutability")
+            if mutability not in {"pure", "view"}:
+                continue
+            text = abi_signature(entry)
+            selector = bytes.fromhex(text_selector(text)[2:])
+            if selector in planned:
+                continue
+            rank = (0 if name in facets else 1, 0 if mutability == "pure" else 1, position)
+            ranked.append((rank, Probe(name, address, text, selector)))
+    ranked.sort(key=lambda item: (item[0], item[1].signature))
+    probes = [probe for _, probe in ranked]
+    if ctx.plan.routes:
+        first = ctx.plan.routes[0]
+        selector = bytes.fromhex(text_selector(SYNTHETIC_PROBE)[2:])
+        if selector not in planned:
+            probes.append(Probe(first.facet, checksum(first.address), SYNTHETIC_PROBE, selector, synthetic=True))
+    return probes
+
+
+def choose_probe(w3: Web3, ctx: DispatcherContext, system: DeployedSystem) -> Probe | None:
+    """The first candidate no active route answers (read from the dispatcher itself)."""
+    for probe in probe_candidates(system, ctx):
+        if not int(facet_of(w3, ctx, probe.selector), 16):
+            return probe
+    return None
+
+
+def drill_no_early_routes(op: Operator, ctx: DispatcherContext, system: DeployedSystem) -> AspectResult:
+    """A newly applied route answers only after activation (UnknownSelector before)."""
+    result = AspectResult("no-early-routes", ctx.label)
+    probe = choose_probe(op.w3, ctx, system)
+    if probe is None:
+        result.fail(
+            f"no-early-routes found no selector that {ctx.label} does not already route (every candidate function of "
+            "the deployed contracts is live). Next step: deploy a facet with a function the manifest lacks"
+        )
+        return result
+    state = read_state(op.w3, ctx)
+    epoch = state.active_epoch + 1
+    real = codehash_at(op.w3, probe.address)
+    new_route = PlanRoute(0, probe.selector, probe.signature, probe.contract, _address_bytes(probe.address), real)
+    manifest = drill_manifest(ctx.plan, epoch, [new_route])  # the new route alone: it replaces the plan's
+    route_text = f"{probe.signature} ({hx(probe.selector)}) -> {probe.contract} ({probe.address})"
+    result.data.update({"new_route": route_text, "manifest_root": hx(manifest.root)})
+    committed = commit(op, ctx.governance, ctx, manifest.root, epoch)
+    applied = apply_routes(op, ctx.governance, ctx, manifest.routes) if committed.ok else committed
+    if not result.expect(
+        f"commit + apply of a manifest routing {route_text} for epoch {epoch}",
+        "succeed",
+        applied.shown(),
+        applied.ok,
+        f"the no-early-routes drill could not commit and apply its manifest (the single route {route_text}) "
+        f"for epoch {epoch}: {applied.reason}. Next step: see the commit-epoch and apply-proofs aspects",
+    ):
+        return result
+    caller = op.outsider(0)
+    before = call_through(op, ctx, probe.selector, caller)
+    loupe = facet_of(op.w3, ctx, probe.selector)
+    want = f"UnknownSelector({hx(probe.selector)})"
+    # Anything but UnknownSelector (a return value, or a facet's own revert) is a route answering.
+    result.expect(
+        f"call {probe.signature} through the dispatcher before activation",
+        f"reverts {want} (facetAddress 0x0)",
+        f"{before.shown()} (facetAddress {loupe})",
+        before.unknown(probe.selector),
+        f"a route answers before activation: the timelock gates bookkeeping but not behaviour. {route_text} was "
+        f"applied under the pending epoch {epoch} (eta {int(view(op.w3, ctx, 'eta'))}) while the active epoch is "
+        f"{state.active_epoch}, and calling it through {ctx.label} {before.shown()} instead of reverting {want}. "
+        f"Next step: resolve calls from the active manifest only, never from routes applied under a pending commit",
+    )
+    travel_to(op, int(view(op.w3, ctx, "eta")))
+    activated = activate(op, ctx.governance, ctx)
+    if not result.expect(
+        "activateCommittedRoot at eta",
+        "succeeds",
+        activated.shown(),
+        activated.ok,
+        f"activateCommittedRoot at eta reverted {activated.reason}. Next step: see the activation-delay aspect",
+    ):
+        return result
+    after = call_through(op, ctx, probe.selector, caller)
+    answered = not after.unknown(probe.selector) and (after.returned is not None or probe.synthetic)
+    result.expect(
+        f"call {probe.signature} through the dispatcher after activation",
+        "answers" + (" (delegated: no UnknownSelector)" if probe.synthetic else ""),
+        after.shown(),
+        answered,
+        f"after activating epoch {epoch}, {route_text} does not answer through {ctx.label}: {after.shown()}. Next "
+        "step: check that activation makes the applied routes live",
+    )
+    # The manifest just activated does not hold the plan's routes: they must stop answering.
+    stale = [route.signature for route in ctx.plan.routes if int(facet_of(op.w3, ctx, route.selector), 16)]
+    result.expect(
+        "the replaced manifest's routes after activation",
+        f"none of the plan's {len(ctx.plan.routes)} routes answers (facetAddress 0x0)",
+        "none answers" if not stale else f"still answering: {', '.join(stale)}",
+        not stale,
+        f"after activating epoch {epoch}, whose manifest routes only {probe.signature}, {', '.join(stale)} still "
+        f"answer through {ctx.label}: routes of a replaced manifest stay live. Next step: resolve calls from the "
+        "active manifest's routes only",
+    )
+    return result
+
+
+def _address_bytes(address: str) -> bytes:
+    return bytes.fromhex(address[2:])
+
+
+def load_context(settings: SessionSettings, system: DeployedSystem) -> DispatcherContext:
+    """The ``[manifest]`` dispatcher of ``system`` and its plan; a SignoffError when either is unusable."""
+    import os
+
+    from signoff.deploy.manifest import load_plan
+
+    manifest = settings.target.manifest
+    if manifest is None:
+        raise ConfigError(f"{settings.target.path} has no [manifest]. Next step: add [manifest] plan and dispatcher")
+    label = os.path.relpath(manifest.plan, settings.target.root).replace(os.sep, "/")
+    return dispatcher_context(system, manifest.dispatcher, load_plan(manifest.plan, label))
+
+
+def dispatcher_context(system: DeployedSystem, name: str, plan: Plan) -> DispatcherContext:
+    """The context for ``[manifest] dispatcher`` ``name`` of ``system``; a ConfigError when unknown."""
+    address = system.address(name, where="[manifest] dispatcher")
+    contract = system.artifacts.get(name)
+    if contract is None:
+        raise ConfigError(
+            f"[manifest] dispatcher = {name!r} is deployed at {address} but has no artifact, so its ABI is unknown. "
+            "Next step: compile it into [target] artifacts"
+        )
+    if not system.governance:
+        raise ConfigError(
+            "PD-DSP drives the dispatcher as governance, but no governance is known. Next step: set [postdeploy] "
+            "governance = '@Name' (or [networks.X] governance on a live network)"
+        )
+    return DispatcherContext(name, address, contract.abi, plan, system.governance[0])

@@ -1,0 +1,542 @@
+"""PD-EMG: the emergency drills — pause and back, and a governance rotation — on a writable chain.
+
+A pause drill (``[[postdeploy.emergency]]``) has the role pause the contract, shows that a
+normal path (``blocked``) works before, reverts while paused and works again after the role
+unpaused it; an unpause that reverts while paused is the worst finding (the pause cannot be
+undone). A rotation drill (``[[postdeploy.rotation]]``) hands an AccessControl role, or the
+Ownable / Ownable2Step ownership, from the governance to a fresh address and simulates a probe
+function as both: the old holder must be refused and the new one accepted. Every step becomes
+one evidence row. The drills send through the :class:`~signoff.deploy.rehearsal.Operator` they are
+given (the ``drill`` fixture, inside a snapshot) and never import web3 at module import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from signoff.artifacts.abi import encode_call, find_function, signature
+from signoff.artifacts.hashing import keccak256
+from signoff.errors import ConfigError
+from signoff.findings import Finding
+from signoff.postdeploy.settings import PauseDrill, RotationDrill
+
+if TYPE_CHECKING:
+    from signoff.deploy.rehearsal import Operator
+    from signoff.deploy.system import DeployedSystem
+
+CHECK_ID = "PD-EMG"
+TABLE = "PD-EMG"
+ORDER_STRIDE = 100  # drill i's rows are ordered i*100+1, i*100+2, ... so drills never interleave
+DEFAULT_ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
+_ROLE_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
+
+ABI = Sequence[Mapping[str, Any]]
+
+
+# -- what a drill records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DrillStep:
+    """One step of a drill: what was done, what had to happen and what did."""
+
+    order: int
+    drill: str  # "pause" or "rotation"
+    contract: str
+    step: str
+    expected: str
+    observed: str
+    ok: bool
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "order": self.order,
+            "drill": self.drill,
+            "contract": self.contract,
+            "step": self.step,
+            "expected": self.expected,
+            "observed": self.observed,
+            "verdict": "ok" if self.ok else "FINDING",
+        }
+
+
+@dataclass
+class DrillReport:
+    """The steps of one drill and the findings they produced."""
+
+    drill: str
+    contract: str
+    base_order: int
+    steps: list[DrillStep] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def record(self, step: str, expected: str, observed: str, *, ok: bool, finding: str = "") -> bool:
+        """Add a step; a failed one adds ``finding`` (an error) too. Returns ``ok``."""
+        order = self.base_order + len(self.steps) + 1
+        self.steps.append(DrillStep(order, self.drill, self.contract, step, expected, observed, ok))
+        if not ok and finding:
+            self.findings.append(Finding(CHECK_ID, self.contract, "error", finding))
+        return ok
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [s.row() for s in self.steps]
+
+
+def drill_order(index: int) -> int:
+    """The first order number of drill ``index`` (pause drills first, then rotations)."""
+    return (index + 1) * ORDER_STRIDE
+
+
+# -- pure helpers -----------------------------------------------------------------------------------
+
+
+def role_id(role: str, getter_value: bytes | None) -> tuple[bytes, str]:
+    """The bytes32 id of an AccessControl role and how it was found.
+
+    The contract's own getter (``EMERGENCY_ROLE()``) wins; without one, ``DEFAULT_ADMIN_ROLE``
+    is 0, a 0x-hex value is taken as is, and any other name is keccak256(name) (the
+    OpenZeppelin convention)."""
+    if getter_value is not None:
+        return getter_value, f"{role}() of the contract"
+    if role == DEFAULT_ADMIN_ROLE:
+        return bytes(32), "DEFAULT_ADMIN_ROLE = 0x00"
+    if _ROLE_HEX.fullmatch(role):
+        return bytes.fromhex(role[2:]), "given as bytes32"
+    return keccak256(role.encode()), f'keccak256("{role}")'
+
+
+def has_getter(abi: ABI, name: str) -> bool:
+    """Whether ``abi`` has a no-argument function ``name`` returning one bytes32."""
+    return any(
+        e.get("type") == "function"
+        and e.get("name") == name
+        and not e.get("inputs")
+        and [o.get("type") for o in e.get("outputs", [])] == ["bytes32"]
+        for e in abi
+    )
+
+
+def has_function(abi: ABI, name: str) -> bool:
+    return any(e.get("type") == "function" and e.get("name") == name for e in abi)
+
+
+def irreversible_message(where: str, unpause: str, actor: str, reason: str) -> str:
+    return (
+        f"{where}: unpause cannot be reached while paused: the pause is irreversible ({reason}); "
+        f"{unpause} as {actor} reverted right after the pause succeeded. Next step: let the role call "
+        f"{unpause} while the contract is paused (no whenNotPaused on it), redeploy, and rerun the drill"
+    )
+
+
+def still_works_message(where: str, blocked: str) -> str:
+    return (
+        f"{where}: normal path {blocked} still works while paused (an outsider's call succeeded after "
+        f"pause). Next step: guard {blocked} with whenNotPaused, or name a path the pause really stops in "
+        "[[postdeploy.emergency]] blocked"
+    )
+
+
+def resolve_actor(system: DeployedSystem, reference: str, governance: str | None, where: str) -> str:
+    """``"@Name"`` -> address; the configured governance stands for itself on a live network,
+    whose deployments file names contracts only."""
+    name = reference.lstrip("@")
+    if name in system.names() or reference.startswith("0x"):
+        return system.address(reference, where=where)
+    is_governance = reference == governance or name.lower() == "governance"
+    if is_governance and system.governance:
+        return system.governance[0]
+    return system.address(reference, where=where)  # raises the clear "unknown name" error
+
+
+def _bool(data: bytes) -> bool:
+    return len(data) >= 32 and int.from_bytes(data[:32], "big") != 0
+
+
+def _word_address(data: bytes) -> str:
+    return "0x" + data[12:32].hex() if len(data) >= 32 else "0x"
+
+
+# -- the chain side ---------------------------------------------------------------------------------
+
+
+class _Actions:
+    """Calls, simulations and sends through the drill's operator, with revert reasons decoded."""
+
+    def __init__(self, op: Operator) -> None:
+        self.op = op
+        self.reader = op.outsider(0)  # a funded sender for reads (eth-tester charges eth_call gas)
+
+    def view(self, to: str, data: bytes) -> bytes:
+        return self.op.simulate(self.reader, to, data)
+
+    def attempt(self, sender: str, to: str, data: bytes, value: int = 0) -> str | None:
+        """Simulate the call as ``sender``: None when it would succeed, else the decoded reason.
+        (A rehearsal Safe is funded, so it can be the sender of an eth_call on eth-tester too.)"""
+        from signoff.deploy.rehearsal import Reverted
+
+        try:
+            self.op.simulate(sender, to, data, value=value)
+        except Reverted as exc:
+            return self.reason(exc)
+        return None
+
+    def send(self, sender: str, to: str, data: bytes, value: int = 0, what: str = "") -> tuple[bool, str]:
+        """Send; (True, "succeeded (gas N)") or (False, decoded revert reason)."""
+        from signoff.deploy.rehearsal import Reverted
+
+        try:
+            sent = self.op.send(sender, to, data, value=value, what=what)
+        except Reverted as exc:
+            return False, self.reason(exc)
+        return True, f"succeeded (gas {sent.gas_used})"
+
+    def reason(self, exc: Exception) -> str:
+        from signoff.deploy.rehearsal import decode_revert
+
+        data = getattr(exc, "data", b"")
+        if isinstance(data, bytes) and data:
+            return decode_revert(data, self.op.abis)
+        return str(exc).rsplit(" reverted", 1)[-1].lstrip(": ") or "revert without data"
+
+
+def _abi(system: DeployedSystem, name: str, where: str) -> ABI:
+    contract = system.artifacts.get(name)
+    if contract is None:
+        known = ", ".join(sorted(system.artifacts)) or "(none)"
+        raise ConfigError(
+            f"{where}: {name} is not a deployed contract with an artifact in this system ({system.source}); "
+            f"known: {known}. Next step: correct the contract name"
+        )
+    return contract.abi
+
+
+def _shown_call(abi: ABI, function: str, where: str) -> str:
+    if "(" in function:
+        return function
+    return signature(find_function(abi, function, where))
+
+
+# -- the pause drill ------------------------------------------------------------------------------
+
+
+def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: str | None = None) -> DrillReport:
+    """Pause -> paused, blocked path reverts, unpause -> not paused, blocked path works again."""
+    system = op.system
+    where = f"[[postdeploy.emergency]] {drill.contract}"
+    report = DrillReport("pause", drill.contract, drill_order(index))
+    abi = _abi(system, drill.contract, where)
+    address = system.address(drill.contract, where=where)
+    actor = resolve_actor(system, drill.role, governance, f"{where} role")
+    who = system.name_of(actor)
+    acts = _Actions(op)
+    label = system.name_of(address)
+    paused_call = encode_call(abi, drill.paused, [], where)
+    pause_text = _shown_call(abi, drill.pause, where)
+    unpause_text = _shown_call(abi, drill.unpause, where)
+    paused_text = _shown_call(abi, drill.paused, where)
+
+    blocked: tuple[str, bytes, int] | None = None
+    if drill.blocked is not None:
+        args = system.resolve_args(drill.blocked_args, where=f"{where} blocked_args")
+        blocked = (
+            _shown_call(abi, drill.blocked, where),
+            encode_call(abi, drill.blocked, args, where),
+            drill.blocked_value,
+        )
+    outsider = acts.reader
+
+    before = _bool(acts.view(address, paused_call))
+    if not report.record(
+        f"{paused_text} before the drill",
+        "false",
+        str(before).lower(),
+        ok=not before,
+        finding=f"{label} is already paused before the drill, so pause and unpause cannot be exercised. "
+        "Next step: unpause it (or run the drill on a fork before the pause)",
+    ):
+        return report
+    if blocked is not None:
+        text, data, value = blocked
+        reason = acts.attempt(outsider, address, data, value)
+        if not report.record(
+            f"{text} as outsider, before the pause (simulated)",
+            "succeeds",
+            "succeeds" if reason is None else f"reverted: {reason}",
+            ok=reason is None,
+            finding=f"{label}: normal path {text} reverts for an outsider even before the pause ({reason}), so "
+            "the drill cannot show that the pause stops it. Next step: correct blocked, blocked_args or "
+            f"blocked_value in {where}",
+        ):
+            return report
+
+    ok, observed = acts.send(actor, address, encode_call(abi, drill.pause, [], where), what=f"{label}.{pause_text}")
+    if not report.record(
+        f"{pause_text} as {who}",
+        "succeeds",
+        observed,
+        ok=ok,
+        finding=f"{label}: {pause_text} as {who} reverted ({observed}): the emergency role cannot pause. "
+        f"Next step: grant the pause right to {who}, or correct role in {where}",
+    ):
+        return report
+    now = _bool(acts.view(address, paused_call))
+    report.record(
+        f"{paused_text} after the pause",
+        "true",
+        str(now).lower(),
+        ok=now,
+        finding=f"{label}: {paused_text} is false right after {pause_text} succeeded. Next step: make "
+        f"{pause_text} set the state {paused_text} reports",
+    )
+    if blocked is not None:
+        text, data, value = blocked
+        reason = acts.attempt(outsider, address, data, value)
+        report.record(
+            f"{text} as outsider while paused (simulated)",
+            "reverts",
+            "succeeds" if reason is None else f"reverted: {reason}",
+            ok=reason is not None,
+            finding=still_works_message(label, text),
+        )
+
+    ok, observed = acts.send(actor, address, encode_call(abi, drill.unpause, [], where), what=f"{label}.{unpause_text}")
+    if not report.record(
+        f"{unpause_text} as {who} while paused",
+        "succeeds",
+        observed if ok else f"reverted: {observed}",
+        ok=ok,
+        finding=irreversible_message(label, unpause_text, who, observed),
+    ):
+        return report
+    after = _bool(acts.view(address, paused_call))
+    report.record(
+        f"{paused_text} after the unpause",
+        "false",
+        str(after).lower(),
+        ok=not after,
+        finding=f"{label}: {paused_text} is still true after {unpause_text} succeeded. Next step: make "
+        f"{unpause_text} clear the paused state",
+    )
+    if blocked is not None:
+        text, data, value = blocked
+        ok, observed = acts.send(outsider, address, data, value=value, what=f"{label}.{text} after unpause")
+        report.record(
+            f"{text} as outsider after the unpause" + (f" (value {value} wei)" if value else ""),
+            "succeeds",
+            observed if ok else f"reverted: {observed}",
+            ok=ok,
+            finding=f"{label}: normal path {text} still reverts after {unpause_text} ({observed}): the "
+            "system does not recover from a pause. Next step: find what the pause left behind",
+        )
+    return report
+
+
+# -- the rotation drill ------------------------------------------------------------------------------
+
+
+def run_rotation_drill(
+    op: Operator, rotation: RotationDrill, *, index: int, governance: str | None = None
+) -> DrillReport:
+    """Hand the role (or the ownership) from the governance to a fresh address; probe both."""
+    system = op.system
+    where = f"[[postdeploy.rotation]] {rotation.contract}"
+    report = DrillReport("rotation", rotation.contract, drill_order(index))
+    abi = _abi(system, rotation.contract, where)
+    address = system.address(rotation.contract, where=where)
+    if not system.governance:
+        raise ConfigError(
+            f"{where}: the rotation hands power from the governance to a new holder, but no governance is "
+            "known. Next step: set [postdeploy] governance (or [networks.X] governance on a live network)"
+        )
+    old = system.governance[0]
+    acts = _Actions(op)
+    new = op.outsider(1)  # fresh: holds nothing, the drill's "new governance"
+    old_who, new_who = system.name_of(old), f"new holder {new}"
+    label = system.name_of(address)
+
+    probe_abi = _abi(system, rotation.probe.contract, f"{where} probe")
+    probe_to = system.address(rotation.probe.contract, where=f"{where} probe")
+    probe_fn = rotation.probe.signature or rotation.probe.function
+    probe_args = system.resolve_args(rotation.probe_args, where=f"{where} probe_args")
+    probe_data = encode_call(probe_abi, probe_fn, probe_args, f"{where} probe")
+    probe_text = f"{rotation.probe.contract}.{_shown_call(probe_abi, probe_fn, where)}"
+
+    def probe(step: str, sender: str, who: str, *, allowed: bool, finding: str) -> bool:
+        reason = acts.attempt(sender, probe_to, probe_data)
+        observed = "succeeds" if reason is None else f"reverted: {reason}"
+        return report.record(
+            f"{step}: {probe_text} as {who} (simulated)",
+            "succeeds" if allowed else "reverts",
+            observed,
+            ok=(reason is None) == allowed,
+            finding=finding.replace("<reason>", str(reason)),
+        )
+
+    if not probe(
+        "before",
+        old,
+        old_who,
+        allowed=True,
+        finding=f"{label}: the probe {probe_text} reverts for the current holder {old_who} (<reason>), so the "
+        f"rotation cannot be shown. Next step: name a probe only the holder may call in {where}",
+    ):
+        return report
+    if not probe(
+        "before",
+        new,
+        new_who,
+        allowed=False,
+        finding=f"{label}: the probe {probe_text} succeeds for a fresh address before the rotation, so it "
+        f"proves nothing about who holds the power. Next step: name a restricted probe in {where}",
+    ):
+        return report
+
+    if rotation.role is not None:
+        handed = _rotate_role(acts, report, role=rotation.role, abi=abi, address=address, old=old, new=new, where=where)
+    else:
+        handed = _rotate_ownership(acts, report, abi=abi, address=address, old=old, new=new, where=where)
+    if not handed:
+        return report
+
+    probe(
+        "after",
+        old,
+        old_who,
+        allowed=False,
+        finding=f"{label}: the old holder {old_who} can still call {probe_text} after the rotation: revoking "
+        f"did not take its power away. Next step: check who else grants it (other roles, a second owner path)",
+    )
+    probe(
+        "after",
+        new,
+        new_who,
+        allowed=True,
+        finding=f"{label}: the new holder cannot call {probe_text} after the rotation (<reason>): the "
+        "power does not move with the role or ownership. Next step: gate the function by the rotated "
+        "role or the owner",
+    )
+    return report
+
+
+def _rotate_role(
+    acts: _Actions, report: DrillReport, *, role: str, abi: ABI, address: str, old: str, new: str, where: str
+) -> bool:
+    missing = [f for f in ("hasRole", "grantRole", "revokeRole") if not has_function(abi, f)]
+    if missing:
+        raise ConfigError(
+            f"{where}: role = {role!r} asks for an AccessControl rotation, but the contract has no "
+            f"{', '.join(missing)}. Next step: remove role for an Ownable contract, or correct the contract"
+        )
+    system = acts.op.system
+    label = system.name_of(address)
+    getter = encode_call(abi, role, [], where) if has_getter(abi, role) else None
+    role_bytes, source = role_id(role, acts.view(address, getter)[:32] if getter is not None else None)
+    shown = f"{role} (0x{role_bytes.hex()}, {source})"
+
+    def holds(who: str) -> bool:
+        return _bool(acts.view(address, encode_call(abi, "hasRole", [role_bytes, who], where)))
+
+    held = holds(old)
+    if not report.record(
+        f"hasRole({role}, {system.name_of(old)})",
+        "true",
+        str(held).lower(),
+        ok=held,
+        finding=f"{label}: the governance {system.name_of(old)} does not hold {shown}, so it cannot be rotated. "
+        f"Next step: correct role in {where}",
+    ):
+        return False
+    for function, holder in (("grantRole", new), ("revokeRole", old)):
+        ok, observed = acts.send(
+            old, address, encode_call(abi, function, [role_bytes, holder], where), what=f"{label}.{function}"
+        )
+        shown_holder = "new holder" if holder == new else system.name_of(holder)
+        if not report.record(
+            f"{function}({role}, {shown_holder}) as {system.name_of(old)}",
+            "succeeds",
+            observed if ok else f"reverted: {observed}",
+            ok=ok,
+            finding=f"{label}: the governance cannot {function} {shown} ({observed}). Next step: give the "
+            "governance the role's admin role",
+        ):
+            return False
+    new_holds, old_holds = holds(new), holds(old)
+    return report.record(
+        f"hasRole({role}) after the rotation",
+        "new holder true, old false",
+        f"new holder {str(new_holds).lower()}, old {str(old_holds).lower()}",
+        ok=new_holds and not old_holds,
+        finding=f"{label}: after grantRole/revokeRole {shown} did not move to the new holder. Next step: "
+        "check the contract's role bookkeeping",
+    )
+
+
+def _rotate_ownership(
+    acts: _Actions, report: DrillReport, *, abi: ABI, address: str, old: str, new: str, where: str
+) -> bool:
+    missing = [f for f in ("owner", "transferOwnership") if not has_function(abi, f)]
+    if missing:
+        raise ConfigError(
+            f"{where}: without role the rotation transfers Ownable ownership, but the contract has no "
+            f'{", ".join(missing)}. Next step: give role = "<ROLE>" for an AccessControl contract'
+        )
+    system = acts.op.system
+    label = system.name_of(address)
+
+    def owner() -> str:
+        return _word_address(acts.view(address, encode_call(abi, "owner", [], where)))
+
+    current = owner()
+    if not report.record(
+        "owner()",
+        system.name_of(old),
+        system.name_of(current),
+        ok=current.lower() == old.lower(),
+        finding=f"{label} is owned by {system.name_of(current)}, not by the governance {system.name_of(old)}, "
+        "so the governance cannot rotate it. Next step: transfer the ownership to the governance",
+    ):
+        return False
+    ok, observed = acts.send(
+        old, address, encode_call(abi, "transferOwnership", [new], where), what=f"{label}.transferOwnership"
+    )
+    if not report.record(
+        f"transferOwnership(new holder) as {system.name_of(old)}",
+        "succeeds",
+        observed if ok else f"reverted: {observed}",
+        ok=ok,
+        finding=f"{label}: the owner cannot transferOwnership ({observed}). Next step: check the ownership functions",
+    ):
+        return False
+    if has_function(abi, "pendingOwner"):  # Ownable2Step: the new owner must accept
+        pending = _word_address(acts.view(address, encode_call(abi, "pendingOwner", [], where)))
+        report.record(
+            "pendingOwner()",
+            "new holder",
+            "new holder" if pending.lower() == new.lower() else system.name_of(pending),
+            ok=pending.lower() == new.lower(),
+            finding=f"{label}: pendingOwner() is {pending} after transferOwnership to {new}",
+        )
+        ok, observed = acts.send(
+            new, address, encode_call(abi, "acceptOwnership", [], where), what=f"{label}.acceptOwnership"
+        )
+        if not report.record(
+            "acceptOwnership() as the new holder",
+            "succeeds",
+            observed if ok else f"reverted: {observed}",
+            ok=ok,
+            finding=f"{label}: the pending owner cannot acceptOwnership ({observed}). Next step: check the "
+            "two-step transfer",
+        ):
+            return False
+    final = owner()
+    return report.record(
+        "owner() after the rotation",
+        "new holder",
+        "new holder" if final.lower() == new.lower() else system.name_of(final),
+        ok=final.lower() == new.lower(),
+        finding=f"{label}: owner() is {system.name_of(final)} after the transfer to {new}. Next step: check the "
+        "ownership bookkeeping",
+    )

@@ -1,0 +1,38 @@
+"""What a run keeps in pytest's ``config.stash``: the resolved settings and what it learned of its chain.
+
+Core: the plugin fills it, every phase's fixtures and suites read it. Importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from signoff.chain import BlockPin
+
+if TYPE_CHECKING:
+    from signoff.session import SessionSettings
+
+SETTINGS_KEY = pytest.StashKey["SessionSettings"]()
+STATE_KEY = pytest.StashKey["RunState"]()
+
+
+@dataclass
+class RunState:
+    """What the session learned about its chain; filled at session start or by fixtures."""
+
+    pin: BlockPin | None = None
+    chain_id: int | None = None
+    unreachable: str | None = None
+    aborted: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def settings_of(config: pytest.Config) -> SessionSettings:
+    """The run's resolved settings (raises a usage error when the plugin did not resolve any)."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        raise pytest.UsageError("signoff settings are not resolved (was the run started with --help?)")
+    return settings
