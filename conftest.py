@@ -1,14 +1,9 @@
-"""Root conftest: only the design card's short aliases for the plugin's options.
+"""Root conftest of the signoff checkout.
 
-The plugin (registered by the pytest11 entry point) owns ``--signoff-target`` and
-``--signoff-network``; ``--target`` and ``--network`` are added here, in this repository only,
-so they cannot clash with another plugin (ape also defines ``--network``) elsewhere.
+The plugin (the ``pytest11`` entry point of the installed package) owns every option,
+including the short ``--target``/``--network`` aliases, and registers every marker, so a
+protocol repository gets the same command line as this checkout. Here only: the folders of
+the checkout that hold data, not tests.
 """
 
-import pytest
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("signoff")
-    group.addoption("--target", dest="signoff_target", metavar="PATH", help="alias of --signoff-target")
-    group.addoption("--network", dest="signoff_network", metavar="NAME", help="alias of --signoff-network")
+collect_ignore = ["fixtures", "bench", "node_modules", "docs"]

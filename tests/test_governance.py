@@ -1,4 +1,4 @@
-"""Governance on real chains: a real Safe 1.4.1 (npm @safe-global/safe-contracts) deployed,
+"""Governance on real chains: a real Safe 1.4.1 (from safe-eth-py) deployed,
 driven and read on eth-tester and anvil; OpenZeppelin's TimelockController read; the policy
 findings exact."""
 
@@ -36,10 +36,6 @@ FACTORY_ARTIFACT = (
 TIMELOCK_ARTIFACT = REPO / "node_modules/@openzeppelin/contracts/build/contracts/TimelockController.json"
 POLICY: dict[str, Any] = {"min_threshold": 3, "min_owners": 5, "min_delay_seconds": None}
 
-pytestmark = pytest.mark.skipif(
-    not (REPO / "node_modules/@safe-global/safe-contracts").is_dir(),
-    reason="@safe-global/safe-contracts not installed: run `npm ci`",
-)
 
 
 def call(name: str) -> bytes:
@@ -66,7 +62,7 @@ def _exec_without_signatures(safe: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    return find_safe_artifacts(REPO)
+    return find_safe_artifacts()
 
 
 @pytest.fixture(scope="module")
@@ -85,18 +81,19 @@ def safe(w3: Web3, owners: list[str], artifacts: Path) -> str:
     return deploy_safe(w3, deployer=w3.eth.accounts[0], owners=owners, threshold=3, artifacts=artifacts)
 
 
-def test_find_safe_artifacts_prefers_the_given_folder(tmp_path: Path) -> None:
-    ours = tmp_path / "node_modules/@safe-global/safe-contracts/build/artifacts"
-    ours.mkdir(parents=True)
-    (tmp_path / "project").mkdir()
-    assert find_safe_artifacts(tmp_path / "project") == ours  # found in a parent
-    assert find_safe_artifacts(REPO).is_dir()
+def test_safe_artifacts_come_from_safe_eth_py_not_npm() -> None:
+    found = find_safe_artifacts()
+    assert "node_modules" not in found.parts
+    assert found.parts[-4:] == ("safe_eth", "eth", "contracts", "abis")
+    assert json.loads((found / "Safe_V1_4_1.json").read_text())["bytecode"].startswith("0x")
 
 
-def test_find_safe_artifacts_missing_says_npm_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(governance, "_CHECKOUT", tmp_path / "checkout")
-    with pytest.raises(ConfigError, match=r"were not found.*Next step: run `npm ci` in the signoff checkout"):
-        find_safe_artifacts(tmp_path)
+def test_find_safe_artifacts_missing_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"were not found.*Next step: `pip install safe-eth-py`"):
+        find_safe_artifacts()
 
 
 def test_three_of_five_safe_reads_back_and_passes(w3: Web3, safe: str, owners: list[str]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from signoff.artifacts.hashing import keccak256
 from signoff.preflight import abi_shape as shape
 from tests.conftest import FIXTURES, SuiteRun
 
@@ -56,8 +57,7 @@ def test_snapshot_is_canonical_sorted_and_stable() -> None:
     ]
     assert data["functions"][3] == {
         "signature": "settle((uint256,(address,bool))[])",
-        "selector": "0x"
-        + __import__("signoff.artifacts.hashing").artifacts.hashing.keccak256(b"settle((uint256,(address,bool))[])").hex()[:8],
+        "selector": "0x" + keccak256(b"settle((uint256,(address,bool))[])").hex()[:8],
         "inputs": [{"name": "orders", "type": "(uint256,(address,bool))[]"}],
         "outputs": [],
         "stateMutability": "payable",

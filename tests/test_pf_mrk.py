@@ -144,7 +144,7 @@ def _reference_plan() -> Plan:
 def test_committed_reference_plan_is_what_the_writer_writes() -> None:
     assert REFERENCE_PLAN.read_text() == dump_plan(_reference_plan()), (
         "fixtures/reference/dispatcher.plan.json is stale: "
-        "python -m signoff.deploy.manifest write --target fixtures/reference/signoff.toml"
+        "signoff manifest write --target fixtures/reference/signoff.toml"
     )
 
 
@@ -309,7 +309,7 @@ def test_a_root_the_routes_do_not_rebuild_fails_root_and_every_proof() -> None:
         "0x1b6769cf32a62466dc59be82e4da6e18b824f8f82d60259406868be3d9b8636e (leaf = keccak256(0x00 ‖ "
         "keccak256(abi.encode(selector, facet, codehash))), node = keccak256(0x01 ‖ left ‖ right), leaves by "
         "selector ascending, an odd node paired with itself); committing it would commit routes other than "
-        "these. Next step: recompute the root from the routes (`python -m signoff.deploy.manifest write --target "
+        "these. Next step: recompute the root from the routes (`signoff manifest write --target "
         "<signoff.toml>`)"
     ]
     assert len(_errors(result, "proofs")) == 5
@@ -385,7 +385,7 @@ def test_address_derivation_is_audited() -> None:
         "dispatcher.plan.json: factory.address is 0xF2E246BB76DF876Cef8b38ae84130F4F55De395b, but CREATE by "
         "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf at nonce 1 gives 0x2946259E0334f33A064106302415aD3391BeD384. "
         "Next step: record the real deployer and nonce, or regenerate the plan "
-        "(`python -m signoff.deploy.manifest write --target <signoff.toml>`)"
+        "(`signoff manifest write --target <signoff.toml>`)"
     )
     salted = replace(plan, facets=(replace(plan.facets[0], salt=keccak256(b"other")), plan.facets[1]))
     (message,) = _only(_check(salted), "addresses")
@@ -493,7 +493,7 @@ def test_reference_passes_every_aspect_and_reports_the_tables(run_suite) -> None
 
 
 LABEL = "dispatcher.plan.json: "
-WRITE = "(`python -m signoff.deploy.manifest write --target <signoff.toml>`)"
+WRITE = "(`signoff manifest write --target <signoff.toml>`)"
 HASH_STEP = (
     "Next step: hash the deployed (runtime) code, i.e. the artifact's deployedBytecode, or regenerate the plan " + WRITE
 )
@@ -572,7 +572,7 @@ def test_a_missing_plan_fails_every_aspect_with_one_clear_message(run_suite, tmp
     assert set(run.outcomes().values()) == {"failed"} and len(run.outcomes()) == len(ASPECTS)
     assert (
         f"dispatcher plan plans/missing.json does not exist ({tmp_path / 'plans' / 'missing.json'}, from "
-        "[manifest] plan). Next step: write it with `python -m signoff.deploy.manifest write --target <signoff.toml>`, "
+        "[manifest] plan). Next step: write it with `signoff manifest write --target <signoff.toml>`, "
         "or correct [manifest] plan"
     ) in run.output
 

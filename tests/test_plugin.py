@@ -72,7 +72,7 @@ def test_evidence_files_and_their_contents(run_suite) -> None:
         "PF-SIZE: contract sizes",
         "ManifestDispatcher",
         "signoff",
-        "not started (no selected check needed a chain)",
+        "Chain id",  # PF-REH rehearses on the session's eth-tester chain
     ):
         assert needle in html, needle
     assert 'href="assets/' not in html  # self-contained
@@ -89,6 +89,7 @@ def test_evidence_files_and_their_contents(run_suite) -> None:
         "PF-COMP",
         "PF-ADDR",
         "PF-MRK",
+        "PF-REH",
     }
     assert {c["outcome"] for c in evidence["checks"]} <= {"passed", "skipped"}
     junit = run.report(".xml").read_text()

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from signoff import markers
+from signoff.bundled import bundled
 from signoff.chain import BlockPin, Endpoint
 from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.rpc import JsonRpcClient
@@ -45,6 +47,9 @@ COLLECTOR_NAME = "signoff-evidence"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("signoff", "signoff: acceptance gate for EVM contract systems")
+    if not _aliases_taken():
+        group.addoption("--target", dest="signoff_target", metavar="PATH", help="alias of --signoff-target")
+        group.addoption("--network", dest="signoff_network", metavar="NAME", help="alias of --signoff-network")
     group.addoption(
         "--signoff-target",
         dest="signoff_target",
@@ -86,7 +91,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="sign-off run: a check that did not run (skipped: no fork, not configured, ...) fails",
     )
-    parser.addini("signoff_target", "path of the default target's signoff.toml, relative to the ini file")
+    parser.addini(
+        "signoff_target", "path of the target's signoff.toml, relative to the ini file (default: signoff.toml there)"
+    )
+    parser.addini(
+        "signoff_suites",
+        "'bundled': a run that names no test path collects signoff's installed suites beside the project's own "
+        "tests; 'none': only the test paths and testpaths",
+        default="bundled",
+    )
     parser.addini("signoff_network", "default network", default=DEFAULT_NETWORK)
     parser.addini(
         "signoff_reports", "directory for evidence, relative to the rootdir; 'none' writes none", default="reports"
@@ -100,17 +113,43 @@ def _informational(config: pytest.Config) -> bool:
     )
 
 
-def _target_path(config: pytest.Config) -> Path:
+# Another installed pytest plugin that owns --network/--target (ape does): keep only --signoff-*.
+_ALIAS_OWNERS = frozenset({"eth-ape"})
+DEFAULT_TARGET = "signoff.toml"
+
+
+def _aliases_taken() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.dist is not None and ep.dist.name.lower() in _ALIAS_OWNERS for ep in entry_points(group="pytest11"))
+
+
+def _target_path(config: pytest.Config) -> Path | None:
+    """The target file: the option, else the ini key, else ``signoff.toml`` at the rootdir (if any)."""
     given = config.getoption("signoff_target")
-    if given:
+    if given is not None:
+        if not str(given).strip():
+            raise pytest.UsageError(
+                "--signoff-target is empty (an unset variable?). Next step: pass the path of a signoff.toml, "
+                "or leave the option out to use signoff.toml at the rootdir"
+            )
         return Path(config.invocation_params.dir, given)
+    base = config.inipath.parent if config.inipath else config.rootpath
     ini = config.getini("signoff_target")
     if ini:
-        base = config.inipath.parent if config.inipath else config.rootpath
         return Path(base, str(ini))
-    raise pytest.UsageError(
-        "no target: pass --signoff-target path/to/signoff.toml (alias --target), or set signoff_target in pytest.ini"
+    found = base / DEFAULT_TARGET
+    return found if found.is_file() else None
+
+
+def _asks_for_signoff(config: pytest.Config) -> bool:
+    """A run that names a signoff marker or option: without a target it is a usage error, not a no-op."""
+    option = config.option
+    given = any(
+        getattr(option, name, None) not in (None, False)
+        for name in ("signoff_network", "signoff_reports", "signoff_fork", "signoff_strict", "signoff_update_snapshots")
     )
+    return given or bool(set(markers.names_in(option.markexpr or "")) & markers.NAMES)
 
 
 # -- start-up ---------------------------------------------------------------------------------
@@ -161,8 +200,19 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    markers.register(config)
     if _informational(config):
         return
+    target = _target_path(config)
+    if target is None:
+        if _asks_for_signoff(config):
+            base = config.inipath.parent if config.inipath else config.rootpath
+            raise pytest.UsageError(
+                f"no signoff target: there is no {DEFAULT_TARGET} in {base} and neither --signoff-target nor the "
+                "ini key signoff_target names one. Next step: run `signoff init` in your project's root, or pass "
+                "--signoff-target=path/to/signoff.toml"
+            )
+        return  # not a signoff run: the project's own tests run as if signoff were not installed
     forget_secrets()
     network = config.getoption("signoff_network") or config.getini("signoff_network") or DEFAULT_NETWORK
     # The artifacts are hundreds of thousands of long-lived objects: load them without the
@@ -171,7 +221,7 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.disable()
     try:
         settings = resolve_session(
-            _target_path(config),
+            target,
             str(network),
             fork=bool(config.getoption("signoff_fork", False)),
             strict=bool(config.getoption("signoff_strict", False)),
@@ -186,6 +236,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = RunState()
     if hasattr(config, "workerinput"):
         return
+    _add_bundled_suites(config)
     json_path = _configure_reports(config, settings)
     collector = EvidenceCollector(
         json_path=json_path,
@@ -199,6 +250,22 @@ def pytest_configure(config: pytest.Config) -> None:
         suite = config.option.markexpr or "all suites"
         title = f"signoff sign-off evidence: {settings.target.name}, {suite} on {settings.network}"
         config.pluginmanager.register(HtmlHooks(collector, title), "signoff-html")
+
+
+def _add_bundled_suites(config: pytest.Config) -> None:
+    """A run that names no test path also collects signoff's own suites (installed with the package).
+
+    The signoff checkout collects them through ``testpaths`` (its pytest.ini says ``signoff_suites =
+    none``); an explicit path (``pytest tests/``) always means just that path."""
+    if config.getini("signoff_suites") == "none" or config.args_source == pytest.Config.ArgsSource.ARGS:
+        return
+    suites = bundled("suites")
+    if suites is None:
+        return
+    given = [Path(config.invocation_params.dir, arg).resolve() for arg in config.args]
+    if suites in given:
+        return
+    config.args = [*config.args, str(suites)]
 
 
 def _configure_reports(config: pytest.Config, settings: SessionSettings) -> Path | None:
@@ -236,6 +303,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None:
         return
+    unknown = markers.unknown_in(config.option.markexpr or "", markers.registered(config))
+    if unknown:  # before anything starts: a misspelt family must not silently drop out of a sign-off
+        raise pytest.UsageError(
+            f"-m {config.option.markexpr!r} names unknown marker(s): {', '.join(unknown)}. Nothing was checked. "
+            "Next step: `pytest --markers` lists them"
+        )
     state = config.stash[STATE_KEY]
     collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
     _add_metadata(config, settings.environment())
@@ -265,6 +338,57 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         state.aborted = redact(message)
         if collector is not None:
             collector.aborted = state.aborted
+
+
+def pytest_deselected(items: Sequence[pytest.Item]) -> None:
+    if items:
+        config = items[0].config
+        state = config.stash.get(STATE_KEY, None)
+        if state is not None:
+            state.deselected += len(items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Nothing selected is a usage error that says why, and leaves no file that calls itself evidence."""
+    config = session.config
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or session.items or session.testsfailed or hasattr(config, "workerinput"):
+        return
+    _withdraw_evidence(config)
+    raise pytest.UsageError(_nothing_selected(config, state.deselected))
+
+
+def _nothing_selected(config: pytest.Config, deselected: int) -> str:
+    where = ", ".join(str(arg) for arg in config.args) or str(config.invocation_params.dir)
+    if deselected:
+        options = (("-m", config.option.markexpr), ("-k", config.option.keyword))
+        chosen = " and ".join(f"{flag} {value!r}" for flag, value in options if value)
+        return (
+            f"{chosen or 'the selection'} selected none of the {deselected} checks collected from {where}. "
+            "Nothing was checked. Next step: `pytest --markers` lists the phases and check families"
+        )
+    return (
+        f"no signoff check was collected from {where}. Nothing was checked. Next step: run in the repository that "
+        "holds signoff.toml without naming a test path (signoff adds its installed suites), or name a folder of suites"
+    )
+
+
+def _withdraw_evidence(config: pytest.Config) -> None:
+    """Unregister every writer of evidence files (ours, pytest-html's, JUnit's) before they write."""
+    from _pytest.junitxml import xml_key  # JUnit's writer is only reachable through its stash key
+
+    manager = config.pluginmanager
+    collector = manager.get_plugin(COLLECTOR_NAME)
+    if collector is not None:
+        manager.unregister(collector)
+    for plugin in list(manager.get_plugins()):
+        if type(plugin).__module__.startswith("pytest_html.") and hasattr(plugin, "_generate_report"):
+            manager.unregister(plugin)
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        del config.stash[xml_key]
+        manager.unregister(xml)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -27,6 +27,7 @@ class RunState:
     chain_id: int | None = None
     unreachable: str | None = None
     aborted: str | None = None
+    deselected: int = 0  # items a -m/-k expression dropped
     facts: dict[str, Any] = field(default_factory=dict)
 
 

@@ -176,9 +176,7 @@ class Target:
     _raw_networks: Mapping[str, Mapping[str, Any]] = field(repr=False)
     _raw_pou: Mapping[str, Any] | None = field(default=None, repr=False)
     raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy.plan
-    raw_postdeploy: Mapping[str, Any] | None = field(
-        default=None, repr=False
-    )  # [postdeploy]: postdeploy.settings
+    raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: postdeploy.settings
 
     @property
     def has_pou(self) -> bool:

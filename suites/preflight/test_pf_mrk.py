@@ -63,7 +63,7 @@ def test_pf_mrk(
         pytest.skip(
             f"{result.plan.label} supplies no proofs: nothing to verify (the root is still rebuilt and "
             "compared in test_pf_mrk[root]). applyRoutes needs them: write them with "
-            "`python -m signoff.deploy.manifest write`"
+            "`signoff manifest write`"
         )
     evidence.attach(f"{aspect}_findings", len(result.aspect(aspect)))
     evidence.check(result.aspect(aspect))

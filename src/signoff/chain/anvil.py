@@ -37,9 +37,10 @@ def find_anvil(*search_from: Path) -> str:
     if on_path:
         return on_path
     raise ChainError(
-        "--network anvil needs the anvil binary, which was not found in node_modules/.bin, "
-        "on PATH or in $SIGNOFF_ANVIL. Next step: run `npm ci` in the signoff checkout "
-        "(it installs @foundry-rs/anvil-linux-amd64) or install Foundry"
+        "anvil (needed by --network anvil and --signoff-fork) was not found: $SIGNOFF_ANVIL is not set, no "
+        f"node_modules/.bin/anvil in {', '.join(str(folder) for folder in folders)} or their parents, and no anvil "
+        "on PATH. Next step: install Foundry (anvil on PATH), or `npm install @foundry-rs/anvil-linux-amd64` in "
+        "your project, or set SIGNOFF_ANVIL=/path/to/anvil"
     )
 
 

@@ -1,7 +1,7 @@
 """Governance contracts: deploy and drive a real Safe 1.4.1 on a rehearsal chain, and read who controls a system.
 
-The Safe bytecode comes from the npm package ``@safe-global/safe-contracts`` (Hardhat
-artifacts, installed by ``npm ci``); :func:`deploy_safe` puts the singleton and proxy factory
+The Safe bytecode is the canonical Safe 1.4.1 build shipped by the Python package safe-eth-py
+(a dependency of signoff: no npm at run time); :func:`deploy_safe` puts the singleton and proxy factory
 on a chain once and creates proxies, :func:`safe_exec` makes a Safe call a contract with
 pre-approved hashes and tells "the target reverted" (:class:`SafeCallReverted`) from "the Safe
 refused" (:class:`SafeRefused`). :func:`read_governance` classifies an address as an EOA, a
@@ -28,11 +28,10 @@ from signoff.artifacts.hashing import keccak256
 from signoff.chain.backends import is_revert, revert_data, with_gas_limit
 from signoff.errors import ArtifactError, ChainError, ConfigError
 
-SAFE_PACKAGE = "@safe-global/safe-contracts"
-_ARTIFACTS_IN_PACKAGE = Path("node_modules", SAFE_PACKAGE, "build", "artifacts")
-_SINGLETON_ARTIFACT = Path("contracts", "Safe.sol", "Safe.json")
-_FACTORY_ARTIFACT = Path("contracts", "proxies", "SafeProxyFactory.sol", "SafeProxyFactory.json")
-_CHECKOUT = Path(__file__).resolve().parents[3]  # src/signoff/deploy/governance.py -> checkout
+SAFE_PACKAGE = "safe-eth-py"
+_ARTIFACTS_IN_PACKAGE = Path("eth", "contracts", "abis")  # inside the safe_eth package
+_SINGLETON_ARTIFACT = Path("Safe_V1_4_1.json")
+_FACTORY_ARTIFACT = Path("ProxyFactory_V1_4_1.json")
 
 ZERO_ADDRESS = "0x" + "00" * 20
 _SENTINEL = "0x" + "00" * 19 + "01"  # Safe's linked-list head for owners and modules
@@ -94,27 +93,22 @@ _DEPLOYED: weakref.WeakKeyDictionary[Web3, dict[tuple[int, Path], _SafeDeploymen
 # ---------------------------------------------------------------- artifacts
 
 
-def find_in_node_modules(relative: Path, search_from: Sequence[Path]) -> Path | None:
-    """``relative`` (which starts with ``node_modules``) in a ``search_from`` folder, a parent
-    of one, or beside the signoff checkout; None when nowhere."""
-    folders = [folder.resolve() for folder in search_from] + [_CHECKOUT]
-    for directory in (d for folder in folders for d in (folder, *folder.parents)):
-        candidate = directory / relative
-        if candidate.exists():
+def find_safe_artifacts() -> Path:
+    """The folder of Safe 1.4.1 Hardhat artifacts inside the installed safe-eth-py (not imported)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("safe_eth")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        candidate = Path(folder, _ARTIFACTS_IN_PACKAGE)
+        if (candidate / _SINGLETON_ARTIFACT).is_file():
             return candidate
-    return None
-
-
-def find_safe_artifacts(*search_from: Path) -> Path:
-    """The Safe package's ``build/artifacts`` folder (see :func:`find_in_node_modules`)."""
-    found = find_in_node_modules(_ARTIFACTS_IN_PACKAGE, search_from)
-    if found is None:
-        searched = ", ".join(str(folder) for folder in (*search_from, _CHECKOUT))
-        raise ConfigError(
-            f"the Safe contracts ({SAFE_PACKAGE}) were not found: no {_ARTIFACTS_IN_PACKAGE} in {searched} "
-            "or their parents. Next step: run `npm ci` in the signoff checkout"
-        )
-    return found
+    where = f"in {', '.join(folders)}" if folders else "(the package is not installed)"
+    raise ConfigError(
+        f"the Safe 1.4.1 contracts were not found: no {_ARTIFACTS_IN_PACKAGE / _SINGLETON_ARTIFACT} of the Python "
+        f"package {SAFE_PACKAGE} {where}. Next step: `pip install {SAFE_PACKAGE}` into the environment that runs "
+        "signoff (it is one of signoff's dependencies)"
+    )
 
 
 def _load_artifact(artifacts: Path, relative: Path) -> dict[str, Any]:
@@ -123,12 +117,13 @@ def _load_artifact(artifacts: Path, relative: Path) -> dict[str, Any]:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise ArtifactError(
-            f"cannot read the Safe artifact {path}: {error}. Next step: run `npm ci` in the signoff checkout"
+            f"cannot read the Safe artifact {path}: {error}. Next step: reinstall {SAFE_PACKAGE} "
+            f"(`pip install --force-reinstall {SAFE_PACKAGE}`)"
         ) from error
     if not isinstance(loaded, dict) or not str(loaded.get("bytecode", "")).startswith("0x"):
         raise ArtifactError(
             f"{path} is not a Hardhat artifact with a 'bytecode' string. "
-            f"Next step: reinstall {SAFE_PACKAGE} with `npm ci` in the signoff checkout"
+            f"Next step: reinstall {SAFE_PACKAGE} (`pip install --force-reinstall {SAFE_PACKAGE}`)"
         )
     return loaded
 

@@ -36,7 +36,7 @@ target's ``[[diamonds]]`` entry for the dispatcher, codehash = keccak256 of the 
 and facet addresses predicted for a CREATE2 deployment through the factory with
 ``salt = keccak256(facet name)`` and ``initCode`` = the facet's creation code::
 
-    python -m signoff.deploy.manifest write --target path/to/signoff.toml [--out PATH|-]
+    signoff manifest write --target path/to/signoff.toml [--out PATH|-]
         [--epoch N] [--factory ADDRESS | --deployer ADDRESS --nonce N] [--facet NAME ...]
 
 By default the factory is the one eth-tester's first account deploys with its first
@@ -67,7 +67,7 @@ LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 # eth-tester's first default account (private key 0x…01); a fresh chain starts it at nonce 0.
 ETH_TESTER_DEPLOYER = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
-WRITE_COMMAND = "python -m signoff.deploy.manifest write --target <signoff.toml>"
+WRITE_COMMAND = "signoff manifest write --target <signoff.toml>"
 
 
 class PlanError(SignoffError):
@@ -627,7 +627,7 @@ def _address_arg(text: str) -> bytes:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m signoff.deploy.manifest", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="signoff manifest", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     write = commands.add_parser("write", help="write a correct dispatcher plan for a target")
     write.add_argument("--target", required=True, type=Path, help="the target's signoff.toml")

@@ -306,7 +306,7 @@ def _safe_step(operator: Operator, step: SafeStep, sender: str, safe_artifacts: 
 
     system = operator.system
     owners = [system.address(owner, where=describe(step)) for owner in step.owners]
-    location = safe_artifacts or find_safe_artifacts(Path(system.source).parent)
+    location = safe_artifacts or find_safe_artifacts()
     address = deploy_safe(
         operator.w3, deployer=sender, owners=owners, threshold=step.threshold, artifacts=location, salt_nonce=step.index
     )
@@ -385,13 +385,13 @@ def _manifest_step(operator: Operator, step: ManifestStep, sender: str, target: 
                 raise ChainError(
                     f"the manifest plan {target.manifest.plan} routes {route.signature} to {route.facet} at "
                     f"{_hex_address(route.address)}, but the rehearsal deployed {route.facet} at {deployed}. "
-                    "Next step: rewrite the plan for this deployment (python -m signoff.deploy.manifest write) or fix "
+                    "Next step: rewrite the plan for this deployment (signoff manifest write) or fix "
                     "the deploy plan's order, sender or salts"
                 )
         if any(r.proof is None or r.is_right is None for r in plan.routes):
             raise ConfigError(
                 f"the manifest plan {target.manifest.plan} has routes without proofs. Next step: rewrite it "
-                "with python -m signoff.deploy.manifest write"
+                "with signoff manifest write"
             )
         args = (
             [r.selector for r in plan.routes],

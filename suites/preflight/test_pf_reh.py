@@ -1,8 +1,9 @@
-"""PF-REH: the target's deploy plan runs end to end on a rehearsal chain.
+"""PF-REH: the target's deploy plan runs end to end on a rehearsal chain, before deploying.
 
-The rehearsal itself happens in the ``deployed_system`` fixture (every postdeploy check
-stands on it); this test is the evidence that it ran: every step, the address it deployed,
-the gas it used and its transactions.
+The rehearsal itself happens in the ``deployed_system`` fixture (every postdeploy check on a
+rehearsal chain stands on the same one); this test is the evidence that it ran: every step, the
+address it deployed, the gas it used and its transactions. On a live network it is deselected
+(see conftest.py): the plan is rehearsed on eth-tester or anvil.
 """
 
 import pytest
@@ -11,10 +12,16 @@ from signoff.deploy.system import DeployedSystem
 from signoff.session import SessionSettings
 
 CHECK_ID = "PF-REH"
-pytestmark = [pytest.mark.postdeploy, pytest.mark.rehearsal]
+pytestmark = [pytest.mark.preflight, pytest.mark.rehearsal, pytest.mark.drill]
 
 
-def test_pf_reh_plan_runs(signoff_settings: SessionSettings, deployed_system: DeployedSystem, evidence) -> None:
+def test_pf_reh_plan_runs(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
+    if signoff_settings.deploy_plan is None:
+        pytest.skip(
+            f"not applicable: {signoff_settings.target.path} has no [deploy] plan, so there is nothing to rehearse. "
+            "Next step: describe the deployment in [deploy] (README: the deploy plan)"
+        )
+    deployed_system: DeployedSystem = request.getfixturevalue("deployed_system")
     if not deployed_system.rehearsed:
         pytest.skip(
             f"NOT RUN on live network {signoff_settings.network}: the deployed system comes from "

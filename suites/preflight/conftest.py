@@ -1,8 +1,8 @@
-"""postdeploy: the rehearsal (PF-REH) belongs to rehearsal chains.
+"""preflight: the rehearsal (PF-REH) belongs to rehearsal chains.
 
-On a live network the system under check is the deployed one (its deployments file); the
-deploy plan is rehearsed separately on eth-tester or anvil (``pytest -m rehearsal``), so PF-REH
-is deselected there rather than reported as a check that did not run.
+On a live network the question is whether that network is ready (PF-NET) and what is deployed
+there (postdeploy); the deploy plan is rehearsed on eth-tester or anvil (``pytest -m rehearsal``),
+so PF-REH is deselected on a live network rather than reported as a check that did not run.
 """
 
 import pytest

@@ -1,0 +1,78 @@
+"""Every marker signoff's suites use, in one table: the plugin registers them in any repository.
+
+A phase marker matches a suite folder (``suites/<phase>/``); a check marker selects one check
+family across phases. ``pytest --markers`` lists them with this help text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import pytest
+
+PHASES: tuple[tuple[str, str], ...] = (
+    ("preflight", "suite phase - artifacts, configuration and network readiness, before deploying (nothing is sent)"),
+    ("postdeploy", "suite phase - what is on chain, after deploying (read-only on live networks)"),
+    ("e2e_pou", "suite phase - the Proof-of-Usefulness broker flow end to end"),
+)
+
+CHECKS: tuple[tuple[str, str], ...] = (
+    ("eip170", "PF-SIZE - runtime <= 24,576 bytes (EIP-170) and initcode <= 49,152 bytes (EIP-3860)"),
+    ("network", "PF-NET - RPC reachable, chain id, fresh block, deployer funded, governance has code"),
+    ("selectors", "PF-SEL - selector collisions, duplicates and shadowing across a diamond"),
+    ("abi", "PF-ABI - ABI snapshots and declared interfaces"),
+    ("compiler", "PF-COMP - compiler version, viaIR, optimizer and evmVersion pins"),
+    ("addresses", "PF-ADDR - hard-coded address literals"),
+    ("manifest", "PF-MRK - dispatcher plan Merkle root, proofs and codehashes"),
+    ("rehearsal", "PF-REH - the deploy plan runs end to end on a rehearsal chain"),
+    ("reentrancy", "PD-REE - guarded entry points reject re-entry from an attacker contract's callback"),
+    ("bytecode", "PD-CODE - on-chain runtime code equals the artifact (immutables, CBOR metadata)"),
+    ("ownership", "PD-OWN - owners and admins are the governance; governance is a Safe/timelock meeting its minimum"),
+    ("wiring", "PD-WIRE - module address getters point at the deployed modules"),
+    ("create2", "PD-C2 - CREATE2 predictions, idempotent redeploys, the same addresses on every network"),
+    ("dispatcher", "PD-DSP - dispatcher lifecycle: epochs, proofs, codehashes, activation delay, live routes"),
+    ("gas", "PD-GAS - gas from receipts within budgets and the committed baseline"),
+    ("emergency", "PD-EMG - pause/unpause and governance-rotation drills"),
+    ("drill", "sends transactions - runs on the rehearsal chain or a fork (--signoff-fork), never on a live network"),
+    ("access_control", "PD-ACL / PU-ATT - privileged functions reject outsiders"),
+    ("quorum", "PU-QRM - the k-of-m attestation quorum"),
+    ("migrations", "PU-MIG - broker migrations 017-021 apply in order, match the seed schema and roll back to nothing"),
+    ("pou_api", "PU-API / PU-ATT - the broker's HTTP API: health, settle, receipts, committee, attestations"),
+    ("finalizer", "PU-FIN - the automatic finalizer finalizes receipts at quorum within its interval"),
+    ("reputation", "PU-REP - reputation updated on settlement by EWMA (a = 0.2) on seven dimensions"),
+    ("websocket", "PU-WS - client and agent notified over WebSocket on settlement"),
+    ("slow", "takes more than a few seconds"),
+)
+
+MARKERS = PHASES + CHECKS
+NAMES = frozenset(name for name, _ in MARKERS)
+_KEYWORDS = frozenset({"and", "or", "not"})
+
+
+def register(config: pytest.Config) -> None:
+    """Declare every signoff marker (works under ``strict = true`` in any repository)."""
+    for name, text in MARKERS:
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def names_in(markexpr: str) -> list[str]:
+    """The marker names a ``-m`` expression mentions (keyword arguments in parentheses dropped)."""
+    without_arguments = re.sub(r"\([^)]*\)", " ", markexpr)
+    return [word for word in re.findall(r"[A-Za-z_][\w.-]*", without_arguments) if word not in _KEYWORDS]
+
+
+def registered(config: pytest.Config) -> set[str]:
+    """Every marker name this run knows: signoff's, pytest's, other plugins' and the ini's."""
+    return {str(line).split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+
+
+def unknown_in(markexpr: str, known: set[str]) -> list[str]:
+    """``-m`` names no plugin or ini declares, each with the closest known one."""
+    problems = []
+    for name in dict.fromkeys(names_in(markexpr)):
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        problems.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    return problems
