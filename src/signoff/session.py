@@ -20,9 +20,8 @@ from signoff.chain import Endpoint
 from signoff.deploy.plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
 from signoff.postdeploy.settings import PostdeploySettings, load_postdeploy
-from signoff.preflight.compiler import excluded_by
 from signoff.redaction import display_url
-from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, load_target
+from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, excluded_by, load_target
 
 DEFAULT_NETWORK = "eth-tester"
 

@@ -12,11 +12,12 @@ expected and what was found, and what to do next.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,14 @@ BUILTIN_NETWORKS = ("eth-tester", "anvil")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _SELECTOR = re.compile(r"0x[0-9a-fA-F]{8}")
+
+
+def excluded_by(source: str, patterns: Iterable[str]) -> str | None:
+    """The first exclude glob (``[compiler]``/``[sizes] exclude``) that matches ``source``, if any."""
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(source, pattern):
+            return pattern
+    return None
 
 
 @dataclass(frozen=True)

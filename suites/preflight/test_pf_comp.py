@@ -11,6 +11,7 @@ from signoff.preflight import compiler
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
 from signoff.suite import ContractCase, contract_cases
+from signoff.target import excluded_by
 
 CHECK_ID = compiler.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.compiler]
@@ -34,7 +35,7 @@ def test_pf_comp(comp_case: ContractCase, signoff_settings: SessionSettings, evi
 def test_pf_comp_consistency(signoff_settings: SessionSettings, evidence) -> None:
     builds, scoped_out, in_scope = [], [], 0
     for contract in signoff_settings.artifacts.contracts:
-        pattern = compiler.excluded_by(contract.source, signoff_settings.target.compiler.exclude)
+        pattern = excluded_by(contract.source, signoff_settings.target.compiler.exclude)
         if not contract.deployable:
             scoped_out.append(f"{contract.fqn}: no code (interface or abstract)")
         elif pattern:

@@ -22,7 +22,6 @@ import pytest
 
 from signoff.evidence.spec import TableSpec
 from signoff.findings import Finding
-from signoff.postdeploy.tables import PD_TABLES
 from signoff.redaction import redact
 
 PROPERTY = "signoff"
@@ -248,7 +247,6 @@ TABLES: dict[str, TableSpec] = {
         "order",
     ),
 }
-TABLES.update(PD_TABLES)
 
 
 class Evidence:

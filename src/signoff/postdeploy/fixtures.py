@@ -16,12 +16,16 @@ import pytest
 
 from signoff.deploy.system import DEPLOYMENTS_FILE, DeployedSystem
 from signoff.errors import SignoffError
+from signoff.evidence.collector import TABLES
+from signoff.postdeploy.tables import PD_TABLES
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 
 if TYPE_CHECKING:
     from signoff.chain.backends import Chain
     from signoff.deploy.rehearsal import Operator
+
+TABLES.update(PD_TABLES)  # the postdeploy evidence tables: registered by the phase, the core names none
 
 NO_FORK = (
     "NOT RUN on live network {network}: this drill sends transactions, and signoff never changes a live "

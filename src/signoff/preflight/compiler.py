@@ -11,8 +11,7 @@ trailer, when present, cross-checks the version a build-info claims.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,14 +34,6 @@ LABELS: Mapping[Key, str] = {
 }
 Verdict = Literal["pass", "fail"]
 Value = str | bool | int | None
-
-
-def excluded_by(source: str, patterns: Iterable[str]) -> str | None:
-    """The ``[compiler] exclude`` glob that scopes ``source`` out of the project, if any."""
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(source, pattern):
-            return pattern
-    return None
 
 
 def read_settings(contract: Contract) -> tuple[CompilerSettings | None, str | None]:
