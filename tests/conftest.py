@@ -41,7 +41,7 @@ class SuiteRun:
         return self.result.stdout.str() + "\n" + self.result.stderr.str()
 
     def report(self, suffix: str) -> Path:
-        found = sorted(self.reports.glob(f"*{suffix}"))
+        found = sorted(p for p in self.reports.glob(f"*{suffix}") if not p.name.endswith(".manifest.json"))
         assert len(found) == 1, f"expected one *{suffix} report in {self.reports}, found {found}"
         return found[0]
 

@@ -37,7 +37,7 @@ def test_anvil_network_runs_preflight_for_real(run_suite) -> None:
     outcomes = run.outcomes()
     assert outcomes["test_pf_net_reachable"] == outcomes["test_pf_net_chain_id"] == "passed"
     html = run.report(".html").read_text()
-    assert "Pinned block" in html and "31337" in html
+    assert "anvil (chain id 31337): a rehearsal chain started for this run" in html
 
 
 def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:

@@ -58,8 +58,12 @@ def _clean_env(bin_dir: Path | None = None) -> dict[str, str]:
     return env
 
 
+def _evidence_json(reports: Path, pattern: str = "*.json") -> list[Path]:
+    return sorted(p for p in reports.glob(pattern) if not p.name.endswith(".manifest.json"))
+
+
 def _outcomes(reports: Path) -> dict[str, str]:
-    [evidence] = sorted(reports.glob("*.json"))
+    [evidence] = _evidence_json(reports)
     return {c["nodeid"]: c["outcome"] for c in json.loads(evidence.read_text())["checks"]}
 
 
@@ -146,7 +150,12 @@ def test_a_protocol_repository_runs_the_installed_suites(tmp_path: Path) -> None
     failed = sorted(nodeid for nodeid, outcome in outcomes.items() if outcome != "passed")
     assert failed == ["preflight/test_pf_size.py::test_pf_size[contracts/Big.sol:Big]"], outcomes
     assert "runtime code is 24,577 bytes, over the EIP-170 limit of 24,576 by 1 byte" in run.stdout
-    assert sorted(p.suffix for p in (project / "reports").iterdir()) == [".html", ".json", ".xml"]
+    assert sorted(p.name.split(".", 1)[1] for p in (project / "reports").iterdir()) == [
+        "html",
+        "json",
+        "manifest.json",
+        "xml",
+    ]
 
 
 def test_a_project_without_signoff_toml_runs_its_own_tests_untouched(tmp_path: Path) -> None:
@@ -197,7 +206,7 @@ def test_the_network_option_space_form_writes_evidence(tmp_path: Path) -> None:
         _clean_env(),
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert len(list(reports.glob("signoff-eip170-eth-tester-*.json"))) == 1
+    assert len(_evidence_json(reports, "signoff-eip170-eth-tester-*.json")) == 1
 
 
 # -- the wheel, alone, in a fresh environment -------------------------------------------------------
@@ -229,7 +238,12 @@ def test_the_built_wheel_alone_runs_preflight_and_postdeploy(tmp_path: Path) -> 
     assert sizes.returncode == 1, sizes.stdout + sizes.stderr
     failed = sorted(nodeid for nodeid, outcome in _outcomes(project / "reports").items() if outcome != "passed")
     assert failed == ["preflight/test_pf_size.py::test_pf_size[contracts/Big.sol:Big]"]
-    assert sorted(p.suffix for p in (project / "reports").iterdir()) == [".html", ".json", ".xml"]
+    assert sorted(p.name.split(".", 1)[1] for p in (project / "reports").iterdir()) == [
+        "html",
+        "json",
+        "manifest.json",
+        "xml",
+    ]
 
     reference = tmp_path / "reference"
     assert _run([str(bin_dir / "signoff"), "example", str(reference)], tmp_path, env).returncode == 0
@@ -237,7 +251,7 @@ def test_the_built_wheel_alone_runs_preflight_and_postdeploy(tmp_path: Path) -> 
     assert postdeploy.returncode == 0, postdeploy.stdout + postdeploy.stderr
     outcomes = _outcomes(reference / "reports")
     assert outcomes and set(outcomes.values()) == {"passed"}, outcomes
-    [evidence] = sorted((reference / "reports").glob("*.json"))
+    [evidence] = _evidence_json(reference / "reports")
     [governance] = json.loads(evidence.read_text())["tables"]["PD-OWN-governance"]["rows"]
     assert (governance["kind"], governance["threshold"], governance["verdict"]) == ("safe 1.4.1", "3 of 5", "pass")
     assert not any(p.name == "node_modules" for p in tmp_path.rglob("node_modules"))

@@ -268,7 +268,10 @@ def test_reference_passes_with_the_full_routing_table(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "selectors")
     assert run.result.ret == 0, run.output
     outcomes = run.outcomes()
-    assert outcomes == {"test_pf_sel[ManifestDispatcher]": "passed", "test_pf_sel_allow_list": "skipped"}
+    # no [[selectors.allow]] entries: vacuously no stale exception, a pass that says so
+    assert outcomes == {"test_pf_sel[ManifestDispatcher]": "passed", "test_pf_sel_allow_list": "passed"}
+    allow = next(c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_pf_sel_allow_list"))
+    assert "no exception to check" in allow["data"]["nothing_to_check"]
     rows = run.evidence()["tables"]["PF-SEL"]["rows"]
     facets = {(r["signature"], r["contract"].split(":")[1], r["status"]) for r in rows if r["role"] == "facet"}
     assert facets == {
@@ -364,5 +367,13 @@ def test_a_stale_allow_entry_fails_its_own_test(run_suite, tmp_path: Path) -> No
 def test_no_diamonds_is_a_reported_skip_not_a_silent_pass(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "selectors", target=FIXTURES / "defective" / "abi-changed" / "signoff.toml")
     assert run.result.ret == 0, run.output
-    assert run.outcomes() == {"test_pf_sel[no-diamonds]": "skipped", "test_pf_sel_allow_list": "skipped"}
+    assert run.outcomes() == {"test_pf_sel[no-diamonds]": "skipped", "test_pf_sel_allow_list": "passed"}
+    assert "not applicable: no [[diamonds]] in" in run.output
     assert "PF-SEL applies to a dispatcher and its facets" in run.output
+    [row] = run.evidence()["tables"]["NOT-APPLICABLE"]["rows"]
+    assert (row["check"], row["test"]) == ("PF-SEL", "test_pf_sel[no-diamonds]")
+    # not applicable is not "not run": a strict sign-off does not fail on it
+    strict = run_suite(
+        "-m", "selectors", "--signoff-strict", target=FIXTURES / "defective" / "abi-changed" / "signoff.toml"
+    )
+    assert strict.result.ret == 0, strict.output

@@ -59,10 +59,15 @@ def test_evidence_files_and_their_contents(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "preflight")
     assert run.result.ret == 0, run.output
     names = sorted(p.name for p in run.reports.iterdir())
-    assert len(names) == 3
+    assert len(names) == 4
     stem = names[0].rsplit(".", 1)[0]
     assert re.fullmatch(r"signoff-preflight-eth-tester-\d{8}T\d{6}Z", stem)
-    assert names == [f"{stem}.html", f"{stem}.json", f"{stem}.xml"]
+    assert names == [f"{stem}.html", f"{stem}.json", f"{stem}.manifest.json", f"{stem}.xml"]
+    lines = run.result.stdout.str().rstrip().splitlines()
+    verdict = max(index for index, line in enumerate(lines) if "signoff: SIGNED OFF" in line)
+    files = (f"{stem}.html", f"{stem}.xml", f"{stem}.json", f"{stem}.manifest.json")
+    assert lines[-4:] == [f"  evidence: {run.reports / name}" for name in files]
+    assert all(line.startswith("  ") for line in lines[verdict + 1 :])  # the verdict's reasons, then the files
     html = run.report(".html").read_text()
     for needle in (
         "signoff sign-off evidence: PayRox reference (signoff), preflight on eth-tester",
@@ -72,7 +77,7 @@ def test_evidence_files_and_their_contents(run_suite) -> None:
         "PF-SIZE: contract sizes",
         "ManifestDispatcher",
         "signoff",
-        "Chain id",  # PF-REH rehearses on the session's eth-tester chain
+        "a rehearsal chain started for this run",  # PF-REH rehearses on the session eth-tester chain
     ):
         assert needle in html, needle
     assert 'href="assets/' not in html  # self-contained

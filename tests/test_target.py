@@ -42,7 +42,8 @@ CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
         {},
         [
             "unknown key(s) sizez in the top level",
-            "Valid keys: abi, addresses, compiler, contracts, diamonds, manifest, networks, selectors, sizes, target",
+            "Valid keys: abi, addresses, compiler, contracts, diamonds, evidence, manifest, networks, selectors, "
+            "sizes, target",
         ],
     ),
     "wrong type": (

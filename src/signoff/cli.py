@@ -81,10 +81,20 @@ def _phase(phase: str, extra: Sequence[str]) -> int:
     return 0  # not reached
 
 
-def _manifest(extra: Sequence[str]) -> int:
-    from signoff.deploy.manifest import main
+# Commands that own their arguments: name -> (module with main(argv), help).
+DELEGATED = {
+    "manifest": ("signoff.deploy.manifest", "write the dispatcher plan: signoff manifest write --target signoff.toml"),
+    "verify": ("signoff.evidence.integrity", "check an evidence set's digests and signature: signoff verify FILE"),
+    "diff": ("signoff.evidence.diff", "what changed between two sign-offs: signoff diff OLD.json NEW.json"),
+    "sarif": ("signoff.evidence.sarif", "export an evidence JSON's findings as SARIF: signoff sarif FILE.json"),
+}
 
-    return main(list(extra))
+
+def _delegate(command: str, extra: Sequence[str]) -> int:
+    from importlib import import_module
+
+    module = import_module(DELEGATED[command][0])
+    return int(module.main(list(extra)))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     example.add_argument("path", nargs="?", default="signoff-reference", help="where (default: signoff-reference)")
     for phase in PHASES:
         commands.add_parser(phase, help=f"run the {phase} suite here: pytest -m {phase} [options]", add_help=False)
-    commands.add_parser("manifest", help="write the dispatcher plan: signoff manifest write --target signoff.toml")
+    for name, (_, text) in DELEGATED.items():
+        commands.add_parser(name, help=text, add_help=False)
     return parser
 
 
@@ -109,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in PHASES:  # everything after the phase goes to pytest untouched
         return _phase(args[0], args[1:])
-    if args and args[0] == "manifest":
-        return _manifest(args[1:])
+    if args and args[0] in DELEGATED:
+        return _delegate(args[0], args[1:])
     parsed = _parser().parse_args(args)
     return _init(parsed) if parsed.command == "init" else _example(parsed)
 

@@ -20,3 +20,14 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+
+# A check that does not apply to this target or network says so with this prefix (see
+# signoff.suite.not_applicable): it is listed as "not applicable" apart from checks that could not
+# run, and --signoff-strict does not fail it.
+NOT_APPLICABLE = "not applicable: "
+
+
+def says_not_applicable(reason: str) -> bool:
+    """A skip reason, as pytest reports it (perhaps with its "Skipped: " prefix), that says not applicable."""
+    return reason.removeprefix("Skipped: ").startswith(NOT_APPLICABLE)

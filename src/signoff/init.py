@@ -908,4 +908,8 @@ def _next_steps(facts: ProjectFacts) -> str:
         )
     else:
         live = "; on a live network, add [networks.NAME] and run `pytest -m preflight --network NAME`"
-    return f"next: review signoff.toml, then run `pytest -m preflight` (the built-in eth-tester chain){live}"
+    return (
+        "next: review signoff.toml; record the ABI snapshots PF-ABI compares against with "
+        "`pytest -m abi --signoff-update-snapshots` (review and commit abi/); then run `pytest -m preflight` "
+        f"(the built-in eth-tester chain){live}"
+    )

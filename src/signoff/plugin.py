@@ -7,6 +7,7 @@ the artifact-only preflight start fast.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -24,6 +25,7 @@ from signoff.chain import BlockPin, Endpoint
 from signoff.chain.anvil import ANVIL_CHAIN_ID, AnvilNode, find_anvil
 from signoff.chain.rpc import JsonRpcClient
 from signoff.errors import ChainError, ConfigError, SignoffError
+from signoff.evidence import provenance
 from signoff.evidence.collector import (
     CHAIN_PROPERTY,
     CHECK_PROPERTY,
@@ -34,12 +36,15 @@ from signoff.evidence.collector import (
 from signoff.redaction import display_url, forget_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, report_paths, resolve_session
 from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, settings_of
+from signoff.suite import is_not_applicable, not_applicable
 from signoff.target import BUILTIN_NETWORKS
 
 if TYPE_CHECKING:
     from signoff.chain.backends import Chain
 
 COLLECTOR_NAME = "signoff-evidence"
+REPORT_CSS = Path(__file__).resolve().parent / "evidence" / "report.css"
+SIGNER_KEY = pytest.StashKey[Any]()
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -242,7 +247,30 @@ def pytest_configure(config: pytest.Config) -> None:
         json_path=json_path,
         environment=settings.environment(),
         html=bool(getattr(config.option, "htmlpath", None)),
+        strict=settings.strict,
+        scope={
+            "target": settings.target.name,
+            "target_file": str(settings.target.path),
+            "phases": config.option.markexpr or "",
+            "network": settings.network,
+            "fork": settings.fork,
+            "strict": settings.strict,
+        },
     )
+    collector.environment.update(provenance.rows(config.invocation_params.args, collector.started_at))
+    if settings.target.evidence.operator:
+        collector.environment["Operator"] = settings.target.evidence.operator
+    collector.files = _evidence_files(config, json_path)
+    if json_path is not None:
+        from signoff.evidence.integrity import manifest_path_for
+
+        collector.files["manifest"] = manifest_path_for(json_path).name
+        if settings.target.evidence.sarif:
+            collector.files["sarif"] = json_path.with_suffix(".sarif").name
+    try:
+        config.stash[SIGNER_KEY] = _signer(settings)
+    except SignoffError as exc:
+        raise pytest.UsageError(redact(str(exc))) from None
     config.pluginmanager.register(collector, COLLECTOR_NAME)
     if config.pluginmanager.hasplugin("html"):
         from signoff.evidence.collector import HtmlHooks
@@ -250,6 +278,35 @@ def pytest_configure(config: pytest.Config) -> None:
         suite = config.option.markexpr or "all suites"
         title = f"signoff sign-off evidence: {settings.target.name}, {suite} on {settings.network}"
         config.pluginmanager.register(HtmlHooks(collector, title), "signoff-html")
+        config.option.css = [*(getattr(config.option, "css", None) or []), str(REPORT_CSS)]
+
+
+def _signer(settings: SessionSettings) -> Any:
+    """The [evidence] signer of the integrity manifest, or None (unsigned)."""
+    chosen = settings.target.evidence
+    if not chosen.signs:
+        return None
+    from signoff.evidence import integrity
+
+    if chosen.sign_key:
+        return integrity.Eip191Signer(chosen.sign_key)
+    if chosen.sign_keystore is not None and chosen.sign_keystore_password is not None:
+        return integrity.keystore_signer(chosen.sign_keystore, chosen.sign_keystore_password)
+    assert chosen.sign_gpg_key is not None
+    return integrity.GpgSigner(chosen.sign_gpg_key, integrity.find_gpg())
+
+
+def _evidence_files(config: pytest.Config, json_path: Path | None) -> dict[str, str]:
+    """The names of this run's evidence files, cross-referenced in each of them."""
+    files = {}
+    for kind, value in (
+        ("html", getattr(config.option, "htmlpath", None)),
+        ("junit", getattr(config.option, "xmlpath", None)),
+        ("json", json_path),
+    ):
+        if value:
+            files[kind] = Path(str(value)).name
+    return files
 
 
 def _add_bundled_suites(config: pytest.Config) -> None:
@@ -353,6 +410,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Nothing selected is a usage error that says why, and leaves no file that calls itself evidence."""
     config = session.config
     state = config.stash.get(STATE_KEY, None)
+    collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
+    if collector is not None:
+        collector.selected = len(session.items)
     if state is None or session.items or session.testsfailed or hasattr(config, "workerinput"):
         return
     _withdraw_evidence(config)
@@ -445,18 +505,64 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     settings = session.config.stash.get(SETTINGS_KEY, None)
     if collector is None or settings is None:
         return
-    facts = collector.chain_facts
-    if facts.get("chain_id") is not None:
-        pin = facts.get("pinned_block") or {}
-        rows = {"Chain id": str(facts["chain_id"])}
-        if pin:
-            rows["Pinned block"] = f"{pin['number']} ({pin['hash']})"
-        _add_metadata(session.config, rows)
-    elif facts.get("unreachable"):
-        _add_metadata(session.config, {"Chain": f"UNREACHABLE: {facts['unreachable']}"})
+    from signoff.evidence.first_screen import describe_chain
+
+    if collector.chains:
+        rows = {
+            ("Chain" if worker == "main" else f"Chain ({worker})"): describe_chain(facts)
+            for worker, facts in sorted(collector.chains.items())
+        }
+    elif collector.chain_facts.get("unreachable"):
+        rows = {"Chain": f"UNREACHABLE: {collector.chain_facts['unreachable']}"}
     else:
-        _add_metadata(session.config, {"Chain": f"{settings.network}: not started (no selected check needed a chain)"})
+        rows = {"Chain": f"{settings.network}: not started (no selected check needed a chain)"}
+    _add_metadata(session.config, rows)
     collector.write_json(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After every report is written: seal the evidence (manifest, signature) and end the run's output
+    with its verdict and every file it wrote."""
+    collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
+    if collector is None or collector.final is None or not any(r.check for r in collector.records.values()):
+        return  # not a sign-off: no signoff check ran (e.g. signoff's own self-tests)
+    sealed, problem = _seal_evidence(config, collector)
+    verdict = collector.final["verdict"]
+    signed = bool(verdict["signed_off"]) and problem is None
+    label = verdict["label"] if problem is None else "NOT SIGNED OFF"
+    writer = config.get_terminal_writer()
+    writer.sep("=", f"signoff: {label}", green=signed, red=not signed, bold=True)
+    for line in [*verdict["reasons"], *verdict["caveats"], *([problem] if problem else [])]:
+        writer.line(f"  {redact(line)}")
+    for path in sealed:
+        writer.line(f"  evidence: {path}")
+
+
+def _seal_evidence(config: pytest.Config, collector: EvidenceCollector) -> tuple[list[Path], str | None]:
+    """Write the SARIF export (when asked) and the integrity manifest over every evidence file."""
+    json_path = collector.json_path
+    if json_path is None or not json_path.is_file():
+        return [], None
+    from signoff.evidence import integrity
+
+    written = [
+        Path(str(value))
+        for value in (getattr(config.option, "htmlpath", None), getattr(config.option, "xmlpath", None), json_path)
+        if value and Path(str(value)).is_file()
+    ]
+    if "sarif" in collector.files:
+        from signoff.evidence.sarif import to_sarif
+
+        sarif = json_path.with_suffix(".sarif")
+        sarif.write_text(redact(json.dumps(to_sarif(collector.final or {}), indent=2)) + "\n", encoding="utf-8")
+        written.append(sarif)
+    manifest = integrity.manifest_path_for(json_path)
+    try:
+        integrity.write_manifest(written, manifest, config.stash.get(SIGNER_KEY, None))
+    except (SignoffError, OSError) as exc:
+        return written, redact(f"the evidence could not be sealed: {exc}")
+    return [*written, manifest], None
 
 
 # -- redaction of everything a report carries ---------------------------------------------------
@@ -468,8 +574,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     settings = item.config.stash.get(SETTINGS_KEY, None)
-    if report.skipped and settings is not None and settings.strict and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple) else str(report.longrepr)
+    applies = not (report.skipped and is_not_applicable(reason))
+    if report.skipped and applies and settings is not None and settings.strict and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"NOT RUN (a --signoff-strict sign-off fails on every check that did not run): {reason}"
     if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, SignoffError):
@@ -479,8 +586,8 @@ def pytest_runtest_makereport(
     if check:
         report.user_properties.append((CHECK_PROPERTY, str(check)))
     state = item.config.stash.get(STATE_KEY, None)
-    if state is not None and state.facts and _uses_chain(item):
-        report.user_properties.append((CHAIN_PROPERTY, json.dumps(state.facts)))
+    if state is not None and state.facts and (_uses_chain(item) or state.chain is not None):
+        report.user_properties.append((CHAIN_PROPERTY, json.dumps(_chain_facts_now(state))))
     finalize_user_properties(report.user_properties)
     _redact_report(report)
     return report
@@ -493,6 +600,16 @@ def pytest_make_collect_report(
     report = yield
     _redact_report(report)
     return report
+
+
+def _chain_facts_now(state: RunState) -> dict[str, Any]:
+    """The chain facts, with the latest block of a rehearsal chain (its reads happen after deployment)."""
+    facts = dict(state.facts)
+    chain = state.chain
+    if chain is not None and not chain.read_only:
+        with contextlib.suppress(Exception):  # a report never fails for a block number it only shows
+            facts["last_block"] = int(chain.w3.eth.block_number)
+    return facts
 
 
 def _uses_chain(item: pytest.Item) -> bool:
@@ -534,7 +651,7 @@ def signoff_endpoint(request: pytest.FixtureRequest, signoff_settings: SessionSe
         yield live
         return
     if signoff_settings.network != "anvil":
-        pytest.skip(
+        not_applicable(
             f"network readiness applies to a named network or anvil; {signoff_settings.network} "
             "is a fresh in-process rehearsal chain. Run with --network NAME or --network anvil"
         )
@@ -595,9 +712,11 @@ def chain(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> 
         problem = redact(str(exc))
     if opened is None:
         pytest.fail(problem or "no chain", pytrace=False)
+    state.chain = opened
     try:
         yield opened
     finally:
+        state.chain = None
         opened.close()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import platform
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
 from signoff.chain import Endpoint
 from signoff.deploy.plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
+from signoff.evidence.provenance import git_commit
 from signoff.postdeploy.settings import PostdeploySettings, load_postdeploy
 from signoff.redaction import display_url
 from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, excluded_by, load_target
@@ -131,27 +131,6 @@ def report_paths(directory: Path, markexpr: str, network: str, now: datetime | N
         counter += 1
         candidate = f"{stem}-{counter}"
     return ReportPaths(directory / f"{candidate}.html", directory / f"{candidate}.xml", directory / f"{candidate}.json")
-
-
-def git_commit(directory: Path) -> str:
-    """The commit of the repository holding ``directory``, marked when the tree is dirty."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
-        )
-        if head.returncode != 0:
-            return "not a git repository"
-        dirty = subprocess.run(
-            ["git", "-C", str(directory), "status", "--porcelain", "--untracked-files=no", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown (git not available)"
-    suffix = " (with uncommitted changes)" if dirty.stdout.strip() else ""
-    return head.stdout.strip() + suffix
 
 
 def _check_names(target: Target, artifacts: ArtifactSet) -> None:

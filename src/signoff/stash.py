@@ -28,6 +28,7 @@ class RunState:
     unreachable: str | None = None
     aborted: str | None = None
     deselected: int = 0  # items a -m/-k expression dropped
+    chain: Any = None  # this process's open Chain (session-scoped), for the block range the report shows
     facts: dict[str, Any] = field(default_factory=dict)
 
 

@@ -166,6 +166,22 @@ DEFAULT_POU_INDEXES = (
 
 
 @dataclass(frozen=True)
+class EvidenceSettings:
+    """[evidence]: who signs the sign-off, and how the integrity manifest is signed (all optional)."""
+
+    operator: str | None = None  # the person signing off; default $SIGNOFF_OPERATOR, else the login name
+    sign_key: str | None = field(default=None, repr=False)  # EIP-191 key, only ever from "${VAR}"
+    sign_keystore: Path | None = None  # an Ethereum JSON keystore ...
+    sign_keystore_password: str | None = field(default=None, repr=False)  # ... and its password, from "${VAR}"
+    sign_gpg_key: str | None = None  # a GPG key id or fingerprint (gpg signs instead)
+    sarif: bool = False  # also write <stem>.sarif for code-scanning dashboards
+
+    @property
+    def signs(self) -> bool:
+        return bool(self.sign_key or self.sign_keystore or self.sign_gpg_key)
+
+
+@dataclass(frozen=True)
 class Target:
     """The system under test, as its ``signoff.toml`` describes it."""
 
@@ -186,6 +202,7 @@ class Target:
     _raw_pou: Mapping[str, Any] | None = field(default=None, repr=False)
     raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy.plan
     raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: postdeploy.settings
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
 
     @property
     def has_pou(self) -> bool:
@@ -284,6 +301,8 @@ def load_target(path: Path) -> Target:
         )
         entry.done()
 
+    evidence = _evidence_settings(path, top.table("evidence"))
+
     sizes_table = top.table("sizes")
     sizes = SizeSettings(
         warn_headroom=sizes_table.integer("warn_headroom", default=1024, minimum=0) or 0,
@@ -359,7 +378,40 @@ def load_target(path: Path) -> Target:
         _raw_pou=raw_pou,
         raw_deploy=raw_deploy,
         raw_postdeploy=raw_postdeploy,
+        evidence=evidence,
     )
+
+
+def _evidence_settings(path: Path, table: _Table) -> EvidenceSettings:
+    for key in ("sign_key", "sign_keystore_password"):
+        raw = table.data.get(key)
+        if raw is not None and not (isinstance(raw, str) and _ENV_REF.fullmatch(raw)):
+            raise ConfigError(
+                f"{path}: [evidence] {key} must name an environment variable, found a literal value (not shown). "
+                f'Next step: write {key} = "${{SIGNOFF_SIGNING_KEY}}" and export the secret there, and remove it '
+                "from the file's history"
+            )
+    settings = EvidenceSettings(
+        operator=table.string("operator"),
+        sign_key=table.string("sign_key"),
+        sign_keystore=table.path("sign_keystore", path.parent, must_exist=True),
+        sign_keystore_password=table.string("sign_keystore_password"),
+        sign_gpg_key=table.string("sign_gpg_key"),
+        sarif=bool(table.boolean("sarif")),
+    )
+    table.done()
+    chosen = [key for key in ("sign_key", "sign_keystore", "sign_gpg_key") if getattr(settings, key)]
+    if len(chosen) > 1:
+        raise ConfigError(
+            f"{path}: [evidence] sets {' and '.join(chosen)}; the manifest is signed one way. "
+            "Next step: keep one of sign_key, sign_keystore or sign_gpg_key"
+        )
+    if (settings.sign_keystore is None) != (settings.sign_keystore_password is None):
+        raise ConfigError(
+            f"{path}: [evidence] sign_keystore and sign_keystore_password go together. "
+            'Next step: set both (sign_keystore_password = "${KEYSTORE_PASSWORD}") or neither'
+        )
+    return settings
 
 
 def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSettings:

@@ -20,6 +20,7 @@ from signoff.postdeploy import access_control as acl
 from signoff.postdeploy.settings import Privileged
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = acl.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.access_control]
@@ -62,7 +63,7 @@ def test_pd_acl_privileged(
     privileged: Privileged | None, request: pytest.FixtureRequest, signoff_settings: SessionSettings, evidence
 ) -> None:
     if privileged is None:
-        pytest.skip(
+        not_applicable(
             f"no [[postdeploy.privileged]] in {signoff_settings.target.path}: nothing is declared privileged. "
             'To check one, add [[postdeploy.privileged]] function = "Contract.fn" and role = "@Governance"'
         )
@@ -98,7 +99,7 @@ def test_pd_acl_privileged(
 
 def test_pd_acl_discovery(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
     if signoff_settings.target.raw_postdeploy is None:
-        pytest.skip(
+        not_applicable(
             f"no [postdeploy] in {signoff_settings.target.path}: the discovery needs the list of functions anyone "
             'may call. To run it, add [postdeploy] public = ["Contract.fn", ...]'
         )

@@ -15,6 +15,7 @@ from signoff.findings import Finding
 from signoff.postdeploy import create2 as c2
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = c2.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.create2]
@@ -30,7 +31,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _skip_not_configured(settings: SessionSettings) -> None:
-    pytest.skip(
+    not_applicable(
         f"no [[postdeploy.create2]] in {settings.target.path}: PD-C2 is not configured. To check a CREATE2 "
         'deployment, add [[postdeploy.create2]] factory = "<Factory>", contract = "<Name>"'
     )

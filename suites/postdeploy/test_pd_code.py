@@ -17,6 +17,7 @@ from signoff.postdeploy import code as pd_code
 from signoff.postdeploy.bytecode import verify
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = pd_code.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.bytecode]
@@ -131,17 +132,17 @@ def _not_configured(settings: SessionSettings) -> NoReturn:
             deployed_names(settings)
         except SignoffError as exc:
             pytest.fail(f"{CHECK_ID}: {exc}", pytrace=False)
-        pytest.skip(
+        not_applicable(
             f"{network.deployments} names no contract of the project: PD-CODE has nothing to compare "
             "(only the governance, which PD-OWN checks)"
         )
     if settings.is_live:
-        pytest.skip(
-            f"not configured: [networks.{settings.network}] has no deployments file, so PD-CODE does not know "
+        not_applicable(
+            f"[networks.{settings.network}] has no deployments file, so PD-CODE does not know "
             "which addresses to check. Next step: add deployments = 'deployments/<network>.json'"
         )
-    pytest.skip(
-        f"not configured: {settings.target.path} has no [deploy] plan with deploy steps, so nothing is deployed on "
+    not_applicable(
+        f"{settings.target.path} has no [deploy] plan with deploy steps, so nothing is deployed on "
         f"{settings.network} to compare. Next step: describe the deployment in [deploy], or check a live network "
         "with --network NAME"
     )

@@ -14,6 +14,7 @@ from signoff.postdeploy import dispatcher as dsp
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = dsp.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.dispatcher]
@@ -49,7 +50,7 @@ def test_pd_dsp(
     evidence,
 ) -> None:
     if aspect is None:
-        pytest.skip(
+        not_applicable(
             f"no [manifest] in {signoff_settings.target.path}: PD-DSP drills a Merkle-manifest dispatcher. To check "
             'one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
         )

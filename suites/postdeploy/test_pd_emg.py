@@ -13,6 +13,7 @@ from signoff.findings import Finding
 from signoff.postdeploy import emergency as emg
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = emg.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.emergency, pytest.mark.drill]
@@ -45,7 +46,7 @@ def _record(evidence, report: emg.DrillReport) -> None:
 def test_pd_emg_pause(pause_index: int | None, signoff_settings: SessionSettings, request, evidence) -> None:
     postdeploy = signoff_settings.postdeploy
     if pause_index is None or postdeploy is None:
-        pytest.skip(
+        not_applicable(
             f"no [[postdeploy.emergency]] in {signoff_settings.target.path}: PD-EMG's pause drill is not "
             'configured. To drill one, add [[postdeploy.emergency]] contract = "<Name>", role = "@Governance", '
             'blocked = "<a function the pause must stop>"'
@@ -64,7 +65,7 @@ def test_pd_emg_pause(pause_index: int | None, signoff_settings: SessionSettings
 def test_pd_emg_rotation(rotation_index: int | None, signoff_settings: SessionSettings, request, evidence) -> None:
     postdeploy = signoff_settings.postdeploy
     if rotation_index is None or postdeploy is None:
-        pytest.skip(
+        not_applicable(
             f"no [[postdeploy.rotation]] in {signoff_settings.target.path}: PD-EMG's rotation drill is not "
             'configured. To drill one, add [[postdeploy.rotation]] contract = "<Name>", probe = "<Name>.pause" '
             '(and role = "<ROLE>" for AccessControl)'

@@ -19,6 +19,7 @@ from signoff.postdeploy.settings import GasBudgets
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = gas.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.gas, pytest.mark.drill]
@@ -40,7 +41,7 @@ def _shown(settings: SessionSettings, path: Path) -> str:
 
 def test_pd_gas(workflow: bool, signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
     if not workflow:
-        pytest.skip(
+        not_applicable(
             f"no [manifest] in {signoff_settings.target.path}: PD-GAS measures a Merkle-manifest dispatcher's "
             'workflow. To check one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
         )

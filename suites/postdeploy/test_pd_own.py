@@ -15,6 +15,7 @@ from signoff.postdeploy import ownership as own
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = own.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.ownership]
@@ -50,7 +51,7 @@ def test_pd_own(
         if signoff_settings.is_live:
             request.getfixturevalue("deployed_system")  # an unreadable deployments file fails here, with why
         source = "deployments file" if signoff_settings.is_live else "[deploy] plan"
-        pytest.skip(
+        not_applicable(
             f"no deployed contract is known for {signoff_settings.target.path}: PD-OWN checks every contract of "
             f"the {source}. To check some, add deploy steps, a deployments file, or [postdeploy] contracts = [...]"
         )

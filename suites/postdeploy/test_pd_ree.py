@@ -12,6 +12,7 @@ from signoff.postdeploy import reentrancy as ree
 from signoff.postdeploy.settings import ReentrancyProbe
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = ree.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.reentrancy, pytest.mark.drill]
@@ -28,7 +29,7 @@ def test_pd_ree(
     probe: ReentrancyProbe | None, request: pytest.FixtureRequest, signoff_settings: SessionSettings, evidence
 ) -> None:
     if probe is None:
-        pytest.skip(
+        not_applicable(
             f"no [[postdeploy.reentrancy]] in {signoff_settings.target.path}: no guarded entry point is declared. "
             'To probe one, add [[postdeploy.reentrancy]] contract = "Vault", deposit = "deposit", '
             'withdraw = "withdraw" and value = "1 ether"'

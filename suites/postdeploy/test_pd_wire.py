@@ -15,6 +15,7 @@ from signoff.postdeploy.settings import Wiring
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = wire.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.wiring]
@@ -34,7 +35,7 @@ def test_pd_wire(
     wiring: Wiring | None, signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence
 ) -> None:
     if wiring is None:
-        pytest.skip(
+        not_applicable(
             f"no [[postdeploy.wiring]] in {signoff_settings.target.path}: PD-WIRE checks module address getters. "
             'To check one, add [[postdeploy.wiring]] getter = "Router.dispatcher" and expect = "@Dispatcher"'
         )

@@ -13,6 +13,7 @@ from signoff.findings import Finding
 from signoff.preflight import manifest_check as mrk
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
+from signoff.suite import not_applicable
 
 CHECK_ID = mrk.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.manifest]
@@ -45,7 +46,7 @@ def test_pf_mrk(
     aspect: str | None, signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence
 ) -> None:
     if aspect is None:
-        pytest.skip(
+        not_applicable(
             f"no [manifest] in {signoff_settings.target.path}: PF-MRK checks a Merkle-manifest dispatcher "
             'plan. To check one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
         )

@@ -12,7 +12,7 @@ from signoff.findings import Finding
 from signoff.preflight import network as net
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
-from signoff.suite import safe_id
+from signoff.suite import not_applicable, safe_id
 
 CHECK_ID = net.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.network]
@@ -84,9 +84,11 @@ def test_pf_net_deployer_funded(
     deployer, signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, signoff_pin: BlockPin, evidence
 ) -> None:
     if deployer is None:
-        pytest.skip(
-            f"no deployer and min_deployer_balance_wei in [networks.{signoff_endpoint.network}]: nothing to check"
+        evidence.attach(
+            "nothing_to_check",
+            f"no deployer and min_deployer_balance_wei in [networks.{signoff_endpoint.network}]: nothing to check",
         )
+        return
     address, minimum = deployer
     balance = signoff_rpc.balance(address, signoff_pin.number)
     findings = net.check_balance(signoff_endpoint.network, address, balance, minimum, signoff_pin.number)
@@ -106,7 +108,10 @@ def test_pf_net_governance_has_code(
     governance, signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient, signoff_pin: BlockPin, evidence
 ) -> None:
     if governance is None:
-        pytest.skip(f"no governance addresses in [networks.{signoff_endpoint.network}]: nothing to check")
+        evidence.attach(
+            "nothing_to_check", f"no governance addresses in [networks.{signoff_endpoint.network}]: nothing to check"
+        )
+        return
     code = signoff_rpc.code(governance, signoff_pin.number)
     findings = net.check_has_code(signoff_endpoint.network, governance, code, signoff_pin.number)
     evidence.row(
@@ -132,14 +137,14 @@ def test_pf_net_create2_ready(
     dispatcher plan predicts are still empty (or hold exactly the planned code)."""
     manifest = signoff_settings.target.manifest
     if manifest is None:
-        pytest.skip("no [manifest] plan in the target: no CREATE2 predictions to check on this network")
+        not_applicable("no [manifest] plan in the target: no CREATE2 predictions to check on this network")
     try:
         plan = load_plan(manifest.plan)
     except PlanError as exc:
         evidence.check([Finding(CHECK_ID, str(manifest.plan), "error", str(exc))])
         return
     if plan.factory is None:
-        pytest.skip(f"{manifest.plan} names no CREATE2 factory: its facet addresses are not predictions")
+        not_applicable(f"{manifest.plan} names no CREATE2 factory: its facet addresses are not predictions")
     factory = checksum(plan.factory.address)
     block = signoff_pin.number
     deployer = None

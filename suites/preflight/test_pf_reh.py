@@ -10,6 +10,7 @@ import pytest
 
 from signoff.deploy.system import DeployedSystem
 from signoff.session import SessionSettings
+from signoff.suite import not_applicable
 
 CHECK_ID = "PF-REH"
 pytestmark = [pytest.mark.preflight, pytest.mark.rehearsal, pytest.mark.drill]
@@ -17,8 +18,8 @@ pytestmark = [pytest.mark.preflight, pytest.mark.rehearsal, pytest.mark.drill]
 
 def test_pf_reh_plan_runs(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
     if signoff_settings.deploy_plan is None:
-        pytest.skip(
-            f"not applicable: {signoff_settings.target.path} has no [deploy] plan, so there is nothing to rehearse. "
+        not_applicable(
+            f"{signoff_settings.target.path} has no [deploy] plan, so there is nothing to rehearse. "
             "Next step: describe the deployment in [deploy] (README: the deploy plan)"
         )
     deployed_system: DeployedSystem = request.getfixturevalue("deployed_system")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from signoff.evidence.spec import TableSpec
-from signoff.findings import Finding
+from signoff.findings import Finding, says_not_applicable
 from signoff.redaction import redact
 
 PROPERTY = "signoff"
@@ -39,6 +39,16 @@ class SignoffWarning(UserWarning):
 
 
 TABLES: dict[str, TableSpec] = {
+    "NOT-RUN": TableSpec(
+        "Checks not run, and why (a sign-off with --signoff-strict fails on each)",
+        (("check", "Check"), ("test", "Test"), ("reason", "Reason")),
+        "check",
+    ),
+    "NOT-APPLICABLE": TableSpec(
+        "Checks not applicable to this target or network, and the key that would make them apply",
+        (("check", "Check"), ("test", "Test"), ("reason", "Reason")),
+        "check",
+    ),
     "PF-SIZE": TableSpec(
         "PF-SIZE: contract sizes (EIP-170 runtime, EIP-3860 initcode)",
         (
@@ -316,6 +326,50 @@ class CheckRecord:
     duration: float
     message: str | None
     payload: dict[str, Any]
+    finished: bool = False  # its teardown was reported: the check ran to its end
+
+    def result(self, interrupted: bool) -> str:
+        """passed | failed | not run | not applicable | interrupted (what a sign-off reader needs)."""
+        if interrupted and not self.finished and self.outcome not in {"failed", "error"}:
+            return "interrupted"
+        if self.outcome in {"failed", "error"}:
+            return "failed"
+        if self.outcome == "skipped":
+            return "not applicable" if says_not_applicable(self.message or "") else "not run"
+        return "passed"
+
+
+INTERRUPTED = int(pytest.ExitCode.INTERRUPTED)
+RESULTS = ("passed", "failed", "not run", "not applicable", "interrupted")
+
+
+def verdict(counts: Mapping[str, int], *, exit_status: int, strict: bool, aborted: str | None) -> dict[str, Any]:
+    """SIGNED OFF only when every selected check passed (not run allowed unless strict), nothing failed,
+    nothing was interrupted, the run was not aborted and at least one check passed."""
+    reasons = []
+    if aborted:
+        reasons.append(f"the run was aborted: {aborted}")
+    if exit_status == INTERRUPTED or counts.get("interrupted", 0):
+        reasons.append(f"the run was interrupted ({counts.get('interrupted', 0)} check(s) did not finish)")
+    if counts.get("failed", 0):
+        reasons.append(f"{counts['failed']} check(s) failed")
+    if strict and counts.get("not run", 0):
+        reasons.append(f"{counts['not run']} check(s) did not run (--signoff-strict)")
+    if not counts.get("passed", 0):
+        reasons.append("no check passed")
+    if not reasons and exit_status not in (0, INTERRUPTED):
+        reasons.append(f"pytest ended with exit status {exit_status}")
+    caveats = []
+    if not strict and counts.get("not run", 0):
+        caveats.append(f"{counts['not run']} check(s) did not run; a --signoff-strict run fails on them")
+    signed = not reasons
+    return {
+        "signed_off": signed,
+        "label": "SIGNED OFF" if signed else "NOT SIGNED OFF",
+        "reasons": reasons,
+        "caveats": caveats,
+        "strict": strict,
+    }
 
 
 @dataclass(eq=False)  # a plugin object: pluggy keeps plugins in sets, so hash by identity
@@ -327,8 +381,14 @@ class EvidenceCollector:
     html: bool = True  # render per-test HTML extras only when an HTML report is written
     records: dict[str, CheckRecord] = field(default_factory=dict)
     chain_facts: dict[str, Any] = field(default_factory=dict)
+    chains: dict[str, dict[str, Any]] = field(default_factory=dict)  # per xdist worker ("main" without xdist)
     aborted: str | None = None
     started_at: str = field(default_factory=_now)
+    strict: bool = False
+    scope: dict[str, Any] = field(default_factory=dict)  # target, phases, network: what was signed off
+    selected: int | None = None  # items selected for the run (None when not known, e.g. under xdist)
+    files: dict[str, str] = field(default_factory=dict)  # evidence file names: html, junit, json, manifest
+    final: dict[str, Any] | None = None  # the document as written (the HTML renders the same one)
 
     # -- report ingestion ---------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -340,8 +400,8 @@ class EvidenceCollector:
                 check = str(value)
             elif name == PROPERTY:
                 payload = json.loads(str(value))
-            elif name == CHAIN_PROPERTY and not self.chain_facts:
-                self.chain_facts = json.loads(str(value))
+            elif name == CHAIN_PROPERTY:
+                self._chain_seen(report, json.loads(str(value)))
         record = self.records.get(report.nodeid)
         failed_now = report.failed or (report.when == "call" and report.outcome != "passed")
         if record is None:
@@ -351,6 +411,8 @@ class EvidenceCollector:
             record.payload = payload
         record.check = record.check or check or payload.get("check")
         record.duration += report.duration
+        if report.when == "teardown":
+            record.finished = True
         if report.when == "call" or failed_now or report.skipped:
             if not (record.outcome == "failed" and report.passed):
                 record.outcome = "error" if (report.failed and report.when != "call") else report.outcome
@@ -358,6 +420,14 @@ class EvidenceCollector:
                 record.message = _short(report)
         if report.when == "call" and payload and self.html:
             setattr(report, "extras", [*getattr(report, "extras", []), *_html_extras(payload)])  # noqa: B010 - pytest-html's attribute
+
+    def _chain_seen(self, report: pytest.TestReport, facts: dict[str, Any]) -> None:
+        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", None) or "main"
+        known = self.chains.setdefault(worker, facts)
+        if known is not facts and facts.get("last_block") is not None:
+            known["last_block"] = max(int(known.get("last_block") or 0), int(facts["last_block"]))
+        if not self.chain_facts:
+            self.chain_facts = known
 
     # -- aggregation ----------------------------------------------------------------------
     def tables(self) -> dict[str, list[dict[str, Any]]]:
@@ -367,27 +437,54 @@ class EvidenceCollector:
                 tables.setdefault(row["table"], []).append(row["values"])
             if record.outcome == "skipped":  # compliance reads what was *not* checked, and why
                 test = record.nodeid.split("::", 1)[-1]
-                tables.setdefault("NOT-RUN", []).append(
-                    {"check": record.check or "", "test": test, "reason": record.message or ""}
-                )
+                reason = record.message or ""
+                table = "NOT-APPLICABLE" if says_not_applicable(reason) else "NOT-RUN"
+                tables.setdefault(table, []).append({"check": record.check or "", "test": test, "reason": reason})
         for table_id, rows in tables.items():
             key = TABLES[table_id].sort_key
             rows.sort(key=lambda r: _sort_value(r.get(key, "")))
         return tables
 
     def document(self, exit_status: int) -> dict[str, Any]:
+        interrupted = exit_status == INTERRUPTED
+        results = {nodeid: record.result(interrupted) for nodeid, record in self.records.items()}
         counts: dict[str, int] = {}
         for record in self.records.values():
             counts[record.outcome] = counts.get(record.outcome, 0) + 1
+        classified = {name: 0 for name in RESULTS}
+        for result in results.values():
+            classified[result] += 1
+        if self.selected is not None and self.selected > len(self.records):
+            classified["not reached"] = self.selected - len(self.records)
+        by_check: dict[str, list[str]] = {}
+        for nodeid, record in self.records.items():
+            if record.check:
+                by_check.setdefault(record.check, []).append(results[nodeid])
+        from signoff.evidence.criteria import RUNBOOKS, matrix
+
         return {
             "schema": SCHEMA,
             "started_at": self.started_at,
             "finished_at": _now(),
             "exit_status": exit_status,
             "aborted": self.aborted,
+            "verdict": verdict(classified, exit_status=exit_status, strict=self.strict, aborted=self.aborted),
+            "scope": self.scope,
             "environment": self.environment,
             "chain": self.chain_facts,
-            "summary": {"total": len(self.records), **counts},
+            "chains": self.chains,
+            "evidence_files": self.files,
+            "summary": {"total": len(self.records), "selected": self.selected, **counts, "results": classified},
+            "criteria": [
+                {
+                    "runbook": item.criterion.runbook,
+                    "runbook_title": RUNBOOKS[item.criterion.runbook],
+                    "criterion": item.criterion.text,
+                    "checks": [{"check": check, "result": result} for check, result in item.checks],
+                    "result": item.result,
+                }
+                for item in matrix(by_check)
+            ],
             "tables": {
                 table_id: {
                     "title": TABLES[table_id].title,
@@ -400,7 +497,8 @@ class EvidenceCollector:
                 {
                     "nodeid": r.nodeid,
                     "check": r.check,
-                    "outcome": r.outcome,
+                    "outcome": "interrupted" if results[r.nodeid] == "interrupted" else r.outcome,
+                    "result": results[r.nodeid],
                     "duration_s": round(r.duration, 4),
                     "message": r.message,
                     "findings": r.payload.get("findings", []),
@@ -411,10 +509,11 @@ class EvidenceCollector:
         }
 
     def write_json(self, exit_status: int) -> None:
+        self.final = self.document(exit_status)
         if self.json_path is None:
             return
         self.json_path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.document(exit_status), indent=2, sort_keys=False, default=str)
+        text = json.dumps(self.final, indent=2, sort_keys=False, default=str)
         self.json_path.write_text(redact(text) + "\n", encoding="utf-8")
 
 
@@ -431,6 +530,10 @@ class HtmlHooks:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
+        from signoff.evidence.first_screen import render
+
+        document = self.collector.final or self.collector.document(int(session.exitstatus))
+        prefix.append(render(document))
         if self.collector.aborted:
             prefix.append(
                 '<p class="signoff-aborted"><strong>RUN ABORTED:</strong> '

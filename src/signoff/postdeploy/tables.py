@@ -150,9 +150,4 @@ PD_TABLES: dict[str, TableSpec] = {
         ),
         "order",
     ),
-    "NOT-RUN": TableSpec(
-        "Checks not run, and why (a sign-off with --signoff-strict fails on each)",
-        (("check", "Check"), ("test", "Test"), ("reason", "Reason")),
-        "check",
-    ),
 }
