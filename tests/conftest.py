@@ -41,7 +41,9 @@ class SuiteRun:
         return self.result.stdout.str() + "\n" + self.result.stderr.str()
 
     def report(self, suffix: str) -> Path:
-        found = sorted(p for p in self.reports.glob(f"*{suffix}") if not p.name.endswith(".manifest.json"))
+        found = sorted(self.reports.glob(f"*{suffix}"))
+        if suffix == ".json":  # the evidence, not its integrity manifest
+            found = [p for p in found if not p.name.endswith(".manifest.json")]
         assert len(found) == 1, f"expected one *{suffix} report in {self.reports}, found {found}"
         return found[0]
 

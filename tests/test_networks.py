@@ -40,6 +40,21 @@ def test_anvil_network_runs_preflight_for_real(run_suite) -> None:
     assert "anvil (chain id 31337): a rehearsal chain started for this run" in html
 
 
+def test_anvil_takes_the_readiness_keys_and_a_strict_sign_off_passes(run_suite, tmp_path: Path) -> None:
+    """[networks.anvil] may set PF-NET's readiness keys (not its URL or chain id); a strict sign-off of a correct
+    target passes: nothing is left "not run" (absent optional lists are passes that say so)."""
+    funded = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil's first account, 10,000 ETH
+    target = _target(tmp_path, f'[networks.anvil]\ndeployer = "{funded}"\nmin_deployer_balance_wei = "1 ether"\n')
+    run: SuiteRun = run_suite("-m", "network", "--network", "anvil", "--signoff-strict", target=target)
+    assert run.result.ret == 0, run.output
+    outcomes = run.outcomes()
+    assert outcomes[f"test_pf_net_deployer_funded[{funded}]"] == "passed"
+    assert outcomes["test_pf_net_governance_has_code[not-configured]"] == "passed"
+    assert run.evidence()["verdict"]["label"] == "SIGNED OFF"
+    row = next(r for r in run.evidence()["tables"]["PF-NET"]["rows"] if "balance" in r["item"])
+    assert (row["expected"], row["verdict"]) == (">= 1,000,000,000,000,000,000 wei", "pass")
+
+
 def test_live_network_ready(run_suite, tmp_path: Path, live_node: dict[str, str]) -> None:
     target = _target(
         tmp_path,

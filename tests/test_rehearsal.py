@@ -4,6 +4,7 @@ the --signoff-strict and --signoff-fork options."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,13 +127,25 @@ def test_step_that_reverts_fails_the_rehearsal_with_its_reason(run_suite) -> Non
     assert reason in run.output.replace("\n", "")
 
 
-def test_strict_turns_a_check_not_run_into_a_failure(run_suite) -> None:
-    relaxed = run_suite("-m", "network")
-    assert relaxed.result.ret == 0 and set(relaxed.outcomes().values()) == {"skipped"}
-    strict = run_suite("-m", "network", "--signoff-strict")
+def test_strict_turns_a_check_not_run_into_a_failure(run_suite, live_network: dict[str, Any]) -> None:
+    """On a live network without --signoff-fork the drills cannot run: a caveat of a plain run, a failure of a
+    strict one. (Checks that do not apply, such as PF-NET on eth-tester, are not failed by strict.)"""
+    args = ("-m", "postdeploy and (emergency or wiring)", "--network=local")
+    relaxed = run_suite(*args, target=live_network["target"])
+    assert relaxed.result.ret == 0, relaxed.output
+    outcomes = set(relaxed.outcomes().values())
+    assert outcomes == {"passed", "skipped"}
+    verdict = relaxed.evidence()["verdict"]
+    assert verdict["label"] == "SIGNED OFF"
+    assert verdict["caveats"] and "a --signoff-strict run fails on them" in verdict["caveats"][0]
+    strict = run_suite(*args, "--signoff-strict", target=live_network["target"])
     assert strict.result.ret == 1
     assert "NOT RUN (a --signoff-strict sign-off fails on every check that did not run)" in strict.output
     assert "skipped" not in strict.outcomes().values()
+    not_applicable = run_suite("-m", "network", "--signoff-strict")  # PF-NET on eth-tester: nothing applies
+    assert set(not_applicable.outcomes().values()) == {"skipped"}
+    assert not_applicable.result.ret == 1  # nothing was verified: not a sign-off either
+    assert "no check passed (6 not applicable): nothing was verified" in not_applicable.output
 
 
 def test_fork_needs_a_live_network(run_suite) -> None:

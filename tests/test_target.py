@@ -71,7 +71,7 @@ CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
         '[networks.anvil]\nrpc_url = "http://127.0.0.1:1"\nchain_id = 31337\n',
         [],
         {},
-        ["[networks.anvil] redefines the built-in network 'anvil'"],
+        ["[networks.anvil] sets chain_id, rpc_url, but 'anvil' is built in (signoff starts it)"],
     ),
     "bad deployer address": (
         '[networks.sepolia]\nrpc_url = "http://127.0.0.1:1"\nchain_id = 11155111\ndeployer = "0x1234"\n',

@@ -34,7 +34,7 @@ from signoff.evidence.collector import (
     finalize_user_properties,
 )
 from signoff.redaction import display_url, forget_secrets, redact
-from signoff.session import DEFAULT_NETWORK, SessionSettings, report_paths, resolve_session
+from signoff.session import DEFAULT_NETWORK, SessionSettings, reservation_of, reserve_report_paths, resolve_session
 from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, settings_of
 from signoff.suite import is_not_applicable, not_applicable
 from signoff.target import BUILTIN_NETWORKS
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 COLLECTOR_NAME = "signoff-evidence"
 REPORT_CSS = Path(__file__).resolve().parent / "evidence" / "report.css"
 SIGNER_KEY = pytest.StashKey[Any]()
+RESERVATION_KEY = pytest.StashKey[Path]()
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -332,7 +333,11 @@ def _configure_reports(config: pytest.Config, settings: SessionSettings) -> Path
     if value.lower() == "none":
         return Path(user_html).with_suffix(".json") if user_html else None
     base = config.invocation_params.dir if given else config.rootpath
-    paths = report_paths(Path(base, value), config.option.markexpr or "", settings.network)
+    try:
+        paths = reserve_report_paths(Path(base, value), config.option.markexpr or "", settings.network)
+    except ConfigError as exc:
+        raise pytest.UsageError(redact(str(exc))) from None
+    config.stash[RESERVATION_KEY] = reservation_of(paths)
     if user_html:
         return Path(user_html).with_suffix(".json")
     if config.pluginmanager.hasplugin("html"):
@@ -518,12 +523,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         rows = {"Chain": f"{settings.network}: not started (no selected check needed a chain)"}
     _add_metadata(session.config, rows)
     collector.write_json(int(exitstatus))
+    verdict = (collector.final or {}).get("verdict") or {}
+    is_sign_off = any(record.check for record in collector.records.values())
+    if is_sign_off and not verdict.get("signed_off") and session.exitstatus == pytest.ExitCode.OK:
+        # e.g. every selected check was not applicable: a gate that could not look does not exit 0
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After every report is written: seal the evidence (manifest, signature) and end the run's output
     with its verdict and every file it wrote."""
+    reservation = config.stash.get(RESERVATION_KEY, None)
+    if reservation is not None:
+        reservation.unlink(missing_ok=True)
     collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
     if collector is None or collector.final is None or not any(r.check for r in collector.records.values()):
         return  # not a sign-off: no signoff check ran (e.g. signoff's own self-tests)

@@ -6,6 +6,7 @@ Kept free of pytest so that it can be tested and reused directly; the plugin onl
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from collections.abc import Mapping
@@ -51,6 +52,11 @@ class SessionSettings:
     @property
     def is_live(self) -> bool:
         return self.network_settings is not None
+
+    @property
+    def readiness(self) -> NetworkSettings | None:
+        """PF-NET's deployer, governance and block-age settings: the live network's, or [networks.anvil]'s."""
+        return self.network_settings or self.target.builtin_readiness.get(self.network)
 
     def live_endpoint(self) -> Endpoint | None:
         ns = self.network_settings
@@ -127,10 +133,45 @@ def report_paths(directory: Path, markexpr: str, network: str, now: datetime | N
     suite = re.sub(r"[^A-Za-z0-9]+", "_", markexpr).strip("_") or "all"
     stem = f"signoff-{suite}-{re.sub(r'[^A-Za-z0-9.-]+', '_', network)}-{moment}"
     candidate, counter = stem, 1
-    while (directory / f"{candidate}.html").exists():
+    while _taken(directory, candidate):
         counter += 1
         candidate = f"{stem}-{counter}"
     return ReportPaths(directory / f"{candidate}.html", directory / f"{candidate}.xml", directory / f"{candidate}.json")
+
+
+def reservation_of(paths: ReportPaths) -> Path:
+    """The hidden marker that claims a report name for one run while it runs."""
+    return paths.json.with_name(f".{paths.json.stem}.reserved")
+
+
+def _taken(directory: Path, candidate: str) -> bool:
+    names = (f"{candidate}.html", f"{candidate}.json", f"{candidate}.xml", f".{candidate}.reserved")
+    return any((directory / name).exists() for name in names)
+
+
+def reserve_report_paths(directory: Path, markexpr: str, network: str) -> ReportPaths:
+    """:func:`report_paths`, claimed atomically, so runs sharing a reports directory never overwrite each other
+    (the claim is a hidden marker file, removed when the run ends)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"the reports directory {directory} cannot be created ({exc.strerror}). Next step: pass "
+            "--signoff-reports DIR with a writable folder, or --signoff-reports=none"
+        ) from None
+    for _ in range(1000):
+        paths = report_paths(directory, markexpr, network)
+        try:
+            os.close(os.open(reservation_of(paths), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue  # another run claimed this name between the check and the claim
+        except OSError as exc:
+            raise ConfigError(
+                f"the reports directory {directory} is not writable ({exc.strerror}). Next step: pass "
+                "--signoff-reports DIR with a writable folder, or --signoff-reports=none"
+            ) from None
+        return paths
+    raise ConfigError(f"no free report name in {directory}. Next step: clear old reports or pick another folder")
 
 
 def _check_names(target: Target, artifacts: ArtifactSet) -> None:

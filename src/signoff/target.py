@@ -203,6 +203,7 @@ class Target:
     raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy.plan
     raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: postdeploy.settings
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    builtin_readiness: Mapping[str, NetworkSettings] = field(default_factory=dict)  # [networks.anvil] readiness keys
 
     @property
     def has_pou(self) -> bool:
@@ -343,13 +344,13 @@ def load_target(path: Path) -> Target:
 
     networks_table = top.table("networks", expand=False)
     raw_networks: dict[str, Mapping[str, Any]] = {}
+    builtin_readiness: dict[str, NetworkSettings] = {}
     for network_name in list(networks_table.keys()):
         if network_name in BUILTIN_NETWORKS:
-            raise ConfigError(
-                f"{path}: [networks.{network_name}] redefines the built-in network "
-                f"{network_name!r}. Next step: rename the table (built-ins: "
-                f"{', '.join(BUILTIN_NETWORKS)})"
+            builtin_readiness[network_name] = _builtin_readiness(
+                path, network_name, networks_table.raw_table(network_name)
             )
+            continue
         raw_networks[network_name] = networks_table.raw_table(network_name)
     networks_table.done()
     raw_pou = dict(top.raw_table("pou")) if "pou" in top.data else None
@@ -379,7 +380,34 @@ def load_target(path: Path) -> Target:
         raw_deploy=raw_deploy,
         raw_postdeploy=raw_postdeploy,
         evidence=evidence,
+        builtin_readiness=builtin_readiness,
     )
+
+
+READINESS_KEYS = ("deployer", "min_deployer_balance_wei", "governance", "max_block_age_seconds")
+
+
+def _builtin_readiness(path: Path, name: str, raw: Mapping[str, Any]) -> NetworkSettings:
+    """``[networks.anvil]``: only PF-NET's readiness keys; signoff starts that node, so it owns its URL and id."""
+    owned = sorted(set(raw) - set(READINESS_KEYS))
+    if owned:
+        raise ConfigError(
+            f"{path}: [networks.{name}] sets {', '.join(owned)}, but {name!r} is built in (signoff starts it). "
+            f"Only the readiness keys {', '.join(READINESS_KEYS)} may be set there. Next step: remove "
+            f"{', '.join(owned)}, or name your own node [networks.<other name>]"
+        )
+    reader = _Table(path, f"networks.{name}", raw, expand=True)
+    settings = NetworkSettings(
+        name=name,
+        rpc_url="",
+        chain_id=0,
+        deployer=reader.address("deployer"),
+        min_deployer_balance_wei=reader.wei("min_deployer_balance_wei"),
+        governance=tuple(reader.address_list("governance")),
+        max_block_age_seconds=reader.integer("max_block_age_seconds", default=300, minimum=1) or 300,
+    )
+    reader.done()
+    return settings
 
 
 def _evidence_settings(path: Path, table: _Table) -> EvidenceSettings:

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.preflight, pytest.mark.network]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    ns = settings_of(metafunc.config).network_settings
+    ns = settings_of(metafunc.config).readiness
     if "deployer" in metafunc.fixturenames:
         configured = ns is not None and ns.deployer and ns.min_deployer_balance_wei is not None
         values = [(ns.deployer, ns.min_deployer_balance_wei)] if configured else [None]
@@ -64,7 +64,7 @@ def test_pf_net_chain_id(signoff_endpoint: Endpoint, signoff_rpc: JsonRpcClient,
 def test_pf_net_block_fresh(
     signoff_endpoint: Endpoint, signoff_pin: BlockPin, signoff_settings: SessionSettings, evidence
 ) -> None:
-    ns = signoff_settings.network_settings
+    ns = signoff_settings.readiness
     max_age = ns.max_block_age_seconds if ns else 300
     now = int(time.time())
     findings = net.check_block_age(signoff_endpoint.network, signoff_pin, now, max_age)

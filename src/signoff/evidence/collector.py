@@ -356,7 +356,8 @@ def verdict(counts: Mapping[str, int], *, exit_status: int, strict: bool, aborte
     if strict and counts.get("not run", 0):
         reasons.append(f"{counts['not run']} check(s) did not run (--signoff-strict)")
     if not counts.get("passed", 0):
-        reasons.append("no check passed")
+        skipped = [f"{counts[kind]} {kind}" for kind in ("not applicable", "not run") if counts.get(kind, 0)]
+        reasons.append("no check passed" + (f" ({', '.join(skipped)}): nothing was verified" if skipped else ""))
     if not reasons and exit_status not in (0, INTERRUPTED):
         reasons.append(f"pytest ended with exit status {exit_status}")
     caveats = []

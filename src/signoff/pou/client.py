@@ -36,9 +36,12 @@ class Answer:
     def field(self, name: str) -> Any:
         return self.body.get(name) if isinstance(self.body, dict) else None
 
-    def short(self) -> str:
+    def short(self, limit: int = 300) -> str:
+        """The status and the body, cut at ``limit`` characters with a marker saying how much was left out."""
         text = self.body if isinstance(self.body, str) else json.dumps(self.body, sort_keys=True)
-        return redact(f"HTTP {self.status} {text[:300]}")
+        if len(text) > limit:
+            text = f"{text[:limit]}... [{len(text) - limit:,} more characters not shown]"
+        return redact(f"HTTP {self.status} {text}")
 
 
 @dataclass(frozen=True)
