@@ -224,7 +224,8 @@ def test_without_sections_both_checks_skip_as_not_configured(run_suite, tmp_path
     target = tmp_path / "signoff.toml"
     target.write_text(f'[target]\nname = "bare"\nartifacts = "{FIXTURES / "reference" / "artifacts"}"\n')
     run = run_suite("-m", "emergency or create2", "-rs", target=target)
-    assert run.result.ret == 0, run.output
+    assert run.result.ret == 1, run.output  # nothing applied, so nothing was verified: not a green gate
+    assert "no check passed (5 not applicable): nothing was verified" in run.output
     assert run.outcomes() == {
         "test_pd_emg_pause[not-configured]": "skipped",
         "test_pd_emg_rotation[not-configured]": "skipped",

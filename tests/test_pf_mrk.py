@@ -581,7 +581,8 @@ def test_a_target_without_a_manifest_skips_with_the_reason(run_suite, tmp_path: 
     target = tmp_path / "signoff.toml"
     target.write_text(f'[target]\nname = "no manifest"\nartifacts = "{ARTIFACTS}"\n')
     run: SuiteRun = run_suite("-m", "manifest", "-rs", target=target)
-    assert run.result.ret == 0, run.output
+    assert run.result.ret == 1, run.output  # nothing applied, so nothing was verified: not a green gate
+    assert "no check passed (1 not applicable): nothing was verified" in run.output
     assert run.outcomes() == {"test_pf_mrk[not-configured]": "skipped"}
     assert "no [manifest] in" in run.output and 'add [manifest] plan = "dispatcher.plan.json"' in run.output
 

@@ -97,6 +97,42 @@ CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
         {},
         ["the constructor takes 2 argument(s) (address, uint64), constructor_args gives 1"],
     ),
+    "non-finite gas tolerance": (
+        "[postdeploy.gas]\ntolerance = inf\n",
+        [],
+        {},
+        ["tolerance must be a finite number, found inf"],
+    ),
+    "nan gas tolerance": (
+        "[postdeploy.gas]\ntolerance = nan\n",
+        [],
+        {},
+        ["tolerance must be a finite number, found nan"],
+    ),
+    "committee beyond any sane size": (
+        '[pou]\nreference = "pou"\nk = 100000000\nm = 100000000\n',
+        [],
+        {},
+        ["k must be <= 100, found 100,000,000"],
+    ),
+    "finalizer interval inf": (
+        '[pou]\nreference = "pou"\nfinalizer_interval_seconds = inf\n',
+        [],
+        {},
+        ["finalizer_interval_seconds must be a finite number, found inf"],
+    ),
+    "rpc url without a scheme": (
+        '[networks.sepolia]\nrpc_url = "localhost:8545"\nchain_id = 11155111\n',
+        ["--signoff-network", "sepolia"],
+        {},
+        ["[networks.sepolia] rpc_url must be an http(s):// or ws(s):// URL with a host, found 'localhost:8545'"],
+    ),
+    "secret rpc url without a scheme": (
+        '[networks.sepolia]\nrpc_url = "${SEPOLIA_URL}"\nchain_id = 11155111\n',
+        ["--signoff-network", "sepolia"],
+        {"SEPOLIA_URL": "user:hunter2secret@localhost:8545"},
+        ["rpc_url must be an http(s):// or ws(s):// URL with a host, found (value from the environment, not shown)"],
+    ),
     "missing required key": (
         None,
         [],
@@ -121,6 +157,23 @@ def test_bad_configuration_is_a_usage_error(run_suite, tmp_path: Path, case: str
     assert str(target) in run.output
     assert "Traceback" not in run.output
     assert not run.reports.exists() or not list(run.reports.glob("*.html"))
+    for secret in env.values():
+        assert secret not in run.output
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--network=", "--signoff-network is empty (an unset variable?)"),
+        ("--signoff-target=", "--signoff-target is empty (an unset variable?)"),
+    ],
+)
+def test_an_empty_option_is_a_usage_error_not_the_default(run_suite, option: str, message: str) -> None:
+    """An unset CI variable (`--network=$NETWORK`) must not silently check the default target or chain."""
+    run: SuiteRun = run_suite("-m", "eip170", option)
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR, run.output
+    assert message in run.output and "Traceback" not in run.output
+    assert not run.reports.exists() or not list(run.reports.glob("*.json"))
 
 
 def test_ambiguous_name_lists_candidates(run_suite, tmp_path: Path) -> None:

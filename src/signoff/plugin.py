@@ -29,13 +29,14 @@ from signoff.evidence import provenance
 from signoff.evidence.collector import (
     CHAIN_PROPERTY,
     CHECK_PROPERTY,
+    ENVIRONMENT_PROPERTY,
     Evidence,
     EvidenceCollector,
     finalize_user_properties,
 )
 from signoff.redaction import display_url, forget_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, reservation_of, reserve_report_paths, resolve_session
-from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, settings_of
+from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, record_environment, settings_of
 from signoff.suite import is_not_applicable, not_applicable
 from signoff.target import BUILTIN_NETWORKS
 
@@ -220,7 +221,14 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         return  # not a signoff run: the project's own tests run as if signoff were not installed
     forget_secrets()
-    network = config.getoption("signoff_network") or config.getini("signoff_network") or DEFAULT_NETWORK
+    given_network = config.getoption("signoff_network")
+    if given_network is not None and not str(given_network).strip():
+        raise pytest.UsageError(
+            "--signoff-network is empty (an unset variable?): a sign-off must say where it checks. Next step: "
+            f"pass a network name ({', '.join(BUILTIN_NETWORKS)} or a [networks] name of the target), or leave "
+            "the option out for the default"
+        )
+    network = given_network or config.getini("signoff_network") or DEFAULT_NETWORK
     # The artifacts are hundreds of thousands of long-lived objects: load them without the
     # cyclic GC and then freeze them, so later collections (pytest runs several) skip them.
     gc_enabled = gc.isenabled()
@@ -599,6 +607,8 @@ def pytest_runtest_makereport(
     if check:
         report.user_properties.append((CHECK_PROPERTY, str(check)))
     state = item.config.stash.get(STATE_KEY, None)
+    if state is not None and state.environment:
+        report.user_properties.append((ENVIRONMENT_PROPERTY, json.dumps(state.environment)))
     if state is not None and state.facts and (_uses_chain(item) or state.chain is not None):
         report.user_properties.append((CHAIN_PROPERTY, json.dumps(_chain_facts_now(state))))
     finalize_user_properties(report.user_properties)
@@ -673,6 +683,7 @@ def signoff_endpoint(request: pytest.FixtureRequest, signoff_settings: SessionSe
     try:
         node = AnvilNode(find_anvil(request.config.rootpath, request.config.invocation_params.dir))
         url = node.start()
+        record_environment(request.config, "anvil", node.version())
         client = JsonRpcClient(url)
         client.wait_until_ready(10)
         state.chain_id, state.pin = client.chain_id(), client.latest_block()

@@ -29,6 +29,7 @@ class RunState:
     aborted: str | None = None
     deselected: int = 0  # items a -m/-k expression dropped
     chain: Any = None  # this process's open Chain (session-scoped), for the block range the report shows
+    environment: dict[str, str] = field(default_factory=dict)  # rows fixtures add (broker, database, anvil)
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -38,3 +39,13 @@ def settings_of(config: pytest.Config) -> SessionSettings:
     if settings is None:
         raise pytest.UsageError("signoff settings are not resolved (was the run started with --help?)")
     return settings
+
+
+def record_environment(config: pytest.Config, key: str, value: str) -> None:
+    """Add a row to the report's environment (e.g. the broker or database a run tested); travels from
+    xdist workers with their reports. Values are redacted like everything else."""
+    from signoff.redaction import redact
+
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None:
+        state.environment[key] = redact(value)

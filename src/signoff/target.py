@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import math
 import os
 import re
 import tomllib
@@ -26,6 +27,7 @@ from signoff.errors import ConfigError
 from signoff.redaction import register_secret
 
 BUILTIN_NETWORKS = ("eth-tester", "anvil")
+MAX_COMMITTEE = 100  # [pou] k and m: a committee larger than this is a typo, and would stall the suite
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _SELECTOR = re.compile(r"0x[0-9a-fA-F]{8}")
@@ -248,7 +250,7 @@ class Target:
         reader = _Table(self.path, f"networks.{name}", self._raw_networks[name], expand=True)
         settings = NetworkSettings(
             name=name,
-            rpc_url=reader.string("rpc_url", required=True) or "",
+            rpc_url=_rpc_url(self.path, name, reader.string("rpc_url", required=True) or ""),
             chain_id=reader.integer("chain_id", required=True, minimum=1) or 0,
             deployments=reader.path("deployments", self.root, must_exist=False),
             deployer=reader.address("deployer"),
@@ -384,6 +386,26 @@ def load_target(path: Path) -> Target:
     )
 
 
+def _rpc_url(path: Path, network: str, url: str) -> str:
+    """An RPC URL with an http(s) or ws(s) scheme and a host (a bare "localhost:8545" is a usage error)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https", "ws", "wss"} or not parts.hostname:
+        shown = "(value from the environment, not shown)" if url and _is_secret(url) else repr(url)
+        raise ConfigError(
+            f"{path}: [networks.{network}] rpc_url must be an http(s):// or ws(s):// URL with a host, found {shown}. "
+            "Next step: write it in full, e.g. http://127.0.0.1:8545"
+        )
+    return url
+
+
+def _is_secret(value: str) -> bool:
+    from signoff.redaction import redact
+
+    return redact(value) != value
+
+
 READINESS_KEYS = ("deployer", "min_deployer_balance_wei", "governance", "max_block_age_seconds")
 
 
@@ -446,11 +468,11 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
     from signoff.pou.reference import REFERENCE_VARIANTS
 
     table = _Table(path, "pou", raw, expand=expand)
-    k = table.integer("k", default=3, minimum=1) or 3
-    m = table.integer("m", default=5, minimum=1) or 5
+    k = table.integer("k", default=3, minimum=1, maximum=MAX_COMMITTEE) or 3
+    m = table.integer("m", default=5, minimum=1, maximum=MAX_COMMITTEE) or 5
     if k > m:
         raise ConfigError(f"{path}: [pou] k = {k} is larger than m = {m}. Next step: a quorum needs k <= m")
-    interval = table.number("finalizer_interval_seconds", default=60.0, minimum=0.01)
+    interval = table.number("finalizer_interval_seconds", default=60.0, minimum=0.01, maximum=3600.0)
     variant = table.string("reference_variant") or "correct"
     if variant not in REFERENCE_VARIANTS:
         raise ConfigError(
@@ -673,28 +695,43 @@ class _Table:
         return bool(value)
 
     def integer(
-        self, key: str, *, required: bool = False, default: int | None = None, minimum: int | None = None
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        default: int | None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
     ) -> int | None:
         value = self._take(key, required)
         if value is None:
             return default
         self._typed(key, value, "an integer", isinstance(value, int) and not isinstance(value, bool))
-        if minimum is not None and value < minimum:
-            raise ConfigError(
-                f"{self.file}: {self._key(key)} must be >= {minimum}, found {value}. Next step: correct the value"
-            )
+        self._in_range(key, value, minimum, maximum)
         return int(value)
 
-    def number(self, key: str, *, default: float, minimum: float) -> float:
+    def number(self, key: str, *, default: float, minimum: float, maximum: float | None = None) -> float:
         value = self._take(key, False)
         if value is None:
             return default
         self._typed(key, value, "a number", isinstance(value, int | float) and not isinstance(value, bool))
-        if value < minimum:
+        if not math.isfinite(value):  # TOML allows nan and inf; a tolerance of inf would pass anything
+            raise ConfigError(
+                f"{self.file}: {self._key(key)} must be a finite number, found {value}. Next step: write a number"
+                + (f" between {minimum} and {maximum}" if maximum is not None else f" >= {minimum}")
+            )
+        self._in_range(key, value, minimum, maximum)
+        return float(value)
+
+    def _in_range(self, key: str, value: float, minimum: float | None, maximum: float | None) -> None:
+        if minimum is not None and value < minimum:
             raise ConfigError(
                 f"{self.file}: {self._key(key)} must be >= {minimum}, found {value}. Next step: correct the value"
             )
-        return float(value)
+        if maximum is not None and value > maximum:
+            raise ConfigError(
+                f"{self.file}: {self._key(key)} must be <= {maximum:,}, found {value:,}. Next step: correct the value"
+            )
 
     def string_list(self, key: str, *, required: bool = False) -> list[str]:
         value = self._take(key, required)

@@ -62,6 +62,14 @@ class AnvilNode:
         self._process: subprocess.Popen[str] | None = None
         self._output: list[str] = []
 
+    def version(self) -> str:
+        """``anvil --version``'s first line (for the report), or why it is unknown."""
+        try:
+            done = subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"unknown ({exc.__class__.__name__})"
+        return (done.stdout.strip().splitlines() or ["unknown"])[0]
+
     def start(self) -> str:
         args = [self.binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(self.chain_id), *self.extra_args]
         self._process = subprocess.Popen(

@@ -26,6 +26,7 @@ from signoff.redaction import redact
 
 PROPERTY = "signoff"
 CHAIN_PROPERTY = "signoff_chain"
+ENVIRONMENT_PROPERTY = "signoff_environment"
 CHECK_PROPERTY = "signoff_check"
 SCHEMA = "signoff-evidence/1"
 
@@ -403,6 +404,8 @@ class EvidenceCollector:
                 payload = json.loads(str(value))
             elif name == CHAIN_PROPERTY:
                 self._chain_seen(report, json.loads(str(value)))
+            elif name == ENVIRONMENT_PROPERTY:
+                self.environment.update(json.loads(str(value)))
         record = self.records.get(report.nodeid)
         failed_now = report.failed or (report.when == "call" and report.outcome != "passed")
         if record is None:

@@ -105,6 +105,8 @@ def _scope(document: Mapping[str, Any]) -> str:
         rows.append(["Chain", "not started (no selected check needed a chain)"])
     rows.append(["Started / finished (UTC)", _e(f"{document.get('started_at')} / {document.get('finished_at')}")])
     rows += [[html.escape(label), _e(env[key])] for key, label in SCOPE_KEYS if key in env]
+    shown = {key for key, _ in SCOPE_KEYS} | {"Network", "Started (UTC)"}
+    rows += [[_e(key), _e(value)] for key, value in env.items() if key not in shown]  # broker, database, anvil, ...
     files = document.get("evidence_files") or {}
     if files:
         rows.append(["Evidence files", _e(", ".join(f"{kind}: {name}" for kind, name in sorted(files.items())))])

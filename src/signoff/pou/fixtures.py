@@ -38,6 +38,7 @@ from signoff.pou.seeding import (
     seed_rows,
 )
 from signoff.redaction import display_url, redact, register_secret
+from signoff.stash import record_environment
 from signoff.target import PouSettings
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def pou_server(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Ite
         server = start_server(shared_key=uid)
     except SignoffError as exc:
         pytest.fail(redact(str(exc)), pytrace=False)
+    record_environment(request.config, "PostgreSQL (throwaway)", f"{server.kind}, {_server_version(server)}")
     try:
         yield server
     finally:
@@ -90,6 +92,17 @@ def pou_scratch(request: pytest.FixtureRequest, pou_server: Server) -> Iterator[
         pytest.fail(redact(str(exc)), pytrace=False)
     yield url
     drop_database(pou_server, name)
+
+
+def _server_version(server: Server) -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(server.admin_url, connect_timeout=10) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+    except psycopg.Error as exc:
+        return f"version unknown ({exc.__class__.__name__})"
+    return f"PostgreSQL {row[0]}" if row else "version unknown"
 
 
 NOT_CHECKED = "not checked: this check needs its own test agents and negotiations on the broker, and "
@@ -225,6 +238,7 @@ def pou_broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Ite
         except BrokerUnreachable as exc:
             pytest.fail(str(exc), pytrace=False)
         broker = Broker(pou_settings.url, client, pou_settings, None, started=False, journal=journal)
+        record_environment(request.config, "Broker", f"live broker at {display_url(pou_settings.url)}")
         try:
             yield broker
         finally:
@@ -274,6 +288,12 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
         pytest.fail(redact(f"the reference broker could not be started: {exc}"), pytrace=False)
     journal = Journal()
     client = BrokerClient(base, websocket_path=settings.websocket_path, seed_token=token, observer=journal.observe)
+    record_environment(
+        request.config,
+        "Broker",
+        f"reference broker ({settings.reference_variant}) from {settings.reference}, started at {base} over a "
+        "throwaway database",
+    )
     try:
         yield Broker(base, client, settings, url, started=True, journal=journal)
     finally:
