@@ -40,6 +40,34 @@ def test_fork_runs_the_drills_and_still_sends_no_write(run_suite, live_network) 
     assert proxy.write_methods() == (), proxy.write_methods()
 
 
+def test_the_fork_url_never_reaches_a_command_line(run_suite, live_network, tmp_path) -> None:
+    """anvil forks through signoff's loopback proxy: `ps` shows no live RPC URL (nor any key in it)."""
+    import subprocess
+    import threading
+    import time
+
+    seen: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            listing = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True, check=False).stdout
+            seen.extend(line for line in listing.splitlines() if "--fork-url" in line)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        run = run_suite("-m", "emergency", "--network=local", "--signoff-fork", target=live_network["target"])
+    finally:
+        done.set()
+        watcher.join()
+    assert run.result.ret == 0, run.output
+    assert seen, "the fork's anvil was never seen running"
+    upstream = live_network["proxy"].url
+    assert not any(upstream in line for line in seen), seen
+
+
 def test_strict_sign_off_fails_on_checks_not_run(run_suite, live_network) -> None:
     run = run_suite("-m", "postdeploy", "--network=local", "--signoff-strict", target=live_network["target"])
     assert run.result.ret == 1, run.output

@@ -5,9 +5,12 @@ XML or the JSON evidence."""
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -74,4 +77,35 @@ def test_redaction_rules() -> None:
     assert display_url("https://u:p@eth.example:8545/v2/key?x=1") == "https://eth.example:8545/***"
     assert display_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"
     assert display_url("not a url") == "***"
+    forget_secrets()
+
+
+URL = "https://alice:s3cr%3At-pass@rpc.example.org/v2/KEY123456789abcdefXYZ"
+PRIVATE = "0xAbCdEf0123456789aBcDeF0123456789abcdef0123456789abcdef0123456789"
+
+
+@pytest.mark.parametrize(
+    ("shown", "why"),
+    [
+        (lambda: "Authorization: Basic " + base64.b64encode(b"alice:s3cr:t-pass").decode(), "base64 user:password"),
+        (lambda: base64.urlsafe_b64encode(b"alice:s3cr:t-pass").decode(), "url-safe base64"),
+        (lambda: quote(URL, safe=""), "URL-encoded URL"),
+        (lambda: quote_plus("s3cr:t-pass"), "form-encoded password"),
+        (URL.upper, "upper case"),
+        (lambda: "KEY123456789ABCDEFXYZ", "key in another case"),
+        (lambda: html.escape('{"k": "' + PRIVATE + '"}'), "HTML-escaped"),
+        (lambda: json.dumps({"key": PRIVATE.upper()}), "JSON, upper case"),
+        (lambda: PRIVATE[2:], "hex key without 0x"),
+        (lambda: base64.b64encode(PRIVATE.encode()).decode(), "base64 of the key"),
+    ],
+)
+def test_secrets_are_hidden_in_every_derived_form(shown, why: str) -> None:
+    forget_secrets()
+    register_secret(URL)
+    register_secret(PRIVATE)
+    text = shown()
+    assert "***" in redact(text), why
+    for secret in ("s3cr", "KEY123456789", "ABCDEF0123456789ABCDEF", "alice:"):
+        assert secret.lower() not in redact(text).lower(), (why, redact(text))
+    assert redact("the node at rpc.example.org did not answer") == "the node at rpc.example.org did not answer"
     forget_secrets()

@@ -8,27 +8,56 @@ or an error message passes through :func:`redact`.
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
 _MIN_SECRET_LENGTH = 4
 _secrets: set[str] = set()
+_compiled: dict[str, re.Pattern[str]] = {}  # "all": every secret and derived form, compiled once per change
 _KEYLIKE = re.compile(r"[A-Za-z0-9_\-]{16,}")
+
+
+def derived_forms(value: str) -> set[str]:
+    """The forms a secret takes on its way out: URL-encoded, HTML- and JSON-escaped, base64 (as in an
+    ``Authorization: Basic`` header), and a hex key without its ``0x``. (Case is ignored when matching.)"""
+    forms = {value, quote(value, safe=""), quote_plus(value), html.escape(value), json.dumps(value)[1:-1]}
+    if value[:2].lower() == "0x" and len(value) >= 18:
+        forms.add(value[2:])
+    for raw in (value.encode(),):
+        forms.add(base64.b64encode(raw).decode().rstrip("="))
+        forms.add(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
+
+
+def _basic_auth_forms(user: str, password: str) -> set[str]:
+    """``user:password`` as an HTTP client sends it (base64 of the decoded pair)."""
+    pair = f"{unquote(user)}:{unquote(password)}".encode()
+    return {base64.b64encode(pair).decode().rstrip("="), base64.urlsafe_b64encode(pair).decode().rstrip("=")}
 
 
 def register_secret(value: str) -> None:
     """Remember ``value`` as secret. For a URL, what is secret is what can carry a key:
     user-info, path and query (a bare ``scheme://host:port`` is not a secret, and stays
     visible so that an error can name the host)."""
+    _compiled.clear()
     parts = _url_parts(value)
     if parts is None:
         if len(value) >= _MIN_SECRET_LENGTH:
-            _secrets.add(value)
+            _secrets.update(derived_forms(value))
         return
     if parts:
-        _secrets.add(value)
-    _secrets.update(p for p in parts if len(p) >= _MIN_SECRET_LENGTH)
+        _secrets.update(derived_forms(value))
+    for part in parts:
+        if len(part) >= _MIN_SECRET_LENGTH:
+            _secrets.update(derived_forms(part))
+            _secrets.update(derived_forms(unquote(part)))
+    split = urlsplit(value)
+    if split.username is not None and split.password:
+        _secrets.update(_basic_auth_forms(split.username, split.password))
 
 
 def known_secrets() -> frozenset[str]:
@@ -39,17 +68,19 @@ def known_secrets() -> frozenset[str]:
 def forget_secrets() -> None:
     """Clear the registry (a new pytest session in the same process starts clean)."""
     _secrets.clear()
+    _compiled.clear()
 
 
 def redact(text: str) -> str:
-    """Replace every registered secret in ``text`` by ``***``; longest first, so a URL
-    and the key inside it are both hidden."""
+    """Replace every registered secret (in any of its derived forms, in any letter case) in ``text`` by
+    ``***``; longest first, so a URL and the key inside it are both hidden."""
     if not _secrets or not text:
         return text
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    pattern = _compiled.get("all")
+    if pattern is None:
+        alternatives = "|".join(re.escape(secret) for secret in sorted(_secrets, key=len, reverse=True))
+        pattern = _compiled["all"] = re.compile(alternatives, re.IGNORECASE)
+    return pattern.sub(MASK, text)
 
 
 def display_url(url: str) -> str:

@@ -28,9 +28,10 @@ _POLL_SECONDS = 0.05  # how quickly serve_forever notices stop()
 class RecordingRpcProxy:
     """Forward JSON-RPC POSTs from ``127.0.0.1:<free port>`` to ``upstream``; record methods."""
 
-    def __init__(self, upstream: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, upstream: str, *, timeout: float = 30.0, refuse_writes: bool = False) -> None:
         self.upstream = upstream  # may hold an API key: show only display_url(upstream)
         self.timeout = timeout
+        self.refuse_writes = refuse_writes  # answer write methods with an error instead of forwarding them
         self.url = ""
         self._target, self._headers = split_credentials(upstream)
         self._lock = threading.Lock()
@@ -140,12 +141,21 @@ def _handler_for(proxy: RecordingRpcProxy) -> type[BaseHTTPRequestHandler]:
                 return
             body = self.rfile.read(length)
             proxy._record(body)
-            status, answer, content_type = proxy._forward(body, self.headers.get("Content-Type", "application/json"))
+            writes = [m for m in request_methods(body) if is_write_method(m)] if proxy.refuse_writes else []
+            if writes:
+                message = f"signoff proxy: {writes[0]} refused: nothing is ever sent to a live network"
+                refusal = {"jsonrpc": "2.0", "id": None, "error": {"code": -32601, "message": message}}
+                status, content_type = int(HTTPStatus.OK), "application/json"
+                answer_bytes = json.dumps(refusal).encode()
+            else:
+                status, answer_bytes, content_type = proxy._forward(
+                    body, self.headers.get("Content-Type", "application/json")
+                )
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(answer)))
+            self.send_header("Content-Length", str(len(answer_bytes)))
             self.end_headers()
-            self.wfile.write(answer)
+            self.wfile.write(answer_bytes)
 
         def do_GET(self) -> None:
             self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "JSON-RPC only: send a POST")

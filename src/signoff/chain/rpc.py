@@ -19,10 +19,12 @@ from signoff.redaction import display_url
 class JsonRpcClient:
     """Read-only JSON-RPC: refuses write methods outright, names only the host on error."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 10.0, deadline: float = 30.0, max_bytes: int = 64 << 20) -> None:
         self.url = url
         self.shown = display_url(url)
-        self.timeout = timeout
+        self.timeout = timeout  # per network operation
+        self.deadline = deadline  # per call, whole answer included (a node that trickles bytes is cut off)
+        self.max_bytes = max_bytes
         self._ids = itertools.count(1)
         self._target, self._headers = split_credentials(url)
         if urlsplit(url).scheme not in ("http", "https"):
@@ -36,7 +38,7 @@ class JsonRpcClient:
         request = urllib.request.Request(self._target, data=body.encode(), headers=self._headers, method="POST")  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                payload = json.loads(response.read())
+                payload = json.loads(self._read(response, method))
         except urllib.error.HTTPError as exc:
             raise ChainError(
                 f"RPC {self.shown} answered HTTP {exc.code} to {method}. Next step: check the URL and its API key"
@@ -47,32 +49,84 @@ class JsonRpcClient:
                 f"RPC {self.shown} is unreachable ({_reason(reason)}) while calling {method}. "
                 "Next step: check the network's rpc_url, that the node is up, and the firewall"
             ) from None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise ChainError(f"RPC {self.shown} did not answer JSON to {method}: is it a JSON-RPC endpoint?") from None
+        if not isinstance(payload, dict):
+            raise ChainError(
+                f"RPC {self.shown} answered {method} with {_kind(payload)}, expected a JSON-RPC object "
+                '{"jsonrpc", "id", "result"}. Next step: check that rpc_url is a JSON-RPC endpoint'
+            )
         if "error" in payload:
             error = payload["error"]
             message = error.get("message", error) if isinstance(error, dict) else error
             raise ChainError(f"RPC {self.shown} answered an error to {method}: {message}")
         return payload.get("result")
 
+    def _read(self, response: Any, method: str) -> bytes:
+        """The whole body within the call's deadline and size limit (each read waits ``timeout`` at most)."""
+        ends = time.monotonic() + self.deadline
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > ends:
+                raise ChainError(
+                    f"RPC {self.shown} did not finish answering {method} within {self.deadline:.0f} s (it sends "
+                    "its answer too slowly). Next step: check the node, or use another RPC endpoint"
+                )
+            chunk = response.read1(65536)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise ChainError(
+                    f"RPC {self.shown} answered {method} with more than {self.max_bytes:,} bytes. "
+                    "Next step: check that rpc_url is a JSON-RPC endpoint"
+                )
+            chunks.append(chunk)
+
+    def _quantity(self, value: Any, method: str) -> int:
+        """A JSON-RPC quantity (``"0x1a"``); anything else is the node's fault, said plainly."""
+        if isinstance(value, str) and value.startswith("0x"):
+            try:
+                return int(value, 16)
+            except ValueError:
+                pass
+        raise ChainError(
+            f'RPC {self.shown} answered {method} with {_kind(value)}, expected a hex quantity such as "0x1". '
+            "Next step: check that rpc_url is an Ethereum JSON-RPC endpoint"
+        )
+
     def chain_id(self) -> int:
-        return int(self.call("eth_chainId"), 16)
+        return self._quantity(self.call("eth_chainId"), "eth_chainId")
 
     def latest_block(self) -> BlockPin:
-        block = self.call("eth_getBlockByNumber", "latest", False)
+        method = "eth_getBlockByNumber"
+        block = self.call(method, "latest", False)
         if not isinstance(block, dict):
-            raise ChainError(f"RPC {self.shown} returned no latest block")
-        return BlockPin(int(block["number"], 16), str(block["hash"]), int(block["timestamp"], 16))
+            raise ChainError(f"RPC {self.shown} returned no latest block ({_kind(block)}). Next step: check the node")
+        missing = [key for key in ("number", "hash", "timestamp") if not isinstance(block.get(key), str)]
+        if missing:
+            raise ChainError(
+                f"RPC {self.shown} returned a latest block without {', '.join(missing)}. Next step: check the node"
+            )
+        return BlockPin(
+            self._quantity(block["number"], method), str(block["hash"]), self._quantity(block["timestamp"], method)
+        )
 
     def balance(self, address: str, block: int) -> int:
-        return int(self.call("eth_getBalance", address, hex(block)), 16)
+        return self._quantity(self.call("eth_getBalance", address, hex(block)), "eth_getBalance")
 
     def nonce(self, address: str, block: int) -> int:
-        return int(self.call("eth_getTransactionCount", address, hex(block)), 16)
+        return self._quantity(self.call("eth_getTransactionCount", address, hex(block)), "eth_getTransactionCount")
 
     def code(self, address: str, block: int) -> bytes:
-        text = str(self.call("eth_getCode", address, hex(block)))
-        return bytes.fromhex(text[2:] if text.startswith("0x") else text)
+        value = self.call("eth_getCode", address, hex(block))
+        if isinstance(value, str) and value.startswith("0x"):
+            try:
+                return bytes.fromhex(value[2:])
+            except ValueError:
+                pass
+        raise ChainError(f"RPC {self.shown} answered eth_getCode with {_kind(value)}, expected 0x-prefixed hex bytes")
 
     def wait_until_ready(self, deadline_seconds: float) -> None:
         """Poll ``eth_chainId`` until the node answers (a freshly started anvil)."""
@@ -98,6 +152,21 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), headers
+
+
+def _kind(value: Any) -> str:
+    """A short, secret-free description of an unexpected JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r}{'...' if len(value) > 40 else ''})"
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    return f"an object with keys {sorted(value)[:6]}" if isinstance(value, dict) else type(value).__name__
 
 
 def _reason(reason: object) -> str:

@@ -122,21 +122,30 @@ def drill_chain(
     from signoff.chain import Endpoint
     from signoff.chain.anvil import AnvilNode, find_anvil
     from signoff.chain.backends import open_endpoint
+    from signoff.chain.proxy import RecordingRpcProxy
 
     network = signoff_settings.network_settings
     assert network is not None and deployed_system.block is not None
+    # anvil reads the live network through a loopback proxy: the RPC URL (and any key in it) never
+    # appears on a process command line, and the proxy refuses any write method on the way up.
+    upstream = RecordingRpcProxy(network.rpc_url, refuse_writes=True)
     node = AnvilNode(
         find_anvil(request.config.rootpath, request.config.invocation_params.dir),
-        ["--fork-url", network.rpc_url, "--fork-block-number", str(deployed_system.block.number)],
+        ["--fork-url", upstream.start(), "--fork-block-number", str(deployed_system.block.number)],
         chain_id=network.chain_id,
     )
+
+    def stop() -> None:
+        node.stop()
+        upstream.stop()
+
     fork: Chain | None = None
     problem = ""
     try:
         url = node.start()
-        fork = open_endpoint(Endpoint(f"{network.name} (fork)", url, network.chain_id, "anvil"), close=node.stop)
+        fork = open_endpoint(Endpoint(f"{network.name} (fork)", url, network.chain_id, "anvil"), close=stop)
     except SignoffError as exc:
-        node.stop()
+        stop()
         problem = redact(f"could not fork {network.name} at block {deployed_system.block.number}: {exc}")
     if fork is None:
         pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback
