@@ -197,7 +197,7 @@ def load_artifacts(location: Path) -> ArtifactSet:
     if location.is_file():
         reader.read_standard_json(location)
     else:
-        for path in _walk_json(location):
+        for path in _walk_json(location, reader.problems):
             reader.read_file(path)
     contracts = tuple(sorted(reader.contracts, key=lambda c: (c.fqn, str(c.artifact_path))))
     problems = tuple(sorted(reader.problems, key=lambda p: str(p.path)))
@@ -211,15 +211,37 @@ def load_artifacts(location: Path) -> ArtifactSet:
     )
 
 
-def _walk_json(root: Path) -> Iterator[Path]:
-    """Every ``*.json`` below ``root`` in a stable order, skipping auxiliary folders/files."""
+def _walk_json(root: Path, problems: list[ArtifactProblem]) -> Iterator[Path]:
+    """Every ``*.json`` below ``root`` in a stable order, skipping auxiliary folders/files.
+
+    Symlinked folders are followed (a contract behind one must not escape the checks), each real
+    folder once, so a symlink loop ends; a folder that cannot be listed is a problem, never a skip."""
+    seen: set[str] = set()
     stack = [root]
     while stack:
         directory = stack.pop()
-        with os.scandir(directory) as entries:
-            names = sorted(entries, key=lambda e: e.name)
+        real = os.path.realpath(directory)
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            with os.scandir(directory) as entries:
+                names = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(
+                ArtifactProblem(
+                    Path(directory),
+                    f"{directory}: the artifacts folder cannot be read ({exc.strerror}). Next step: fix its "
+                    "permissions (the user running signoff must be able to list it) and run again",
+                )
+            )
+            continue
         for entry in reversed(names):
-            if entry.is_dir(follow_symlinks=False):
+            try:
+                is_dir = entry.is_dir()  # follows a symlink
+            except OSError:
+                is_dir = False
+            if is_dir:
                 if entry.name not in _SKIPPED_DIRS:
                     stack.append(Path(entry.path))
             elif entry.name.endswith(".json") and not entry.name.endswith(".dbg.json"):
