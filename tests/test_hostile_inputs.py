@@ -5,6 +5,7 @@ test_secrets.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -70,3 +71,40 @@ def test_an_unlistable_folder_is_a_problem_not_a_silent_skip(tmp_path: Path, mon
     assert problem.path == locked
     assert "the artifacts folder cannot be read (Permission denied). Next step: fix its permissions" in problem.message
     assert "PingFacet" not in {c.name for c in found.contracts}
+
+
+def test_an_abi_entry_with_inputs_7_names_the_file_and_entry(run_suite, tmp_path: Path) -> None:
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(FIXTURES / "reference" / "artifacts", artifacts)
+    ping = artifacts / "contracts" / "facets" / "PingFacet.sol" / "PingFacet.json"
+    document = json.loads(ping.read_text())
+    document["abi"][0]["inputs"] = 7
+    ping.write_text(json.dumps(document))
+    target = tmp_path / "signoff.toml"
+    target.write_text(f'[target]\nname = "bad abi"\nartifacts = "{artifacts}"\n')
+    run: SuiteRun = run_suite("-m", "preflight", target=target)
+    assert run.result.ret == 1, run.output
+    assert f"{ping}: abi[0] (function echo) has inputs 7, expected a list of parameters" in run.output
+    assert "Traceback" not in run.output and "TypeError" not in run.output
+
+
+def test_a_deploy_plan_that_is_a_folder_is_a_usage_error(run_suite, tmp_path: Path) -> None:
+    (tmp_path / "plans").mkdir()
+    target = tmp_path / "signoff.toml"
+    target.write_text(
+        f'[target]\nname = "plan folder"\nartifacts = "{FIXTURES / "reference" / "artifacts"}"\n'
+        '[deploy]\nplan = "plans"\n'
+    )
+    run: SuiteRun = run_suite("-m", "rehearsal", target=target)
+    assert run.result.ret == 4, run.output
+    assert f"deploy.plan = 'plans' -> {tmp_path / 'plans'} is a folder, expected a file" in run.output
+    assert "INTERNALERROR" not in run.output and "Traceback" not in run.output
+
+
+def test_a_reports_folder_that_is_a_file_is_a_usage_error(run_suite, tmp_path: Path) -> None:
+    blocker = tmp_path / "reports-file"
+    blocker.write_text("not a folder")
+    run: SuiteRun = run_suite("-m", "eip170", f"--signoff-reports={blocker}")
+    assert run.result.ret == 4, run.output
+    assert f"the reports directory {blocker} cannot be created" in run.output
+    assert "Traceback" not in run.output

@@ -330,7 +330,7 @@ def load_target(path: Path) -> Target:
 
     abi_table = top.table("abi")
     abi = AbiSettings(
-        snapshots=abi_table.path("snapshots", path.parent, must_exist=False) or path.parent / "abi",
+        snapshots=abi_table.path("snapshots", path.parent, must_exist=False, kind="dir") or path.parent / "abi",
         contracts=tuple(abi_table.string_list("contracts")),
     )
     abi_table.done()
@@ -339,7 +339,7 @@ def load_target(path: Path) -> Target:
     manifest_table = top.table("manifest")
     if manifest_table.keys():
         manifest = ManifestSettings(
-            plan=manifest_table.path("plan", path.parent, must_exist=False, required=True) or path.parent,
+            plan=manifest_table.path("plan", path.parent, must_exist=False, required=True, kind="file") or path.parent,
             dispatcher=manifest_table.string("dispatcher", required=True) or "",
         )
     manifest_table.done()
@@ -444,7 +444,7 @@ def _evidence_settings(path: Path, table: _Table) -> EvidenceSettings:
     settings = EvidenceSettings(
         operator=table.string("operator"),
         sign_key=table.string("sign_key"),
-        sign_keystore=table.path("sign_keystore", path.parent, must_exist=True),
+        sign_keystore=table.path("sign_keystore", path.parent, must_exist=True, kind="file"),
         sign_keystore_password=table.string("sign_keystore_password"),
         sign_gpg_key=table.string("sign_gpg_key"),
         sarif=bool(table.boolean("sarif")),
@@ -483,8 +483,8 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
     settings = PouSettings(
         url=table.string("url"),
         database_url=table.string("database_url"),
-        migrations=table.path("migrations", path.parent, must_exist=True),
-        prerequisites=table.path("prerequisites", path.parent, must_exist=True),
+        migrations=table.path("migrations", path.parent, must_exist=True, kind="dir"),
+        prerequisites=table.path("prerequisites", path.parent, must_exist=True, kind="dir"),
         k=k,
         m=m,
         finalizer_interval_seconds=interval,
@@ -493,7 +493,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         client_did=table.string("client_did"),
         agent_did=table.string("agent_did"),
         outsider_did=table.string("outsider_did"),
-        reference=table.path("reference", path.parent, must_exist=True),
+        reference=table.path("reference", path.parent, must_exist=True, kind="dir"),
         reference_variant=variant,
         stateful_examples=table.integer("stateful_examples", default=25, minimum=1) or 25,
         schema=_pou_schema(table.table("schema", expand=False)),
@@ -747,16 +747,26 @@ class _Table:
         self._typed(key, value, "a list", isinstance(value, list))
         return list(value)
 
-    def path(self, key: str, base: Path, *, must_exist: bool, required: bool = False) -> Path | None:
+    def path(self, key: str, base: Path, *, must_exist: bool, required: bool = False, kind: str = "any") -> Path | None:
+        """A path relative to ``base``; ``kind`` "file" or "dir" refuses the other kind when it exists."""
         text = self.string(key, required=required)
         if text is None:
             return None
-        resolved = (base / text).resolve()
+        where = f"{self.file}: {self._key(key)} = {text!r}"
+        try:
+            resolved = (base / text).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, a path too long
+            raise ConfigError(f"{where} cannot be resolved ({exc}). Next step: fix the path or the links") from None
+        build = "build the contracts first, or " if key == "artifacts" else ""
         if must_exist and not resolved.exists():
             raise ConfigError(
-                f"{self.file}: {self._key(key)} = {text!r} -> {resolved} does not exist. "
-                "Next step: build the contracts first, or correct the path (relative to the target file)"
+                f"{where} -> {resolved} does not exist. "
+                f"Next step: {build}correct the path (relative to the target file)"
             )
+        if kind == "file" and resolved.is_dir():
+            raise ConfigError(f"{where} -> {resolved} is a folder, expected a file. Next step: name the file in it")
+        if kind == "dir" and resolved.is_file():
+            raise ConfigError(f"{where} -> {resolved} is a file, expected a folder. Next step: name its folder")
         return resolved
 
     def address(self, key: str) -> str | None:

@@ -185,8 +185,18 @@ class ArtifactSet:
         pool = sorted({c.fqn if ":" in name else c.name for c in self.contracts})
         close = difflib.get_close_matches(name, pool, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        unreadable = f" ({len(self.problems)} artifact file(s) could not be read)" if self.problems else ""
-        raise LookupError(f"no contract named {name!r} among the artifacts in {self.root}{unreadable}{hint}")
+        unreadable = ""
+        if self.problems:
+            listed = "; ".join(problem.message for problem in self.problems[:3])
+            more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
+            unreadable = (
+                f". {len(self.problems)} artifact file(s) could not be read, so it may be one of them: {listed}{more}"
+            )
+        choices = ", ".join(pool[:12]) + (", ..." if len(pool) > 12 else "")
+        raise LookupError(
+            f"no contract named {name!r} among the artifacts in {self.root}{hint} (known: {choices or 'none'})"
+            f"{unreadable}"
+        )
 
 
 def load_artifacts(location: Path) -> ArtifactSet:
@@ -526,10 +536,7 @@ class _Reader:
                 method_identifiers=evm.get("methodIdentifiers"),
             )
 
-        abi = entry.get("abi", [])
-        if not isinstance(abi, list):
-            raise ArtifactError(f"{path}: contracts[{source!r}][{name!r}].abi is not a list")
-        return Contract(source, name, tuple(abi), creation, runtime, path, FORMAT_STANDARD_JSON, details)
+        return Contract(source, name, _abi(entry, path), creation, runtime, path, FORMAT_STANDARD_JSON, details)
 
 
 # -- field readers ---------------------------------------------------------------------
@@ -546,7 +553,45 @@ def _abi(data: JsonObject, path: Path) -> tuple[JsonObject, ...]:
     abi = data.get("abi", [])
     if not isinstance(abi, list) or not all(isinstance(item, dict) for item in abi):
         raise ArtifactError(f"{path}: 'abi' must be a list of objects")
+    for index, entry in enumerate(abi):
+        problem = _abi_entry_problem(entry)
+        if problem:
+            raise ArtifactError(
+                f"{path}: abi[{index}] ({entry.get('type', 'no type')} {entry.get('name', '')!s}) {problem}. "
+                "Next step: rebuild the artifacts (e.g. `npx hardhat compile --force` or `forge build --force`)"
+            )
     return tuple(abi)
+
+
+_NAMED = {"function", "event", "error"}
+
+
+def _params_problem(params: Any, key: str) -> str | None:
+    if not isinstance(params, list):
+        return f"has {key} {params!r}, expected a list of parameters"
+    for position, param in enumerate(params):
+        if not isinstance(param, dict) or not isinstance(param.get("type"), str) or not param["type"]:
+            return f"has {key}[{position}] {param!r}, expected an object with a 'type'"
+        if param["type"].startswith("tuple"):
+            inner = _params_problem(param.get("components", []), f"{key}[{position}].components")
+            if inner:
+                return inner
+    return None
+
+
+def _abi_entry_problem(entry: JsonObject) -> str | None:
+    """Why an ABI entry cannot be read the way every check reads it (None when it can)."""
+    kind = entry.get("type", "function")  # solc omits "type" for functions in old ABIs
+    if not isinstance(kind, str):
+        return f"has type {kind!r}, expected a string"
+    if kind in _NAMED and (not isinstance(entry.get("name"), str) or not entry["name"]):
+        return "has no name"
+    for key in ("inputs", "outputs"):
+        if key in entry:
+            problem = _params_problem(entry[key], key)
+            if problem:
+                return problem
+    return None
 
 
 _HEX = re.compile(r"[0-9a-fA-F]*")

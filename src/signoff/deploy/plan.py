@@ -147,7 +147,7 @@ def load_deploy_plan(target: Target) -> DeployPlan | None:
 def parse_deploy_plan(target: Target, raw: Mapping[str, Any]) -> DeployPlan:
     source = target.path
     table = _Table(source, "deploy", raw, expand=False)
-    external = table.path("plan", target.root, must_exist=True)
+    external = table.path("plan", target.root, must_exist=True, kind="file")
     if external is not None:
         table.done()
         try:

@@ -241,7 +241,7 @@ def parse_postdeploy(path: Path, raw: Mapping[str, Any]) -> PostdeploySettings:
         activate=gas_table.integer("activate", default=defaults.activate, minimum=1) or defaults.activate,
         workflow=gas_table.integer("workflow", default=defaults.workflow, minimum=1) or defaults.workflow,
         selectors=gas_table.integer("selectors", minimum=1),
-        baseline=gas_table.path("baseline", path.parent, must_exist=False),
+        baseline=gas_table.path("baseline", path.parent, must_exist=False, kind="file"),
         tolerance=gas_table.number("tolerance", default=defaults.tolerance, minimum=0.0, maximum=10.0),
     )
     gas_table.done()
