@@ -50,11 +50,26 @@ def test_no_secret_in_any_output(run_suite, tmp_path: Path, live_node: dict[str,
         'deployer = "${SECRET_DEPLOYER}"\nmin_deployer_balance_wei = "${SECRET_MIN_BALANCE}"\n'
         'governance = ["${SECRET_GOVERNANCE}"]\n'
     )
-    run: SuiteRun = run_suite("-m", "preflight", "--network", "stage", target=target, env=secrets)
+    (tmp_path / "deployments").mkdir()  # PD-CODE reads the deployed PingFacet through web3
+    (tmp_path / "deployments" / "secret-stage.json").write_text(json.dumps({"PingFacet": live_node["contract"]}))
+    log_file = tmp_path / "debug.log"
+    run: SuiteRun = run_suite(
+        "-m",
+        "preflight or bytecode",  # bytecode reads through web3, which logs every request (and its URL) at DEBUG
+        "--network",
+        "stage",
+        "--log-cli-level=DEBUG",
+        f"--log-file={log_file}",
+        "--log-file-level=DEBUG",
+        target=target,
+        env=secrets,
+    )
     assert run.result.ret == 1, run.output  # the deployer and governance checks fail
     assert "has no code at block" in run.output and "holds" in run.output  # the failures did print
     report_text = run.all_report_text()
-    everything = run.output + report_text + _decoded_blobs(report_text)
+    logged = log_file.read_text()
+    assert "Making request HTTP" in logged  # web3 did log its requests, URL included (redacted)
+    everything = run.output + report_text + _decoded_blobs(report_text) + logged
     assert len(list(run.reports.glob("*"))) == 4  # html, xml, json and the integrity manifest
     leaked = {
         name: value for name, value in secrets.items() if value in everything or value.lower() in everything.lower()

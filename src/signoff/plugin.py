@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import os
 import sys
 from collections.abc import Generator, Iterator, Sequence
@@ -221,6 +222,7 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         return  # not a signoff run: the project's own tests run as if signoff were not installed
     forget_secrets()
+    _redact_logging()
     given_network = config.getoption("signoff_network")
     if given_network is not None and not str(given_network).strip():
         raise pytest.UsageError(
@@ -303,6 +305,28 @@ def _signer(settings: SessionSettings) -> Any:
         return integrity.keystore_signer(chosen.sign_keystore, chosen.sign_keystore_password)
     assert chosen.sign_gpg_key is not None
     return integrity.GpgSigner(chosen.sign_gpg_key, integrity.find_gpg())
+
+
+def _redact_logging() -> None:
+    """Every log record of every library (web3 logs full RPC URLs at DEBUG) is redacted as it is made,
+    so no handler (--log-cli-level, --log-file, caplog, the report's log sections) ever sees a secret."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "signoff_redacts", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging library's to report
+            return record
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return record
+
+    factory.signoff_redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def _evidence_files(config: pytest.Config, json_path: Path | None) -> dict[str, str]:
