@@ -158,6 +158,9 @@ def test_live_broker_passes_and_tells_what_it_created(run_suite, pg, tmp_path: P
     assert len(outcomes) >= 20
     assert after == before  # no row that is not signoff's changed (real committees, reputation, ...)
     assert active == []  # the run left its test agents inactive
+    from signoff.pou.fixtures import live_lock_path
+
+    assert not live_lock_path(broker.url).exists()  # the run's lock on the live broker is gone with it
 
     evidence = run.evidence()
     seeded = evidence["tables"]["PU-SEED"]["rows"]

@@ -120,7 +120,7 @@ CHILD = """
 import json, sys, time
 from signoff.pou.database import start_server
 server = start_server()
-print(json.dumps({"socket_dir": server.socket_dir}), flush=True)
+print(json.dumps({"socket_dir": server.socket_dir, "watchdog": server.watchdog_pid}), flush=True)
 time.sleep(600)
 """
 
@@ -129,21 +129,43 @@ def _postmaster(data: Path) -> int:
     return int((data / "postmaster.pid").read_text().split()[0])
 
 
-def test_killed_run_leaves_no_server_behind() -> None:
-    from signoff.pou.database import start_server
-    from signoff.pou.processes import alive
-
+def _killed_child(*, with_watchdog: bool) -> tuple[Path, int]:
+    """A run that started a server and was SIGKILLed (no finalizer, no atexit: as a CI timeout kills
+    a run); with_watchdog=False kills its watchdog too (a kill of everything)."""
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
     try:
         line = child.stdout.readline() if child.stdout else ""
         assert line, "the child did not start a server"
-        data = Path(json.loads(line)["socket_dir"])
+        started = json.loads(line)
+        data = Path(started["socket_dir"])
         postmaster = _postmaster(data)
+        if not with_watchdog:
+            os.kill(started["watchdog"], signal.SIGKILL)
     finally:
-        os.kill(child.pid, signal.SIGKILL)  # no finalizer, no atexit: as a CI timeout kills a run
+        os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
         if child.stdout:
             child.stdout.close()
+    return data, postmaster
+
+
+def test_a_killed_run_s_server_is_stopped_by_its_watchdog() -> None:
+    from signoff.pou.processes import alive
+
+    data, postmaster = _killed_child(with_watchdog=True)
+    deadline = time.monotonic() + 10
+    while (alive(postmaster) or data.parent.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(postmaster), "PostgreSQL outlived the killed run"
+    assert not data.parent.exists()
+
+
+def test_killed_run_leaves_no_server_behind() -> None:
+    """Even when the watchdog died too, the next start sweeps the orphan."""
+    from signoff.pou.database import start_server
+    from signoff.pou.processes import alive
+
+    data, postmaster = _killed_child(with_watchdog=False)
     directory = data.parent
     assert alive(postmaster) and directory.is_dir()  # PostgreSQL outlived the run that started it
 

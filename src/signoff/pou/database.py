@@ -23,6 +23,8 @@ import re
 import secrets
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -54,6 +56,7 @@ class Server:
     host_part: str  # how a URL reaches the server: "@host:port" or "@/?host=<socket dir>" pieces
     socket_dir: str | None
     _stop: Callable[[], None] = field(repr=False)
+    watchdog_pid: int | None = None  # the process that stops this server if its run is killed
 
     def stop(self) -> None:
         self._stop()
@@ -127,11 +130,41 @@ def _pgserver(shared_key: str | None) -> Server:
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir) if info.socket_dir is not None else str(directory / "data")
 
+    watchdog = _start_watchdog(directory)
+
     def stop() -> None:
         server.cleanup()  # stops the server when this is its last handle, and deletes data/
         _release(directory, marker)
+        with contextlib.suppress(OSError):
+            watchdog.kill()
 
-    return Server("pgserver", server.get_uri(), "", socket_dir, stop)
+    return Server("pgserver", server.get_uri(), "", socket_dir, stop, watchdog.pid)
+
+
+_WATCH_SECONDS = 0.5
+
+
+def _start_watchdog(directory: Path) -> subprocess.Popen[bytes]:
+    """A small process that outlives a killed run: when this process dies without stopping its server
+    (SIGKILL, an OOM kill), it stops the now-orphaned PostgreSQL within a second and removes its files."""
+    code = "import sys\nfrom signoff.pou.database import watch\nwatch(int(sys.argv[1]), sys.argv[2])\n"
+    return subprocess.Popen(  # our own interpreter and module
+        [sys.executable, "-c", code, str(os.getpid()), str(directory)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C of the run must not stop the watchdog before the run's own cleanup
+    )
+
+
+def watch(owner_pid: int, directory: str) -> None:
+    """The watchdog's loop: wait for ``owner_pid`` to end, then sweep servers whose owners are all gone."""
+    folder = Path(directory)
+    while alive(owner_pid) and folder.exists():
+        time.sleep(_WATCH_SECONDS)
+    if folder.exists():
+        with _sweep_lock(folder.parent):
+            remove_orphaned_servers(folder.parent)
 
 
 def _release(directory: Path, marker: Path) -> None:

@@ -52,6 +52,27 @@ def _worker(config: pytest.Config) -> str:
     return "".join(ch for ch in str(worker).lower() if ch.isalnum()) or "main"
 
 
+def live_lock_path(url: str) -> Path:
+    """The lock that serialises the checks of every worker on one live broker."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"signoff-pou-live-{digest}.lock"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run is over (every xdist worker too): remove the live broker's lock file."""
+    if hasattr(config, "workerinput"):
+        return
+    from signoff.stash import SETTINGS_KEY
+
+    settings = config.stash.get(SETTINGS_KEY, None)
+    url = None
+    with contextlib.suppress(SignoffError):  # no [pou], or its variables are unset: no live broker was used
+        url = settings.target.pou().url if settings is not None else None
+    if url:
+        live_lock_path(url).unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="session")
 def pou_settings(request: pytest.FixtureRequest) -> PouSettings:
     """The target's ``[pou]`` table with ``${VAR}`` values expanded (secrets registered)."""
@@ -150,8 +171,7 @@ class Broker:
             return contextlib.nullcontext()
         from filelock import FileLock
 
-        digest = hashlib.sha256(self.url.encode()).hexdigest()[:12]
-        return FileLock(str(Path(tempfile.gettempdir()) / f"signoff-pou-live-{digest}.lock"))
+        return FileLock(str(live_lock_path(self.url)))
 
     def retire(self) -> None:
         """End of the session: leave none of the run's test agents active (best effort)."""
