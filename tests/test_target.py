@@ -133,6 +133,12 @@ CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
         {"SEPOLIA_URL": "user:hunter2secret@localhost:8545"},
         ["rpc_url must be an http(s):// or ws(s):// URL with a host, found (value from the environment, not shown)"],
     ),
+    "pou url with credentials and a seed token": (
+        '[pou]\nurl = "http://ops:hunter2pw@127.0.0.1:9/"\nseed_token = "${POU_TOKEN}"\n',
+        [],
+        {"POU_TOKEN": "tok-0123456789"},
+        ["[pou] url carries user:password (HTTP Basic authentication) and seed_token needs the same"],
+    ),
     "missing required key": (
         None,
         [],

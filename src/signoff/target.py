@@ -495,7 +495,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         outsider_did=table.string("outsider_did"),
         reference=table.path("reference", path.parent, must_exist=True, kind="dir"),
         reference_variant=variant,
-        stateful_examples=table.integer("stateful_examples", default=25, minimum=1) or 25,
+        stateful_examples=table.integer("stateful_examples", default=25, minimum=1, maximum=10_000) or 25,
         schema=_pou_schema(table.table("schema", expand=False)),
         test_agent_dids=tuple(table.string_list("test_agent_dids")),
         seed_token=table.string("seed_token"),
@@ -516,6 +516,15 @@ def _check_pou_live(path: Path, settings: PouSettings, *, expand: bool) -> None:
             raise ConfigError(
                 f"{path}: [pou] url must be the broker's http:// or https:// base URL, found {settings.url!r}. "
                 'Next step: e.g. url = "http://127.0.0.1:8080"'
+            )
+    if settings.url is not None and settings.seed_token is not None and (expand or not _ENV_REF.search(settings.url)):
+        from urllib.parse import urlsplit
+
+        if urlsplit(settings.url).username is not None:
+            raise ConfigError(
+                f"{path}: [pou] url carries user:password (HTTP Basic authentication) and seed_token needs the same "
+                "Authorization header for its Bearer token; a request cannot carry both, and one would silently "
+                "replace the other. Next step: remove the credentials from url (or drop seed_token)"
             )
     if settings.seed_token is not None and not expand and not _ENV_REF.fullmatch(settings.seed_token):
         raise ConfigError(
