@@ -124,3 +124,20 @@ def test_secrets_are_hidden_in_every_derived_form(shown, why: str) -> None:
         assert secret.lower() not in redact(text).lower(), (why, redact(text))
     assert redact("the node at rpc.example.org did not answer") == "the node at rpc.example.org did not answer"
     forget_secrets()
+
+
+def test_an_internal_error_is_printed_redacted(run_suite, pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """A crash inside pytest itself (here a hook of the project's own conftest) shows its traceback with the
+    secrets hidden: the INTERNALERROR path is an output channel like any other."""
+    secret = "Nightingale-Key-0123456789"
+    (pytester.path / "conftest.py").write_text(
+        (pytester.path / "conftest.py").read_text()
+        + "\nimport os\n\ndef pytest_collection_finish(session):\n"
+        "    raise RuntimeError('boom: ' + os.environ['SECRET_NAME'].upper())\n"
+    )
+    target = tmp_path / "signoff.toml"
+    target.write_text(f'[target]\nname = "${{SECRET_NAME}}"\nartifacts = "{FIXTURES / "reference" / "artifacts"}"\n')
+    run: SuiteRun = run_suite("-m", "eip170", target=target, env={"SECRET_NAME": secret})
+    assert run.result.ret == 3, run.output  # pytest's INTERNAL_ERROR
+    assert "INTERNALERROR> " in run.output and "boom: ***" in run.output
+    assert secret.lower() not in run.output.lower()

@@ -35,7 +35,7 @@ from signoff.evidence.collector import (
     EvidenceCollector,
     finalize_user_properties,
 )
-from signoff.redaction import display_url, forget_secrets, redact
+from signoff.redaction import display_url, forget_secrets, known_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, reservation_of, reserve_report_paths, resolve_session
 from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, record_environment, settings_of
 from signoff.suite import is_not_applicable, not_applicable
@@ -611,6 +611,37 @@ def _seal_evidence(config: pytest.Config, collector: EvidenceCollector) -> tuple
 
 
 # -- redaction of everything a report carries ---------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_internalerror(excrepr: Any, excinfo: Any) -> None:
+    """An internal error's traceback is shown redacted (a secret can sit in any frame's source or message):
+    the report object is redacted in place before the terminal (or the fallback) prints it."""
+    if known_secrets():
+        _redact_in_place(excrepr, set())
+
+
+def _redact_in_place(node: Any, seen: set[int]) -> None:
+    """Redact every string held by a pytest traceback representation (entries, lines, crash messages)."""
+    if id(node) in seen or not hasattr(node, "__dict__"):
+        return
+    seen.add(id(node))
+    for name, value in vars(node).items():
+        if isinstance(value, str):
+            object.__setattr__(node, name, redact(value))  # some representations are frozen dataclasses
+        elif isinstance(value, list):
+            value[:] = [redact(item) if isinstance(item, str) else item for item in value]
+            for item in value:
+                if isinstance(item, tuple):
+                    for part in item:
+                        _redact_in_place(part, seen)
+                else:
+                    _redact_in_place(item, seen)
+        elif isinstance(value, tuple):
+            for part in value:
+                _redact_in_place(part, seen)
+        else:
+            _redact_in_place(value, seen)
 
 
 @pytest.hookimpl(wrapper=True)
