@@ -151,3 +151,28 @@ def test_an_interrupted_run_records_interrupted_never_passed(pytester: pytest.Py
     assert evidence["verdict"]["label"] == "NOT SIGNED OFF"
     assert any("interrupted" in reason for reason in evidence["verdict"]["reasons"])
     assert "signoff: NOT SIGNED OFF" in output
+
+
+def test_runs_sharing_a_reports_folder_never_overwrite_each_other(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """Three runs started together (the same second, the same suite and network) keep three evidence sets."""
+    reports = tmp_path / "reports"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-m",
+        "eip170",
+        f"--signoff-target={REFERENCE}",
+        f"--signoff-reports={reports}",
+        str(REFERENCE.parents[2] / "suites" / "preflight"),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    runs = [subprocess.Popen(command, cwd=pytester.path, env=env, stdout=subprocess.DEVNULL) for _ in range(3)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0, 0]
+    evidence = [p for p in reports.glob("*.json") if not p.name.endswith(".manifest.json")]
+    assert len(evidence) == 3, sorted(p.name for p in reports.iterdir())
+    assert len(list(reports.glob("*.manifest.json"))) == 3
+    assert not list(reports.glob(".*.reserved"))  # every claim released
