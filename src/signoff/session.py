@@ -83,6 +83,7 @@ class SessionSettings:
             + (f"; {len(art.problems)} unreadable" if art.problems else "")
             + ")",
             "Artifacts sha256": art.digest,
+            "solc (build-info)": solc_versions(art.root),
             "Network": self.network,
             "signoff": __version__,
             "Python": platform.python_version(),
@@ -137,6 +138,25 @@ def report_paths(directory: Path, markexpr: str, network: str, now: datetime | N
         counter += 1
         candidate = f"{stem}-{counter}"
     return ReportPaths(directory / f"{candidate}.html", directory / f"{candidate}.xml", directory / f"{candidate}.json")
+
+
+_SOLC = re.compile(rb'"solcLongVersion"\s*:\s*"([^"]+)"')
+
+
+def solc_versions(root: Path) -> str:
+    """The solc versions named by Hardhat build-info files (read from their first kilobytes only)."""
+    found: set[str] = set()
+    folder = root / "build-info" if root.is_dir() else None
+    for path in sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            continue
+        match = _SOLC.search(head)
+        if match:
+            found.add(match.group(1).decode(errors="replace"))
+    return ", ".join(sorted(found)) or "not recorded (no Hardhat build-info; PF-COMP reads each contract's metadata)"
 
 
 def reservation_of(paths: ReportPaths) -> Path:
