@@ -61,7 +61,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], css: str, row_
     for index, row in enumerate(rows):
         klass = f' class="{row_classes[index]}"' if index < len(row_classes) and row_classes[index] else ""
         body.append(f"<tr{klass}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
-    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f'<table class="{css}">{thead}<tbody>{"".join(body)}</tbody></table>'
 
 
 def _banner(document: Mapping[str, Any]) -> str:
