@@ -579,8 +579,9 @@ def test_the_rest_of_a_broken_tree_still_loads(broken_tree: tuple[Path, dict[str
     assert {p.path for p in artifacts.problems} == set(paths.values())
     assert {c.fqn for c in artifacts.contracts} == {c.fqn for c in load_artifacts(HARDHAT).contracts}
     assert _settings(artifacts.resolve("ManifestDispatcher").compiler) == REFERENCE_BUILD
-    with pytest.raises(LookupError, match=r"\(9 artifact file\(s\) could not be read\)"):
+    with pytest.raises(LookupError, match=r"9 artifact file\(s\) could not be read, so it may be one of them: ") as found:
         artifacts.resolve("Odd")
+    assert "Cut.json: not valid JSON" in str(found.value) and "(and 6 more)" in str(found.value)
 
 
 def test_one_bad_entry_in_standard_json_output_keeps_the_others(tmp_path: Path) -> None:
