@@ -579,7 +579,8 @@ def test_the_rest_of_a_broken_tree_still_loads(broken_tree: tuple[Path, dict[str
     assert {p.path for p in artifacts.problems} == set(paths.values())
     assert {c.fqn for c in artifacts.contracts} == {c.fqn for c in load_artifacts(HARDHAT).contracts}
     assert _settings(artifacts.resolve("ManifestDispatcher").compiler) == REFERENCE_BUILD
-    with pytest.raises(LookupError, match=r"9 artifact file\(s\) could not be read, so it may be one of them: ") as found:
+    hint = r"9 artifact file\(s\) could not be read, so it may be one of them: "
+    with pytest.raises(LookupError, match=hint) as found:
         artifacts.resolve("Odd")
     assert "Cut.json: not valid JSON" in str(found.value) and "(and 6 more)" in str(found.value)
 
