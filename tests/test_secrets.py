@@ -97,6 +97,7 @@ def test_redaction_rules() -> None:
 
 URL = "https://alice:s3cr%3At-pass@rpc.example.org/v2/KEY123456789abcdefXYZ"
 PRIVATE = "0xAbCdEf0123456789aBcDeF0123456789abcdef0123456789abcdef0123456789"
+QUOTED = 'Pro"ject \\Nightingale\\ s3cr "x"'
 
 
 @pytest.mark.parametrize(
@@ -112,12 +113,15 @@ PRIVATE = "0xAbCdEf0123456789aBcDeF0123456789abcdef0123456789abcdef0123456789"
         (lambda: json.dumps({"key": PRIVATE.upper()}), "JSON, upper case"),
         (lambda: PRIVATE[2:], "hex key without 0x"),
         (lambda: base64.b64encode(PRIVATE.encode()).decode(), "base64 of the key"),
+        (lambda: html.escape(json.dumps({"name": QUOTED})), "JSON inside HTML (pytest-html's blob)"),
+        (lambda: json.dumps({"name": QUOTED}), "JSON with escaped quotes and backslashes"),
     ],
 )
 def test_secrets_are_hidden_in_every_derived_form(shown, why: str) -> None:
     forget_secrets()
     register_secret(URL)
     register_secret(PRIVATE)
+    register_secret(QUOTED)
     text = shown()
     assert "***" in redact(text), why
     for secret in ("s3cr", "KEY123456789", "ABCDEF0123456789ABCDEF", "alice:"):

@@ -24,7 +24,9 @@ _KEYLIKE = re.compile(r"[A-Za-z0-9_\-]{16,}")
 def derived_forms(value: str) -> set[str]:
     """The forms a secret takes on its way out: URL-encoded, HTML- and JSON-escaped, base64 (as in an
     ``Authorization: Basic`` header), and a hex key without its ``0x``. (Case is ignored when matching.)"""
-    forms = {value, quote(value, safe=""), quote_plus(value), html.escape(value), json.dumps(value)[1:-1]}
+    in_json = json.dumps(value)[1:-1]
+    forms = {value, quote(value, safe=""), quote_plus(value), html.escape(value), in_json, html.escape(in_json)}
+    forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
     if value[:2].lower() == "0x" and len(value) >= 18:
         forms.add(value[2:])
     for raw in (value.encode(),):
