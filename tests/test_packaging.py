@@ -255,3 +255,34 @@ def test_the_built_wheel_alone_runs_preflight_and_postdeploy(tmp_path: Path) -> 
     [governance] = json.loads(evidence.read_text())["tables"]["PD-OWN-governance"]["rows"]
     assert (governance["kind"], governance["threshold"], governance["verdict"]) == ("safe 1.4.1", "3 of 5", "pass")
     assert not any(p.name == "node_modules" for p in tmp_path.rglob("node_modules"))
+
+
+def test_the_project_s_own_files_are_collected_only_when_it_names_them(tmp_path: Path) -> None:
+    """A protocol repository's Python files (a broken script here) are never imported by a signoff run;
+    a folder named in testpaths runs with the phase its tests are marked with, using signoff's fixtures."""
+    project = hardhat_project(tmp_path / "protocol")
+    assert _run([sys.executable, "-m", "signoff.cli", "init"], project).returncode == 0
+    (project / "scripts").mkdir()
+    (project / "scripts" / "test_deploy_script.py").write_text("import brownie_that_is_not_installed\n")
+    run = _run([sys.executable, "-m", "pytest", "-m", "eip170", "-p", "no:cacheprovider"], project, _clean_env())
+    assert run.returncode == 1, run.stdout + run.stderr  # Big fails PF-SIZE; nothing else
+    assert "brownie_that_is_not_installed" not in run.stdout + run.stderr
+
+    own = project / "tests" / "signoff"
+    own.mkdir(parents=True)
+    (own / "test_our_rules.py").write_text(
+        "import pytest\n\npytestmark = [pytest.mark.preflight]\n\n"
+        "def test_every_contract_is_named_in_pascal_case(signoff_settings):\n"
+        "    assert all(c.name[0].isupper() for c in signoff_settings.artifacts.contracts)\n"
+    )
+    ini = project / "pytest.ini"
+    ini.write_text(ini.read_text() + "testpaths = tests/signoff\n")
+    shutil.rmtree(project / "reports")
+    both = _run(
+        [sys.executable, "-m", "pytest", "-m", "preflight and not rehearsal", "-p", "no:cacheprovider", "-q"],
+        project,
+        _clean_env(),
+    )
+    outcomes = _outcomes(project / "reports")
+    assert outcomes.get("tests/signoff/test_our_rules.py::test_every_contract_is_named_in_pascal_case") == "passed"
+    assert any(nodeid.startswith("preflight/test_pf_size.py") for nodeid in outcomes), both.stdout

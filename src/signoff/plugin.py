@@ -343,7 +343,8 @@ def _evidence_files(config: pytest.Config, json_path: Path | None) -> dict[str, 
 
 
 def _add_bundled_suites(config: pytest.Config) -> None:
-    """A run that names no test path also collects signoff's own suites (installed with the package).
+    """A run that names no test path collects signoff's own suites (installed with the package), beside the
+    project's ``testpaths`` when it has some.
 
     The signoff checkout collects them through ``testpaths`` (its pytest.ini says ``signoff_suites =
     none``); an explicit path (``pytest tests/``) always means just that path."""
@@ -354,6 +355,11 @@ def _add_bundled_suites(config: pytest.Config) -> None:
         return
     given = [Path(config.invocation_params.dir, arg).resolve() for arg in config.args]
     if suites in given:
+        return
+    if config.args_source == pytest.Config.ArgsSource.INVOCATION_DIR:
+        # No testpaths: only signoff's suites. A project's own Python files (scripts, other test
+        # frameworks) are never imported unless it names them in testpaths.
+        config.args = [str(suites)]
         return
     config.args = [*config.args, str(suites)]
 
