@@ -176,3 +176,41 @@ def test_runs_sharing_a_reports_folder_never_overwrite_each_other(pytester: pyte
     assert len(evidence) == 3, sorted(p.name for p in reports.iterdir())
     assert len(list(reports.glob("*.manifest.json"))) == 3
     assert not list(reports.glob(".*.reserved"))  # every claim released
+
+
+def test_a_run_past_its_deadline_stops_and_says_so(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    slow = pytester.path / "suites" / "preflight"
+    slow.mkdir(parents=True)
+    (slow / "test_slow.py").write_text(
+        "import time\nimport pytest\nCHECK_ID = 'PF-SIZE'\npytestmark = [pytest.mark.preflight]\n"
+        "def test_first():\n    pass\n"
+        "def test_hangs():\n    time.sleep(120)\n"
+    )
+    started = time.monotonic()
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--signoff-target={REFERENCE}",
+            f"--signoff-reports={reports}",
+            "--signoff-deadline=3",
+            "-m",
+            "preflight",
+            str(slow),
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert time.monotonic() - started < 60
+    assert run.returncode == 2, run.stdout + run.stderr
+    [evidence_file] = [p for p in reports.glob("*.json") if not p.name.endswith(".manifest.json")]
+    evidence = json.loads(evidence_file.read_text())
+    assert "exceeded its deadline of 3 s (--signoff-deadline)" in " ".join(evidence["verdict"]["reasons"])
+    assert evidence["verdict"]["label"] == "NOT SIGNED OFF"

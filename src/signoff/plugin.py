@@ -11,8 +11,11 @@ import contextlib
 import gc
 import json
 import logging
+import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -99,6 +102,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="sign-off run: a check that did not run (skipped: no fork, not configured, ...) fails",
     )
+    group.addoption(
+        "--signoff-deadline",
+        dest="signoff_deadline",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="stop the whole run after SECONDS (recorded as interrupted: NOT SIGNED OFF); default: ini "
+        "signoff_deadline, else none",
+    )
+    parser.addini("signoff_deadline", "a deadline for the whole run, in seconds (see --signoff-deadline)")
     parser.addini(
         "signoff_target", "path of the target's signoff.toml, relative to the ini file (default: signoff.toml there)"
     )
@@ -283,6 +296,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except SignoffError as exc:
         raise pytest.UsageError(redact(str(exc))) from None
     config.pluginmanager.register(collector, COLLECTOR_NAME)
+    _arm_deadline(config, collector)
     if config.pluginmanager.hasplugin("html"):
         from signoff.evidence.collector import HtmlHooks
 
@@ -290,6 +304,28 @@ def pytest_configure(config: pytest.Config) -> None:
         title = f"signoff sign-off evidence: {settings.target.name}, {suite} on {settings.network}"
         config.pluginmanager.register(HtmlHooks(collector, title), "signoff-html")
         config.option.css = [*(getattr(config.option, "css", None) or []), str(REPORT_CSS)]
+
+
+def _arm_deadline(config: pytest.Config, collector: EvidenceCollector) -> None:
+    """A run that outlives its deadline is interrupted (as Ctrl-C would), and its evidence says why."""
+    given = config.getoption("signoff_deadline") or config.getini("signoff_deadline") or None
+    if given is None:
+        return
+    try:
+        seconds = float(given)
+    except ValueError:
+        raise pytest.UsageError(f"signoff_deadline = {given!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise pytest.UsageError(f"--signoff-deadline must be a positive number of seconds, found {given}")
+
+    def expire() -> None:
+        collector.aborted = f"the run exceeded its deadline of {seconds:g} s (--signoff-deadline) and was stopped"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    config.add_cleanup(timer.cancel)
 
 
 def _signer(settings: SessionSettings) -> Any:
