@@ -325,6 +325,8 @@ def test_update_snapshots_rewrites_reports_what_changed_and_passes(run_suite, tm
 def test_a_contract_without_a_snapshot_fails_and_says_how_to_write_one(run_suite, tmp_path: Path) -> None:
     target_dir = tmp_path / "no-snapshots"
     shutil.copytree(FIXTURES / "defective" / "abi-argument-order", target_dir, ignore=shutil.ignore_patterns("abi"))
+    (target_dir / "abi").mkdir()  # snapshots exist, just not this one (none at all is a first run: one failure)
+    (target_dir / "abi" / "Retired.json").write_text("{}")
     run: SuiteRun = run_suite("-m", "abi", target=target_dir / "signoff.toml")
     assert run.result.ret == 1, run.output
     assert run.outcomes()["test_pf_abi_snapshot[contracts/Vault.sol:Vault]"] == "failed"
@@ -353,3 +355,22 @@ def test_checking_no_contract_fails_and_an_orphan_snapshot_is_a_warning(run_suit
     assert "no contract's ABI was checked among 1 in" in run.output
     assert "PF-ABI would pass on nothing" in run.output
     assert "abi/Gone.json: snapshot of no checked contract" in run.output
+
+
+def test_a_first_run_without_snapshots_is_one_clear_failure(run_suite, tmp_path: Path) -> None:
+    target = tmp_path / "signoff.toml"
+    target.write_text(
+        f'[target]\nname = "first run"\nartifacts = "{FIXTURES / "reference" / "artifacts"}"\n'
+        '[compiler]\nexclude = ["@openzeppelin/**", "contracts/test/**"]\n'
+    )
+    first: SuiteRun = run_suite("-m", "abi", target=target)
+    assert first.result.ret == 1, first.output
+    failed = [test for test, outcome in first.outcomes().items() if outcome == "failed"]
+    assert failed == ["test_pf_abi_snapshot[no-snapshots-yet]"]
+    assert "no ABI snapshots yet in abi/ for the 5 contract(s) PF-ABI checks" in first.output
+    assert "Next step: `pytest -m abi --signoff-update-snapshots`" in first.output
+    update = run_suite("-m", "abi", "--signoff-update-snapshots", target=target)
+    assert update.result.ret == 0, update.output
+    assert len(list((tmp_path / "abi").glob("*.json"))) == 5
+    again = run_suite("-m", "abi", target=target)
+    assert again.result.ret == 0, again.output
