@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,32 +107,48 @@ def test_a_literal_signing_key_in_the_target_is_refused(run_suite, tmp_path: Pat
     assert KEY[2:] not in run.output
 
 
+def _hanging_suite(folder: Path) -> Path:
+    """A preflight suite whose second check never ends (until the run is stopped)."""
+    suite = folder / "suites" / "preflight"
+    suite.mkdir(parents=True)
+    (suite / "test_slow.py").write_text(
+        "import time\nimport pytest\nCHECK_ID = 'PF-SIZE'\npytestmark = [pytest.mark.preflight]\n"
+        "def test_first():\n    pass\n"
+        "def test_hangs():\n    time.sleep(120)\n"
+    )
+    return suite
+
+
+def _pytest_command(reports: Path, *args: str) -> list[str]:
+    """A signoff run on the reference target in a subprocess, its evidence in ``reports``."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        f"--signoff-target={REFERENCE}",
+        f"--signoff-reports={reports}",
+        *args,
+    ]
+
+
+def _evidence_of(reports: Path) -> list[dict[str, Any]]:
+    files = sorted(p for p in reports.glob("*.json") if not p.name.endswith(".manifest.json"))
+    return [json.loads(p.read_text()) for p in files]
+
+
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+
+
 def test_an_interrupted_run_records_interrupted_never_passed(pytester: pytest.Pytester, tmp_path: Path) -> None:
     """SIGINT half-way: the evidence says interrupted, and the check that was running is not a pass."""
     reports = tmp_path / "reports"
-    slow = pytester.path / "suites" / "preflight"
-    slow.mkdir(parents=True)
-    (slow / "test_slow.py").write_text(
-        "import time\nimport pytest\nCHECK_ID = 'PF-SIZE'\npytestmark = [pytest.mark.preflight]\n"
-        "def test_first():\n    pass\n"
-        "def test_hangs():\n    time.sleep(60)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    slow = _hanging_suite(pytester.path)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            f"--signoff-target={REFERENCE}",
-            f"--signoff-reports={reports}",
-            "-m",
-            "preflight",
-            str(slow),
-        ],
+        _pytest_command(reports, "-m", "preflight", str(slow)),
         cwd=pytester.path,
-        env=env,
+        env=_ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -143,8 +160,7 @@ def test_an_interrupted_run_records_interrupted_never_passed(pytester: pytest.Py
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 2, output
-    [evidence_file] = [p for p in reports.glob("*.json") if not p.name.endswith(".manifest.json")]
-    evidence = json.loads(evidence_file.read_text())
+    [evidence] = _evidence_of(reports)
     results = {c["nodeid"].split("::")[-1]: c["result"] for c in evidence["checks"]}
     assert results.get("test_first") == "passed"
     assert results.get("test_hangs") in {"interrupted", None}  # never "passed"
@@ -156,53 +172,22 @@ def test_an_interrupted_run_records_interrupted_never_passed(pytester: pytest.Py
 def test_runs_sharing_a_reports_folder_never_overwrite_each_other(pytester: pytest.Pytester, tmp_path: Path) -> None:
     """Three runs started together (the same second, the same suite and network) keep three evidence sets."""
     reports = tmp_path / "reports"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "-m",
-        "eip170",
-        f"--signoff-target={REFERENCE}",
-        f"--signoff-reports={reports}",
-        str(REFERENCE.parents[2] / "suites" / "preflight"),
-    ]
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    runs = [subprocess.Popen(command, cwd=pytester.path, env=env, stdout=subprocess.DEVNULL) for _ in range(3)]
+    command = _pytest_command(reports, "-q", "-m", "eip170", str(REFERENCE.parents[2] / "suites" / "preflight"))
+    runs = [subprocess.Popen(command, cwd=pytester.path, env=_ENV, stdout=subprocess.DEVNULL) for _ in range(3)]
     assert [run.wait(timeout=120) for run in runs] == [0, 0, 0]
-    evidence = [p for p in reports.glob("*.json") if not p.name.endswith(".manifest.json")]
-    assert len(evidence) == 3, sorted(p.name for p in reports.iterdir())
+    assert len(_evidence_of(reports)) == 3, sorted(p.name for p in reports.iterdir())
     assert len(list(reports.glob("*.manifest.json"))) == 3
     assert not list(reports.glob(".*.reserved"))  # every claim released
 
 
 def test_a_run_past_its_deadline_stops_and_says_so(pytester: pytest.Pytester, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    slow = pytester.path / "suites" / "preflight"
-    slow.mkdir(parents=True)
-    (slow / "test_slow.py").write_text(
-        "import time\nimport pytest\nCHECK_ID = 'PF-SIZE'\npytestmark = [pytest.mark.preflight]\n"
-        "def test_first():\n    pass\n"
-        "def test_hangs():\n    time.sleep(120)\n"
-    )
+    slow = _hanging_suite(pytester.path)
     started = time.monotonic()
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            f"--signoff-target={REFERENCE}",
-            f"--signoff-reports={reports}",
-            "--signoff-deadline=3",
-            "-m",
-            "preflight",
-            str(slow),
-        ],
+        _pytest_command(reports, "--signoff-deadline=3", "-m", "preflight", str(slow)),
         cwd=pytester.path,
+        env=_ENV,
         capture_output=True,
         text=True,
         timeout=120,
@@ -210,7 +195,6 @@ def test_a_run_past_its_deadline_stops_and_says_so(pytester: pytest.Pytester, tm
     )
     assert time.monotonic() - started < 60
     assert run.returncode == 2, run.stdout + run.stderr
-    [evidence_file] = [p for p in reports.glob("*.json") if not p.name.endswith(".manifest.json")]
-    evidence = json.loads(evidence_file.read_text())
+    [evidence] = _evidence_of(reports)
     assert "exceeded its deadline of 3 s (--signoff-deadline)" in " ".join(evidence["verdict"]["reasons"])
     assert evidence["verdict"]["label"] == "NOT SIGNED OFF"

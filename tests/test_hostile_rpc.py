@@ -32,10 +32,10 @@ def _good(method: str) -> bytes:
 SCENARIOS: dict[str, tuple[Answer, str]] = {
     "html page": (lambda m: b"<html><body>502 Bad Gateway</body></html>", "did not answer JSON to eth_chainId"),
     "null": (lambda m: b"null", "answered eth_chainId with null, expected a JSON-RPC object"),
-    "array": (lambda m: b"[]", "answered eth_chainId with an array of 0, expected a JSON-RPC object"),
+    "array": (lambda m: b"[]", "answered eth_chainId with a list of 0, expected a JSON-RPC object"),
     "integer chain id": (
         lambda m: json.dumps({"jsonrpc": "2.0", "id": 1, "result": 31337}).encode() if m == "eth_chainId" else None,
-        "answered eth_chainId with a number (31337), expected a hex quantity",
+        "answered eth_chainId with int 31337, expected a hex quantity",
     ),
     "block without hash": (
         lambda m: (

@@ -38,10 +38,11 @@ from signoff.evidence.collector import (
     EvidenceCollector,
     finalize_user_properties,
 )
+from signoff.findings import says_not_applicable
 from signoff.redaction import display_url, forget_secrets, known_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, reservation_of, reserve_report_paths, resolve_session
 from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, record_environment, settings_of
-from signoff.suite import is_not_applicable, not_applicable
+from signoff.suite import not_applicable
 from signoff.target import BUILTIN_NETWORKS
 
 if TYPE_CHECKING:
@@ -693,7 +694,7 @@ def pytest_runtest_makereport(
     report = yield
     settings = item.config.stash.get(SETTINGS_KEY, None)
     reason = report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple) else str(report.longrepr)
-    applies = not (report.skipped and is_not_applicable(reason))
+    applies = not (report.skipped and says_not_applicable(reason))
     if report.skipped and applies and settings is not None and settings.strict and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"NOT RUN (a --signoff-strict sign-off fails on every check that did not run): {reason}"
@@ -707,7 +708,7 @@ def pytest_runtest_makereport(
     if state is not None and state.environment:
         report.user_properties.append((ENVIRONMENT_PROPERTY, json.dumps(state.environment)))
     if state is not None and state.facts and (_uses_chain(item) or state.chain is not None):
-        report.user_properties.append((CHAIN_PROPERTY, json.dumps(_chain_facts_now(state))))
+        report.user_properties.append((CHAIN_PROPERTY, json.dumps(_chain_facts_now(state, report.when == "call"))))
     finalize_user_properties(report.user_properties)
     _redact_report(report)
     return report
@@ -722,11 +723,12 @@ def pytest_make_collect_report(
     return report
 
 
-def _chain_facts_now(state: RunState) -> dict[str, Any]:
-    """The chain facts, with the latest block of a rehearsal chain (its reads happen after deployment)."""
+def _chain_facts_now(state: RunState, after_call: bool) -> dict[str, Any]:
+    """The chain facts, with the latest block of a rehearsal chain after a test's call (its reads happen after
+    deployment; asked once per test, not per setup/call/teardown report)."""
     facts = dict(state.facts)
     chain = state.chain
-    if chain is not None and not chain.read_only:
+    if after_call and chain is not None and not chain.read_only:
         with contextlib.suppress(Exception):  # a report never fails for a block number it only shows
             facts["last_block"] = int(chain.w3.eth.block_number)
     return facts

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from signoff.chain import BlockPin
+from signoff.redaction import redact
 
 if TYPE_CHECKING:
     from signoff.session import SessionSettings
@@ -44,8 +45,6 @@ def settings_of(config: pytest.Config) -> SessionSettings:
 def record_environment(config: pytest.Config, key: str, value: str) -> None:
     """Add a row to the report's environment (e.g. the broker or database a run tested); travels from
     xdist workers with their reports. Values are redacted like everything else."""
-    from signoff.redaction import redact
-
     state = config.stash.get(STATE_KEY, None)
     if state is not None:
         state.environment[key] = redact(value)

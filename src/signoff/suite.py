@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import pytest
 
 from signoff.artifacts.loader import ArtifactProblem, ArtifactSet, Contract
-from signoff.findings import NOT_APPLICABLE, says_not_applicable
+from signoff.findings import NOT_APPLICABLE
 from signoff.redaction import redact
 
 # A check that should have run but could not is a plain skip ("NOT RUN"); one that does not apply
@@ -28,9 +28,6 @@ def not_applicable(reason: str) -> NoReturn:
 def not_applicable_param(reason: str, test_id: str) -> Any:
     """A parametrisation of one case that is not applicable (e.g. no ``[[diamonds]]`` at all)."""
     return pytest.param(None, marks=pytest.mark.skip(reason=NOT_APPLICABLE + redact(reason)), id=test_id)
-
-
-is_not_applicable = says_not_applicable
 
 
 def safe_id(value: str | None, absent: str = "not-configured") -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signoff.errors import ConfigError
+from signoff.errors import ConfigError, describe_value
 from signoff.redaction import register_secret
 
 BUILTIN_NETWORKS = ("eth-tester", "anvil")
@@ -879,10 +879,4 @@ def _label(where: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    return f"{type(value).__name__} {value!r}"
+    return describe_value(value, mapping="a table")

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from signoff.chain import BlockPin, is_write_method
-from signoff.errors import ChainError
+from signoff.errors import ChainError, describe_value
 from signoff.redaction import display_url
 
 
@@ -53,7 +53,7 @@ class JsonRpcClient:
             raise ChainError(f"RPC {self.shown} did not answer JSON to {method}: is it a JSON-RPC endpoint?") from None
         if not isinstance(payload, dict):
             raise ChainError(
-                f"RPC {self.shown} answered {method} with {_kind(payload)}, expected a JSON-RPC object "
+                f"RPC {self.shown} answered {method} with {describe_value(payload)}, expected a JSON-RPC object "
                 '{"jsonrpc", "id", "result"}. Next step: check that rpc_url is a JSON-RPC endpoint'
             )
         if "error" in payload:
@@ -92,7 +92,7 @@ class JsonRpcClient:
             except ValueError:
                 pass
         raise ChainError(
-            f'RPC {self.shown} answered {method} with {_kind(value)}, expected a hex quantity such as "0x1". '
+            f'RPC {self.shown} answered {method} with {describe_value(value)}, expected a hex quantity such as "0x1". '
             "Next step: check that rpc_url is an Ethereum JSON-RPC endpoint"
         )
 
@@ -103,7 +103,9 @@ class JsonRpcClient:
         method = "eth_getBlockByNumber"
         block = self.call(method, "latest", False)
         if not isinstance(block, dict):
-            raise ChainError(f"RPC {self.shown} returned no latest block ({_kind(block)}). Next step: check the node")
+            raise ChainError(
+                f"RPC {self.shown} returned no latest block ({describe_value(block)}). Next step: check the node"
+            )
         missing = [key for key in ("number", "hash", "timestamp") if not isinstance(block.get(key), str)]
         if missing:
             raise ChainError(
@@ -126,7 +128,9 @@ class JsonRpcClient:
                 return bytes.fromhex(value[2:])
             except ValueError:
                 pass
-        raise ChainError(f"RPC {self.shown} answered eth_getCode with {_kind(value)}, expected 0x-prefixed hex bytes")
+        raise ChainError(
+            f"RPC {self.shown} answered eth_getCode with {describe_value(value)}, expected 0x-prefixed hex bytes"
+        )
 
     def wait_until_ready(self, deadline_seconds: float) -> None:
         """Poll ``eth_chainId`` until the node answers (a freshly started anvil)."""
@@ -152,21 +156,6 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), headers
-
-
-def _kind(value: Any) -> str:
-    """A short, secret-free description of an unexpected JSON value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"a boolean ({value})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value[:40]!r}{'...' if len(value) > 40 else ''})"
-    if isinstance(value, list):
-        return f"an array of {len(value)}"
-    return f"an object with keys {sorted(value)[:6]}" if isinstance(value, dict) else type(value).__name__
 
 
 def _reason(reason: object) -> str:

@@ -59,7 +59,7 @@ from signoff.artifacts.abi import selector as text_selector
 from signoff.artifacts.abi import signature as abi_signature
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
-from signoff.errors import ArtifactError, ConfigError, SignoffError
+from signoff.errors import ArtifactError, ConfigError, SignoffError, describe_value
 from signoff.target import Target, load_target
 
 PLAN_FORMAT = "signoff-dispatcher-plan/1"
@@ -401,7 +401,7 @@ class _Obj:
 
     def __init__(self, data: Any, label: str, where: str) -> None:
         if not isinstance(data, dict):
-            raise PlanError(f"{label}: {where} must be a JSON object, found {_kind(data)}. {_REGENERATE}")
+            raise PlanError(f"{label}: {where} must be a JSON object, found {describe_value(data)}. {_REGENERATE}")
         self.data: dict[str, Any] = dict(data)
         self.label = label
         self.where = where
@@ -420,7 +420,9 @@ class _Obj:
         return self.data.pop(key)
 
     def _bad(self, key: str, expected: str, value: Any) -> PlanError:
-        return PlanError(f"{self.label}: {self._key(key)} must be {expected}, found {_kind(value)}. {_REGENERATE}")
+        return PlanError(
+            f"{self.label}: {self._key(key)} must be {expected}, found {describe_value(value)}. {_REGENERATE}"
+        )
 
     def text(self, key: str) -> str:
         value = self._take(key)
@@ -474,18 +476,6 @@ class _Obj:
                 f"{self.label}: unknown key(s) {unknown} in {self.where}. Valid keys: {valid}. "
                 "Next step: fix the spelling or remove the key"
             )
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if value is None:
-        return "null"
-    return f"{type(value).__name__} {value!r}"
 
 
 # -- the writer ----------------------------------------------------------------------------------

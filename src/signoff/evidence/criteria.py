@@ -97,11 +97,7 @@ def matrix(check_outcomes: Mapping[str, list[str]]) -> list[CriterionResult]:
     results = []
     for criterion in CRITERIA:
         per_check = tuple((check, _check_result(check_outcomes.get(check, []))) for check in criterion.checks)
-        if not per_check:
-            result = "no check yet"
-        else:
-            result = _check_result(
-                outcome for _, verdict in per_check if verdict != "not selected" for outcome in [verdict]
-            )
+        selected = [verdict for _, verdict in per_check if verdict != "not selected"]
+        result = _check_result(selected) if per_check else "no check yet"
         results.append(CriterionResult(criterion, result, per_check))
     return results

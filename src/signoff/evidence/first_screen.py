@@ -26,20 +26,20 @@ _RESULT_CLASS = {
     "not selected": "muted",
     "no check yet": "muted",
 }
-SCOPE_KEYS = (
-    ("Target", "Target"),
-    ("Target file", "Target file"),
-    ("Target file sha256", "Target file sha256"),
-    ("Target git commit", "Target git commit"),
-    ("Artifacts", "Artifacts"),
-    ("Artifacts sha256", "Artifacts sha256"),
-    ("Python", "Python"),
-    ("Platform", "Platform"),
-    ("Operator", "Operator"),
-    ("Host", "Host"),
-    ("Command line", "Command line"),
-    ("signoff code", "signoff code"),
-    ("Engines", "Engines"),
+SCOPE_KEYS = (  # environment rows shown first, in this order; every other row follows
+    "Target",
+    "Target file",
+    "Target file sha256",
+    "Target git commit",
+    "Artifacts",
+    "Artifacts sha256",
+    "Python",
+    "Platform",
+    "Operator",
+    "Host",
+    "Command line",
+    "signoff code",
+    "Engines",
 )
 
 
@@ -105,8 +105,8 @@ def _scope(document: Mapping[str, Any]) -> str:
     if not document.get("chains"):
         rows.append(["Chain", "not started (no selected check needed a chain)"])
     rows.append(["Started / finished (UTC)", _e(f"{document.get('started_at')} / {document.get('finished_at')}")])
-    rows += [[html.escape(label), _e(env[key])] for key, label in SCOPE_KEYS if key in env]
-    shown = {key for key, _ in SCOPE_KEYS} | {"Network", "Started (UTC)"}
+    rows += [[html.escape(key), _e(env[key])] for key in SCOPE_KEYS if key in env]
+    shown = {*SCOPE_KEYS, "Network", "Started (UTC)"}
     rows += [[_e(key), _e(value)] for key, value in env.items() if key not in shown]  # broker, database, anvil, ...
     files = document.get("evidence_files") or {}
     if files:
