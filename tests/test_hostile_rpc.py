@@ -61,7 +61,7 @@ class _Hostile(ThreadingHTTPServer):
 
 @pytest.fixture
 def hostile() -> Iterator[dict[str, Any]]:
-    state: dict[str, Any] = {"answer": lambda m: None, "trickle": 0.0}
+    state: dict[str, Any] = {"answer": lambda m: None, "trickle": 0.0, "trickle_headers": False}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
@@ -70,6 +70,14 @@ def hostile() -> Iterator[dict[str, Any]]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             method = json.loads(body).get("method", "")
             answer = state["answer"](method) or _good(method)
+            if state["trickle_headers"]:  # the status line and headers one byte at a time
+                head = f"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(answer)}\r\n\r\n"
+                for byte in head.encode():
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(state["trickle"])
+                self.wfile.write(answer)
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
@@ -124,6 +132,44 @@ def test_a_trickling_rpc_is_cut_off_at_the_call_deadline(hostile: dict[str, Any]
     hostile["trickle"] = 0.05  # ~50 bytes: 2.5 s for one answer
     client = JsonRpcClient(hostile["url"], timeout=1.0, deadline=0.5)
     started = time.monotonic()
-    with pytest.raises(ChainError, match=r"did not finish answering eth_chainId within 0 s|within 1 s"):
+    with pytest.raises(ChainError, match=r"did not finish answering eth_chainId within 0.5 s"):
         client.chain_id()
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 1.0
+
+
+def test_trickled_headers_are_cut_off_at_the_call_deadline_too(hostile: dict[str, Any]) -> None:
+    hostile["trickle"], hostile["trickle_headers"] = 0.05, True  # each byte well within the socket timeout
+    client = JsonRpcClient(hostile["url"], timeout=1.0, deadline=0.5)
+    started = time.monotonic()
+    with pytest.raises(ChainError, match=r"did not finish answering eth_chainId within 0.5 s"):
+        client.chain_id()
+    assert time.monotonic() - started < 1.0
+
+
+def test_web3_reads_of_a_live_network_have_the_same_deadline(hostile: dict[str, Any]) -> None:
+    from signoff.chain import Endpoint
+    from signoff.chain.backends import open_endpoint
+
+    chain = open_endpoint(Endpoint("stage", hostile["url"], 31337, "live", request_timeout=0.5))
+    assert chain.w3.eth.chain_id == 31337  # answers in time: the provider speaks JSON-RPC
+    hostile["trickle"] = 0.05
+    started = time.monotonic()
+    with pytest.raises(ChainError, match=r"did not finish answering eth_blockNumber within 0.5 s"):
+        chain.w3.eth.block_number
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(ChainError, match="refused to send eth_sendRawTransaction .* live networks are read-only"):
+        chain.w3.eth.send_raw_transaction(b"\x01")
+
+
+def test_a_slow_network_takes_request_timeout_seconds(run_suite, tmp_path: Path, hostile: dict[str, Any]) -> None:
+    hostile["trickle"] = 0.05
+    target = _target(tmp_path)
+    target.write_text(target.read_text() + "request_timeout_seconds = 0.5\n")
+    started = time.monotonic()
+    run: SuiteRun = run_suite(
+        "-m", "network", "--network", "stage", target=target, env={"STAGE_RPC_URL": hostile["url"]}
+    )
+    assert run.result.ret == 1, run.output
+    assert "did not finish answering eth_chainId within 0.5 s" in run.output, run.output
+    assert "raise request_timeout_seconds of the network" in run.output
+    assert time.monotonic() - started < 20

@@ -456,7 +456,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if handed:  # xdist: the controller already probed and pinned
         state.pin, state.chain_id = BlockPin(**handed), endpoint.expected_chain_id
         return
-    client = JsonRpcClient(endpoint.url)
+    client = JsonRpcClient(endpoint.url, deadline=endpoint.request_timeout)
     try:
         state.chain_id = client.chain_id()
         state.pin = client.latest_block()
@@ -803,7 +803,7 @@ def signoff_endpoint(request: pytest.FixtureRequest, signoff_settings: SessionSe
 @pytest.fixture(scope="session")
 def signoff_rpc(signoff_endpoint: Endpoint) -> JsonRpcClient:
     """A raw, read-only JSON-RPC client for the endpoint (no web3)."""
-    return JsonRpcClient(signoff_endpoint.url)
+    return JsonRpcClient(signoff_endpoint.url, deadline=signoff_endpoint.request_timeout)
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ class SessionSettings:
 
     def live_endpoint(self) -> Endpoint | None:
         ns = self.network_settings
-        return None if ns is None else Endpoint(ns.name, ns.rpc_url, ns.chain_id, "live")
+        return None if ns is None else Endpoint(ns.name, ns.rpc_url, ns.chain_id, "live", ns.request_timeout_seconds)
 
     def is_project_contract(self, contract: Contract) -> bool:
         """Deployable and outside ``[compiler] exclude``: what PF-COMP, PF-ADDR and PF-ABI judge."""

@@ -119,6 +119,7 @@ class NetworkSettings:
     min_deployer_balance_wei: int | None = None
     governance: tuple[str, ...] = ()
     max_block_age_seconds: int = 300
+    request_timeout_seconds: float = 30.0  # one whole JSON-RPC exchange, headers and body
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class PouSettings:
     # DIDs), and the bearer token of the broker's test-seeding API (a secret, from ${VAR} only).
     test_agent_dids: tuple[str, ...] = ()
     seed_token: str | None = field(default=None, repr=False)
+    request_timeout_seconds: float = 10.0  # one whole HTTP answer of the broker, headers and body
 
     @property
     def live(self) -> bool:
@@ -257,6 +259,7 @@ class Target:
             min_deployer_balance_wei=reader.wei("min_deployer_balance_wei"),
             governance=tuple(reader.address_list("governance")),
             max_block_age_seconds=reader.integer("max_block_age_seconds", default=300, minimum=1) or 300,
+            request_timeout_seconds=reader.number("request_timeout_seconds", default=30.0, minimum=0.1, maximum=600.0),
         )
         reader.done()
         return settings
@@ -499,6 +502,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         schema=_pou_schema(table.table("schema", expand=False)),
         test_agent_dids=tuple(table.string_list("test_agent_dids")),
         seed_token=table.string("seed_token"),
+        request_timeout_seconds=table.number("request_timeout_seconds", default=10.0, minimum=0.1, maximum=600.0),
     )
     table.done()
     _check_pou_live(path, settings, expand=expand)

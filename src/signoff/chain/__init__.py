@@ -43,3 +43,4 @@ class Endpoint:
     url: str  # secret for live networks: show redaction.display_url(url)
     expected_chain_id: int
     kind: str  # "anvil" (local node we started) or "live" (read-only)
+    request_timeout: float = 30.0  # seconds for one whole JSON-RPC exchange ([networks.NAME] request_timeout_seconds)

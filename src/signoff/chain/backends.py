@@ -5,16 +5,17 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from eth_tester.exceptions import TransactionFailed
-from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse, TxParams
 
 from signoff.chain import BlockPin, Endpoint, is_write_method
+from signoff.chain.rpc import JsonRpcClient
 from signoff.errors import ChainError
-from signoff.redaction import display_url
 
 REVERT_ERRORS: tuple[type[BaseException], ...] = (ContractLogicError, TransactionFailed)
 
@@ -172,22 +173,35 @@ def open_eth_tester() -> Chain:
     )
 
 
-class _ReadOnlyHTTPProvider(HTTPProvider):
-    """Refuses every state-changing method before it leaves the process (RP-RO)."""
+class DeadlineHTTPProvider(JSONBaseProvider):
+    """web3 over signoff's JSON-RPC client: one overall deadline per exchange (a node that
+    trickles its answer is cut off), credentials in a header, never the URL in a log line, and
+    on a live network every state-changing method refused before it leaves the process (RP-RO)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        super().__init__()
+        self._client = JsonRpcClient(endpoint.url, deadline=endpoint.request_timeout)
+        self._read_only = endpoint.kind == "live"
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        if is_write_method(str(method)):
-            raise ChainError(
-                f"refused to send {method} to {display_url(str(self.endpoint_uri))}: live networks are read-only"
-            )
-        return super().make_request(method, params)
+        if self._read_only and is_write_method(str(method)):
+            raise ChainError(f"refused to send {method} to {self._client.shown}: live networks are read-only")
+        return cast(RPCResponse, self._client.exchange(str(method), params))
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        try:
+            self._client.chain_id()
+        except ChainError:
+            if show_traceback:
+                raise
+            return False
+        return True
 
 
 def open_endpoint(endpoint: Endpoint, *, pin: BlockPin | None = None, close: Callable[[], None] | None = None) -> Chain:
     """Connect to an anvil we started (writable) or a live network (read-only, pinned)."""
     live = endpoint.kind == "live"
-    provider = _ReadOnlyHTTPProvider(endpoint.url) if live else HTTPProvider(endpoint.url)
-    w3 = Web3(provider)
+    w3 = Web3(DeadlineHTTPProvider(endpoint))
     capabilities = frozenset() if live else frozenset({TIME_TRAVEL, SNAPSHOT, IMPERSONATE})
     return Chain(
         network=endpoint.network,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import itertools
 import json
 import time
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from signoff.chain import BlockPin, is_write_method
+from signoff.deadline import DeadlineExceeded, run_within
 from signoff.errors import ChainError, describe_value
 from signoff.redaction import display_url
 
@@ -33,15 +35,37 @@ class JsonRpcClient:
     def call(self, method: str, *params: Any) -> Any:
         if is_write_method(method):
             raise ChainError(f"refused to send {method} to {self.shown}: signoff never writes to a live network")
-        body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
+        payload = self.exchange(method, list(params))
+        if "error" in payload:
+            error = payload["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise ChainError(f"RPC {self.shown} answered an error to {method}: {message}")
+        return payload.get("result")
+
+    def exchange(self, method: str, params: Any) -> dict[str, Any]:
+        """One JSON-RPC round trip within the call's deadline: the node's whole answer object
+        (``result`` or ``error``), or a :class:`ChainError` saying what went wrong. Write methods
+        are the caller's to refuse (the web3 provider of an anvil we started sends them)."""
+        message = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
+        body = json.dumps(message, default=_bytes_as_hex)
         # the scheme was checked to be http(s) in __init__
         request = urllib.request.Request(self._target, data=body.encode(), headers=self._headers, method="POST")  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                payload = json.loads(self._read(response, method))
+            payload = run_within(self.deadline, lambda: self._post(request, method))
+        except DeadlineExceeded:
+            raise ChainError(
+                f"RPC {self.shown} did not finish answering {method} within {self.deadline:g} s (it answers too "
+                "slowly). Next step: check the node, use another RPC endpoint, or raise request_timeout_seconds "
+                "of the network"
+            ) from None
         except urllib.error.HTTPError as exc:
             raise ChainError(
                 f"RPC {self.shown} answered HTTP {exc.code} to {method}. Next step: check the URL and its API key"
+            ) from None
+        except http.client.HTTPException as exc:  # not HTTP at all (an echo, another protocol): never quote it
+            raise ChainError(
+                f"RPC {self.shown} did not answer {method} in HTTP ({type(exc).__name__}). "
+                "Next step: check that rpc_url is the node's HTTP JSON-RPC endpoint (not a websocket or another port)"
             ) from None
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -49,30 +73,27 @@ class JsonRpcClient:
                 f"RPC {self.shown} is unreachable ({_reason(reason)}) while calling {method}. "
                 "Next step: check the network's rpc_url, that the node is up, and the firewall"
             ) from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise ChainError(f"RPC {self.shown} did not answer JSON to {method}: is it a JSON-RPC endpoint?") from None
         if not isinstance(payload, dict):
             raise ChainError(
                 f"RPC {self.shown} answered {method} with {describe_value(payload)}, expected a JSON-RPC object "
                 '{"jsonrpc", "id", "result"}. Next step: check that rpc_url is a JSON-RPC endpoint'
             )
-        if "error" in payload:
-            error = payload["error"]
-            message = error.get("message", error) if isinstance(error, dict) else error
-            raise ChainError(f"RPC {self.shown} answered an error to {method}: {message}")
-        return payload.get("result")
+        return payload
+
+    def _post(self, request: urllib.request.Request, method: str) -> Any:
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            return json.loads(self._read(response, method))
 
     def _read(self, response: Any, method: str) -> bytes:
-        """The whole body within the call's deadline and size limit (each read waits ``timeout`` at most)."""
+        """The whole body within the size limit (each read waits ``timeout`` at most)."""
         ends = time.monotonic() + self.deadline
         chunks: list[bytes] = []
         size = 0
         while True:
-            if time.monotonic() > ends:
-                raise ChainError(
-                    f"RPC {self.shown} did not finish answering {method} within {self.deadline:.0f} s (it sends "
-                    "its answer too slowly). Next step: check the node, or use another RPC endpoint"
-                )
+            if time.monotonic() > ends:  # the caller has given up already; end this thread too
+                raise DeadlineExceeded(method)
             chunk = response.read1(65536)
             if not chunk:
                 return b"".join(chunks)
@@ -156,6 +177,13 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), headers
+
+
+def _bytes_as_hex(value: object) -> str:
+    """JSON for the byte strings web3 may hand over as parameters (HexBytes included)."""
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _reason(reason: object) -> str:

@@ -143,7 +143,10 @@ def drill_chain(
     problem = ""
     try:
         url = node.start()
-        fork = open_endpoint(Endpoint(f"{network.name} (fork)", url, network.chain_id, "anvil"), close=stop)
+        fork = open_endpoint(
+            Endpoint(f"{network.name} (fork)", url, network.chain_id, "anvil", network.request_timeout_seconds),
+            close=stop,
+        )
     except SignoffError as exc:
         stop()
         problem = redact(f"could not fork {network.name} at block {deployed_system.block.number}: {exc}")

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from signoff.deadline import DeadlineExceeded, run_within
 from signoff.errors import SignoffError
 from signoff.redaction import display_url, redact
 
@@ -65,6 +66,7 @@ class BrokerClient:
         url: str,
         *,
         timeout: float = 10.0,
+        deadline: float = 10.0,
         websocket_path: str = "/ws",
         seed_token: str | None = None,
         observer: Observer | None = None,
@@ -73,6 +75,8 @@ class BrokerClient:
         self.websocket_path = websocket_path
         self.observer = observer
         self._seed_token = seed_token
+        self._timeout = timeout  # per network operation
+        self.deadline = deadline  # per request, whole answer included ([pou] request_timeout_seconds)
         self._http = httpx.Client(base_url=self.url, timeout=timeout)
 
     def close(self) -> None:
@@ -88,8 +92,18 @@ class BrokerClient:
         headers = {DID_HEADER: did} if did is not None else {}
         if path.startswith(SEED_PATH) and self._seed_token is not None:
             headers["Authorization"] = f"Bearer {self._seed_token}"
+        http = self._http
         try:
-            response = self._http.request(method, path, headers=headers, json=body)
+            response = run_within(
+                self.deadline, lambda: http.request(method, path, headers=headers, json=body), cancel=http.close
+            )
+        except DeadlineExceeded:
+            self._http = httpx.Client(base_url=self.url, timeout=self._timeout)  # the old one was closed to cut it off
+            raise BrokerUnreachable(
+                f"the broker at {display_url(self.url)} did not finish answering {method} {redact(path)} within "
+                f"{self.deadline:g} s: as bad as no answer. Next step: find what makes the broker this slow, or "
+                "raise [pou] request_timeout_seconds"
+            ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise BrokerUnreachable(
                 f"the broker at {display_url(self.url)} did not answer {method} {redact(path)}: "

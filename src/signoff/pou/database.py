@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 from signoff.errors import SignoffError
 from signoff.pou.processes import alive, owner
-from signoff.redaction import redact, register_secret
+from signoff.redaction import display_url, redact, register_secret
 
 DIRECTORY_PREFIX = "signoff-pg-"
 OWNER_PREFIX = "owner-"
@@ -286,5 +286,18 @@ def check_reachable(url: str, timeout: float = 5.0) -> None:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         raise DatabaseError(
-            redact(f"the database at [pou] database_url is unreachable: {str(exc).strip()}. Next step: check the URL")
+            redact(
+                f"the database at [pou] database_url ({display_url(url)}) is unreachable: {libpq_reason(exc)}. "
+                "Next step: check the URL (percent-encode @ : / and spaces in the user name and password)"
+            )
         ) from None
+
+
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+
+def libpq_reason(exc: BaseException) -> str:
+    """libpq's reason without the values it quotes: a malformed DSN makes it quote pieces of the
+    user name or password (``failed to resolve host 'ss'`` for ``p@ss``), which no registered form
+    of the secret matches."""
+    return _QUOTED.sub('"***"', " ".join(str(exc).split())) or type(exc).__name__

@@ -251,6 +251,7 @@ def pou_broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Ite
             pou_settings.url,
             websocket_path=pou_settings.websocket_path,
             seed_token=pou_settings.seed_token,
+            deadline=pou_settings.request_timeout_seconds,
             observer=journal.observe,
         )
         try:
@@ -307,7 +308,13 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
     except (SignoffError, psycopg.Error) as exc:
         pytest.fail(redact(f"the reference broker could not be started: {exc}"), pytrace=False)
     journal = Journal()
-    client = BrokerClient(base, websocket_path=settings.websocket_path, seed_token=token, observer=journal.observe)
+    client = BrokerClient(
+        base,
+        websocket_path=settings.websocket_path,
+        seed_token=token,
+        observer=journal.observe,
+        deadline=settings.request_timeout_seconds,
+    )
     record_environment(
         request.config,
         "Broker",
