@@ -298,6 +298,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(redact(str(exc))) from None
     config.pluginmanager.register(collector, COLLECTOR_NAME)
     _arm_deadline(config, collector)
+    _stop_on_sigterm(config, collector)
     if config.pluginmanager.hasplugin("html"):
         from signoff.evidence.collector import HtmlHooks
 
@@ -327,6 +328,20 @@ def _arm_deadline(config: pytest.Config, collector: EvidenceCollector) -> None:
     timer.daemon = True
     timer.start()
     config.add_cleanup(timer.cancel)
+
+
+def _stop_on_sigterm(config: pytest.Config, collector: EvidenceCollector) -> None:
+    """SIGTERM (a CI job cancelled, a container stopped) stops the run as Ctrl-C does: the running
+    check is recorded as interrupted, every child process is stopped, and the evidence is written."""
+    if threading.current_thread() is not threading.main_thread() or hasattr(config, "workerinput"):
+        return  # xdist workers: the controller is terminated and stops them
+
+    def terminated(signum: int, frame: object) -> None:
+        collector.aborted = "the run was terminated (SIGTERM) and stopped"
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 def _signer(settings: SessionSettings) -> Any:
@@ -609,6 +624,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After every report is written: seal the evidence (manifest, signature) and end the run's output
     with its verdict and every file it wrote."""
+    if "signoff.children" in sys.modules:  # whatever a fixture started and did not stop
+        sys.modules["signoff.children"].stop_all()
     reservation = config.stash.get(RESERVATION_KEY, None)
     if reservation is not None:
         reservation.unlink(missing_ok=True)

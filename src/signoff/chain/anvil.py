@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from signoff import children
 from signoff.errors import ChainError
 
 ANVIL_CHAIN_ID = 31337
@@ -44,13 +43,6 @@ def find_anvil(*search_from: Path) -> str:
     )
 
 
-def _die_with_parent() -> None:  # runs in the child before exec
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 class AnvilNode:
     """One anvil process on a free 127.0.0.1 port; :meth:`stop` (or our exit) ends it."""
 
@@ -72,13 +64,8 @@ class AnvilNode:
 
     def start(self) -> str:
         args = [self.binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(self.chain_id), *self.extra_args]
-        self._process = subprocess.Popen(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - anvil must not outlive the test run
+        self._process = children.spawn(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
         )
         found = threading.Event()
         reader = threading.Thread(target=self._read_output, args=(found,), daemon=True)
@@ -109,14 +96,8 @@ class AnvilNode:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        if process is not None:
+            children.stop(process)
 
     @property
     def running(self) -> bool:

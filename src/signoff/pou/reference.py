@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from signoff import children
 from signoff.errors import SignoffError
 from signoff.pou.processes import alive
 from signoff.redaction import redact
@@ -97,7 +98,7 @@ class ReferenceBroker:
         else:  # never inherit a test API from the environment of the run
             env.pop("POU_TEST_DID_PREFIX", None)
             env.pop("POU_TEST_TOKEN", None)
-        self.process = subprocess.Popen(
+        self.process = children.spawn(
             [sys.executable, str(self.script)], env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         port_file = Path(self._log.name + ".port")
@@ -118,13 +119,8 @@ class ReferenceBroker:
         return redact(" | ".join(text[-lines:])) or "(no output)"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process is not None:
+            children.stop(self.process)
         self._log.close()
         for leftover in (self._log.name, self._log.name + ".port"):
             Path(leftover).unlink(missing_ok=True)
