@@ -125,13 +125,13 @@ CASES: dict[str, tuple[str, list[str], dict[str, str], list[str]]] = {
         '[networks.sepolia]\nrpc_url = "localhost:8545"\nchain_id = 11155111\n',
         ["--signoff-network", "sepolia"],
         {},
-        ["[networks.sepolia] rpc_url must be an http(s):// or ws(s):// URL with a host, found 'localhost:8545'"],
+        ["[networks.sepolia] rpc_url must be an http(s):// URL with a host, found 'localhost:8545'"],
     ),
     "secret rpc url without a scheme": (
         '[networks.sepolia]\nrpc_url = "${SEPOLIA_URL}"\nchain_id = 11155111\n',
         ["--signoff-network", "sepolia"],
         {"SEPOLIA_URL": "user:hunter2secret@localhost:8545"},
-        ["rpc_url must be an http(s):// or ws(s):// URL with a host, found (value from the environment, not shown)"],
+        ["rpc_url must be an http(s):// URL with a host, found (value from the environment, not shown)"],
     ),
     "pou url with credentials and a seed token": (
         '[pou]\nurl = "http://ops:hunter2pw@127.0.0.1:9/"\nseed_token = "${POU_TOKEN}"\n',

@@ -107,7 +107,13 @@ def resolve_session(target_path: Path, network: str, *, fork: bool = False, stri
         artifacts = load_artifacts(target.artifacts)
     except ArtifactError as exc:
         raise ConfigError(f"{target.path}: [target] artifacts: {exc}") from None
-    if not artifacts.contracts and not artifacts.problems:
+    if not artifacts.contracts and artifacts.problems:
+        listed = "; ".join(problem.message for problem in artifacts.problems[:3])
+        raise ConfigError(
+            f"{target.path}: [target] artifacts = {target.artifacts} holds no readable compiled contract: {listed}"
+            + (f" (and {len(artifacts.problems) - 3} more)" if len(artifacts.problems) > 3 else "")
+        )
+    if not artifacts.contracts:
         raise ConfigError(
             f"{target.path}: [target] artifacts = {target.artifacts} holds no compiled contract "
             "(looked for Hardhat artifacts/, Foundry out/, truffle build/contracts or a solc "

@@ -275,8 +275,16 @@ def load_target(path: Path) -> Target:
         )
     raw = path.read_bytes()
     try:
-        document = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); TOML files are UTF-8. "
+            "Next step: save the file as UTF-8"
+        ) from None
+    try:
+        document = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Next step: fix the syntax at that line") from None
     path = path.resolve()
     top = _Table(path, "", document, expand=True)
@@ -390,14 +398,19 @@ def load_target(path: Path) -> Target:
 
 
 def _rpc_url(path: Path, network: str, url: str) -> str:
-    """An RPC URL with an http(s) or ws(s) scheme and a host (a bare "localhost:8545" is a usage error)."""
+    """An http(s) RPC URL with a host (a bare "localhost:8545", or a websocket URL, is a usage error)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    if parts.scheme not in {"http", "https", "ws", "wss"} or not parts.hostname:
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         shown = "(value from the environment, not shown)" if url and _is_secret(url) else repr(url)
+        websocket = (
+            " (signoff speaks JSON-RPC over HTTP; use the node's https:// endpoint)"
+            if parts.scheme in {"ws", "wss"}
+            else ""
+        )
         raise ConfigError(
-            f"{path}: [networks.{network}] rpc_url must be an http(s):// or ws(s):// URL with a host, found {shown}. "
+            f"{path}: [networks.{network}] rpc_url must be an http(s):// URL with a host, found {shown}{websocket}. "
             "Next step: write it in full, e.g. http://127.0.0.1:8545"
         )
     return url
@@ -876,6 +889,16 @@ def _check_address(value: str, file: Path, key: str) -> None:
         raise ConfigError(
             f"{file}: {key} must be a 0x-prefixed 20-byte hex address, found {shown!r}. Next step: correct the address"
         )
+    digits = value[2:]
+    if digits != digits.lower() and digits != digits.upper():  # mixed case: an EIP-55 checksum to honour
+        from eth_utils import to_checksum_address
+
+        expected = to_checksum_address(value)
+        if value != expected:
+            raise ConfigError(
+                f"{file}: {key} = {value!r} has a wrong EIP-55 checksum (expected {expected}): a typo in a "
+                "mixed-case address. Next step: copy the address again from a trusted source"
+            )
 
 
 def _label(where: str) -> str:

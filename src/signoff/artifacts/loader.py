@@ -195,7 +195,8 @@ class ArtifactSet:
         choices = ", ".join(pool[:12]) + (", ..." if len(pool) > 12 else "")
         raise LookupError(
             f"no contract named {name!r} among the artifacts in {self.root}{hint} (known: {choices or 'none'})"
-            f"{unreadable}"
+            f"{unreadable}. Next step: correct the name (a bare name when it is unique, else path/File.sol:Name), "
+            "or compile the contract"
         )
 
 
