@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one case per line: the corpus reads as a table)
 """The hostile-input corpus (issue 11): malformed signoff.toml values, by family, each loaded the
 way a run loads it. Every case must be signoff's own error (never another exception, which the
 user would see as a traceback) that names the file and the key and gives the next step, and never

@@ -186,7 +186,8 @@ def test_a_trickling_broker_is_cut_off_at_request_timeout_seconds(
 @pytest.mark.parametrize(
     ("dsn", "pieces"),
     [
-        ("postgresql://ops:p@ss:w0rdXyz@127.0.0.1/db", ["'ss'", '"ss"', "w0rdXyz", "p@ss"]),  # @ and : not percent-encoded
+        # @ and : not percent-encoded in the password
+        ("postgresql://ops:p@ss:w0rdXyz@127.0.0.1/db", ["'ss'", '"ss"', "w0rdXyz", "p@ss"]),
         ("postgresql://ops user:Pw0rd-Secret@127.0.0.1/db", ["ops user", "Pw0rd-Secret"]),
         ("host=127.0.0.1 user=opsuser password=Qw3rty-99 port=x5432", ["Qw3rty-99", "x5432"]),
         ("postgresql://opsuser:SecretPW-123@127.0.0.1:1/db?sslmode=bogus", ["SecretPW-123", "bogus"]),

@@ -341,7 +341,11 @@ def _stop_on_sigterm(config: pytest.Config, collector: EvidenceCollector) -> Non
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminated)
-    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    config.add_cleanup(restore)
 
 
 def _signer(settings: SessionSettings) -> Any:
