@@ -891,7 +891,7 @@ def _check_address(value: str, file: Path, key: str) -> None:
         )
     digits = value[2:]
     if digits != digits.lower() and digits != digits.upper():  # mixed case: an EIP-55 checksum to honour
-        from eth_utils import to_checksum_address
+        from eth_utils.address import to_checksum_address
 
         expected = to_checksum_address(value)
         if value != expected:
