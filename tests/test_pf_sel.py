@@ -178,6 +178,16 @@ def test_collision_duplicate_and_shadowed_across_four_facets_router_and_dispatch
         "routes anything; expected every facet selector to reach the dispatcher's fallback. "
         "Next step: rename the facet function or remove it from the facet (or drop it from the dispatcher)"
         + allow_hint,
+        "diamond D: shadowed selector 0x5c975abb: the dispatcher contracts/D.sol:D's own paused() is unreachable "
+        "through the router contracts/R.sol:R, which answers paused() itself instead of forwarding it; expected "
+        "every dispatcher function to be reachable through the router. Next step: rename one of the two functions, "
+        "or, when the dispatcher's is meant to be called at its own address only, say so with a [[selectors.allow]] "
+        "entry (selector = \"0x5c975abb\", contracts = [router, dispatcher]) and its reason",
+        "diamond D: shadowed selector 0x8456cb59: the dispatcher contracts/D.sol:D's own pause() is unreachable "
+        "through the router contracts/R.sol:R, which answers pause() itself instead of forwarding it; expected "
+        "every dispatcher function to be reachable through the router. Next step: rename one of the two functions, "
+        "or, when the dispatcher's is meant to be called at its own address only, say so with a [[selectors.allow]] "
+        "entry (selector = \"0x8456cb59\", contracts = [router, dispatcher]) and its reason",
     ]
     status = {(r.selector, r.contract.split(":")[1]): (r.status, r.verdict) for r in result.routes}
     assert status[("0x5c36b186", "PingFacet")] == ("routed", "pass")
@@ -185,9 +195,9 @@ def test_collision_duplicate_and_shadowed_across_four_facets_router_and_dispatch
     assert status[("0x01ffc9a7", "AdminFacet")] == ("duplicate", "fail")
     assert status[("0x8da5cb5b", "AdminFacet")] == ("shadowed", "fail")
     assert status[("0x8da5cb5b", "D")] == ("dispatcher", "pass")
-    # router and dispatcher sharing pause()/paused() is not a finding: only facet selectors are routed
+    # the router answering pause()/paused() itself makes the dispatcher's own unreachable through it
     assert status[(selector("pause()"), "R")] == ("router", "pass")
-    assert status[(selector("pause()"), "D")] == ("dispatcher", "pass")
+    assert status[(selector("pause()"), "D")] == ("shadowed", "fail")
     assert result.facet_selectors == 9
     rows = result.rows()
     assert [r["selector"] for r in rows] == sorted(r["selector"] for r in rows)
@@ -268,10 +278,9 @@ def test_reference_passes_with_the_full_routing_table(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "selectors")
     assert run.result.ret == 0, run.output
     outcomes = run.outcomes()
-    # no [[selectors.allow]] entries: vacuously no stale exception, a pass that says so
     assert outcomes == {"test_pf_sel[ManifestDispatcher]": "passed", "test_pf_sel_allow_list": "passed"}
-    allow = next(c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_pf_sel_allow_list"))
-    assert "no exception to check" in allow["data"]["nothing_to_check"]
+    allowed = run.evidence()["tables"]["PF-SEL-allow"]["rows"]
+    assert len(allowed) == 3  # the router's own pause switch, excused with reasons, none stale
     rows = run.evidence()["tables"]["PF-SEL"]["rows"]
     facets = {(r["signature"], r["contract"].split(":")[1], r["status"]) for r in rows if r["role"] == "facet"}
     assert facets == {
@@ -282,9 +291,33 @@ def test_reference_passes_with_the_full_routing_table(run_suite) -> None:
         ("vaultBalanceOf(address)", "VaultFacet", "routed"),
     }
     shared = [r for r in rows if r["signature"] == "pause()"]
-    assert [(r["role"], r["status"]) for r in shared] == [("router", "router"), ("dispatcher", "dispatcher")]
+    assert [(r["role"], r["status"], r["verdict"]) for r in shared] == [
+        ("router", "router", "pass"),
+        ("dispatcher", "allowed shadowed", "allowed"),
+    ]
+    assert shared[1]["note"].startswith("shadowed allowed: the router's own pause switch; governance pauses")
     assert {r["role"] for r in rows} == {"router", "dispatcher", "facet"}
     assert len(rows) == 46
+
+
+def test_a_router_that_answers_a_dispatcher_function_itself_is_reported(run_suite) -> None:
+    """The reference's build without its reasoned exceptions: pause(), paused() and unpause() of the
+    dispatcher cannot be reached through the router, which is how users call the system."""
+    target = FIXTURES / "defective" / "selectors-router-shadows-dispatcher" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "selectors", target=target)
+    record = run.assert_fails_only(
+        "test_pf_sel[ManifestDispatcher]",
+        "diamond ManifestDispatcher ([[diamonds]][0]): shadowed selector 0x3f4ba83a: the dispatcher "
+        "contracts/dispatcher/ManifestDispatcher.sol:ManifestDispatcher's own unpause() is unreachable through the "
+        "router contracts/router/PayRoxProxyRouter.sol:PayRoxProxyRouter, which answers unpause() itself instead of "
+        "forwarding it; expected every dispatcher function to be reachable through the router. Next step: rename "
+        "one of the two functions, or, when the dispatcher's is meant to be called at its own address only, say so "
+        'with a [[selectors.allow]] entry (selector = "0x3f4ba83a", contracts = [router, dispatcher]) and its reason',
+    )
+    assert sorted(f["subject"] for f in record["findings"]) == ["diamond ManifestDispatcher ([[diamonds]][0])"] * 3
+    rows = [r for r in run.evidence()["tables"]["PF-SEL"]["rows"] if r["verdict"] == "fail"]
+    assert sorted(r["signature"] for r in rows) == ["pause()", "paused()", "unpause()"]
+    assert {(r["role"], r["status"]) for r in rows} == {("dispatcher", "SHADOWED")}
 
 
 ALLOW_HINT = ", or add a [[selectors.allow]] entry with a reason if this is intended"

@@ -10,10 +10,10 @@ cross-checked against the compiler's ``methodIdentifiers``. Across all facets at
 * *collision*: facets whose different signatures hash to the same 4 bytes;
 * *duplicate*: the same signature in more than one facet;
 * *shadowed*: a facet selector the dispatcher or the router answers itself, so the facet
-  function is unreachable.
+  function is unreachable; and a dispatcher function the router answers itself (``pause()`` on
+  both), so the dispatcher's own is unreachable through the router, which is how users call it.
 
-The router and the dispatcher sharing a selector (``pause()``) is not a defect: only facet
-selectors are routed. A known, intended shared selector is excused by a ``[[selectors.allow]]``
+A known, intended shared selector is excused by a ``[[selectors.allow]]``
 entry with a reason, shown in the evidence; an entry that excuses nothing is stale and
 reported by :func:`stale_allow_entries`.
 """
@@ -128,19 +128,23 @@ class _Builder:
     marks: dict[tuple[str, str], list[tuple[Kind, str | None]]] = field(default_factory=dict)
 
     def report(
-        self, kind: Kind, selector: str, involved: Sequence[Claim], facets: Sequence[Claim], *, text: str, fix: str
+        self,
+        kind: Kind,
+        selector: str,
+        involved: Sequence[Claim],
+        facets: Sequence[Claim],
+        *,
+        text: str,
+        fix: str,
+        allow_hint: bool = True,
     ) -> None:
-        """Record a defect, or its excuse when an allow rule covers every contract involved."""
+        """Record a defect, or its excuse when an allow rule covers every contract involved. ``facets``
+        are the claims whose rows in the routing table carry the defect."""
         rule = next((r for r in self.allow if r.excuses(selector, (c.contract for c in involved))), None)
         if rule is None:
+            hint = ", or add a [[selectors.allow]] entry with a reason if this is intended" if allow_hint else ""
             self.findings.append(
-                Finding(
-                    CHECK_ID,
-                    self.label,
-                    "error",
-                    f"{self.label}: {text}. Next step: {fix}, or add a [[selectors.allow]] entry with a reason "
-                    "if this is intended",
-                )
+                Finding(CHECK_ID, self.label, "error", f"{self.label}: {text}. Next step: {fix}{hint}")
             )
         else:
             self.used_allow.add(rule.index)
@@ -153,6 +157,7 @@ class _Builder:
             )
 
     def facet_route(self, claim: Claim) -> Route:
+        """The row of a claim that may carry defects (a facet's, or a dispatcher function the router shadows)."""
         marks = self.marks.get((claim.selector, claim.contract))
         if marks is None:
             return Route(claim.selector, claim.signature, claim.contract, "facet", "routed")
@@ -162,7 +167,7 @@ class _Builder:
         verdict: Literal["pass", "fail", "allowed"] = "fail" if failing else ("allowed" if excused else "pass")
         note = "; ".join(f"{kind} allowed: {reason}" for kind, reason in excused)
         return Route(
-            claim.selector, claim.signature, claim.contract, "facet", " + ".join(words) or "routed", verdict, note
+            claim.selector, claim.signature, claim.contract, claim.role, " + ".join(words) or "routed", verdict, note
         )
 
 
@@ -303,6 +308,12 @@ def check_diamond(
         if shadowers:
             _shadowed(builder, selector, claimants, shadowers)
 
+    if router is not None:
+        for selector in sorted(front):
+            pair = front[selector]
+            if len(pair) == 2 and pair[0].role == "router" and pair[1].role == "dispatcher":
+                _router_shadows_dispatcher(builder, selector, pair[0], pair[1])
+
     facet_count = sum(len(c) for c in routed.values())
     if not facets:
         builder.findings.append(
@@ -355,6 +366,27 @@ def _shadowed(builder: _Builder, selector: str, claimants: Sequence[Claim], shad
     builder.report("shadowed", selector, [*claimants, *shadowers], claimants, text=text, fix=fix)
 
 
+def _router_shadows_dispatcher(builder: _Builder, selector: str, router: Claim, dispatcher: Claim) -> None:
+    text = (
+        f"shadowed selector {selector}: the dispatcher {dispatcher.contract}'s own {dispatcher.signature} is "
+        f"unreachable through the router {router.contract}, which answers {router.signature} itself instead of "
+        "forwarding it; expected every dispatcher function to be reachable through the router"
+    )
+    builder.report(
+        "shadowed",
+        selector,
+        [router, dispatcher],
+        [dispatcher],
+        text=text,
+        fix=(
+            "rename one of the two functions, or, when the dispatcher's is meant to be called at its own address "
+            f'only, say so with a [[selectors.allow]] entry (selector = "{selector}", contracts = [router, '
+            "dispatcher]) and its reason"
+        ),
+        allow_hint=False,
+    )
+
+
 def _routes(
     builder: _Builder, front: Mapping[str, Sequence[Claim]], routed: Mapping[str, Sequence[Claim]]
 ) -> list[Route]:
@@ -362,11 +394,10 @@ def _routes(
     routes = []
     for selector in sorted(front.keys() | routed.keys()):
         for claim in front.get(selector, ()):
-            note = ""
-            if claim.role == "dispatcher" and front[selector][0].role == "router":
-                note = "the router answers this selector first (not routed: only facet selectors are)"
-            if selector in routed:
-                note = "shadows " + ", ".join(c.describe() for c in routed[selector])
+            if (claim.selector, claim.contract) in builder.marks:  # the router shadows this dispatcher function
+                routes.append(builder.facet_route(claim))
+                continue
+            note = "shadows " + ", ".join(c.describe() for c in routed[selector]) if selector in routed else ""
             routes.append(Route(selector, claim.signature, claim.contract, claim.role, claim.role, "pass", note))
         routes.extend(builder.facet_route(claim) for claim in routed.get(selector, ()))
     return routes
