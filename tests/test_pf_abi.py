@@ -237,7 +237,6 @@ REFERENCE_CONTRACTS = (
     "contracts/facets/VaultFacet.sol:VaultFacet",
     "contracts/factory/DeterministicChunkFactory.sol:DeterministicChunkFactory",
     "contracts/router/PayRoxProxyRouter.sol:PayRoxProxyRouter",
-    "contracts/test/ReentrancyAttacker.sol:ReentrancyAttacker",
 )
 
 
@@ -257,6 +256,36 @@ def test_reference_matches_its_snapshots_and_implements_the_openzeppelin_interfa
     assert len(members) == 11  # IAccessControl: 5 functions, 3 events, 2 errors; IERC165: 1 function
     assert {r["status"] for r in members} == {"present"}
     assert "warning" not in run.output.lower()
+    inventory = next(c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_pf_abi_inventory"))
+    assert inventory["data"]["left_out_by_default"] == [
+        "contracts/test/ReentrancyAttacker.sol:ReentrancyAttacker (a test or mock contract: under test/)"
+    ]
+
+
+FN = [{"type": "function"}]
+TEST = "a test or mock contract: "
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "runtime", "abi", "expected"),
+    [
+        ("contracts/Vault.sol", "Vault", "6080", [{"type": "function", "name": "f"}], None),
+        ("contracts/test/Attacker.sol", "Attacker", "6080", FN, TEST + "under test/"),
+        ("test/Vault.t.sol", "VaultTest", "6080", FN, TEST + "under test/"),
+        ("src/Vault.t.sol", "VaultTest", "6080", FN, TEST + "a .t.sol file"),
+        ("script/Deploy.s.sol", "Deploy", "6080", FN, TEST + "under script/"),
+        ("contracts/mocks/Token.sol", "Token", "6080", FN, TEST + "under mocks/"),
+        ("contracts/ERC20Mock.sol", "ERC20Mock", "6080", FN, TEST + "named *Mock*"),
+        ("contracts/MockOracle.sol", "MockOracle", "6080", FN, TEST + "named *Mock*"),
+        ("contracts/libs/LibVault.sol", "LibVault", "73" + "00" * 20 + "3014", [], "a library (its code refuses to be called)"),  # noqa: E501
+        ("contracts/libs/Storage.sol", "Storage", "5f80fd", [], "no external interface (an empty ABI)"),
+        ("contracts/Mockingbird.sol", "Mockingbird", "6080", FN, None),
+    ],
+)
+def test_the_default_scope_is_deployable_project_contracts(
+    source: str, name: str, runtime: str, abi: list[dict[str, str]], expected: str | None
+) -> None:
+    assert shape.left_out_by_default(source, name, runtime, abi) == expected
 
 
 DEFECTS = {

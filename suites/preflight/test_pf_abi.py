@@ -22,11 +22,25 @@ pytestmark = [pytest.mark.preflight, pytest.mark.abi]
 
 
 def _subjects(settings: SessionSettings) -> set[str]:
-    """``[abi] contracts``, else every deployable contract outside ``[compiler] exclude``."""
+    """``[abi] contracts``, else every deployable project contract (outside ``[compiler] exclude``)
+    that is not a test, mock, script or library (see :func:`_left_out`)."""
     target, artifacts = settings.target, settings.artifacts
     if target.abi.contracts:
         return {artifacts.resolve(name).fqn for name in target.abi.contracts}
-    return {c.fqn for c in artifacts.contracts if settings.is_project_contract(c)}
+    left_out = _left_out(settings)
+    return {c.fqn for c in artifacts.contracts if settings.is_project_contract(c) and c.fqn not in left_out}
+
+
+def _left_out(settings: SessionSettings) -> dict[str, str]:
+    """Project contracts the default scope leaves out, with the reason ([abi] contracts brings them in)."""
+    if settings.target.abi.contracts:
+        return {}
+    reasons = {
+        c.fqn: shape.left_out_by_default(c.source, c.name, c.runtime.hex, c.abi)
+        for c in settings.artifacts.contracts
+        if settings.is_project_contract(c)
+    }
+    return {fqn: reason for fqn, reason in reasons.items() if reason is not None}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -129,6 +143,10 @@ def test_pf_abi_inventory(signoff_settings: SessionSettings, evidence) -> None:
     present = {p.name for p in directory.glob("*.json")} if directory.is_dir() else set()
     evidence.attach("contracts_checked", len(subjects))
     evidence.attach("snapshots_dir", str(directory))
+    evidence.attach(
+        "left_out_by_default",
+        [f"{fqn} ({reason})" for fqn, reason in sorted(_left_out(signoff_settings).items())],
+    )
     findings: list[Finding] = []
     if not subjects:
         findings.append(
@@ -137,8 +155,14 @@ def test_pf_abi_inventory(signoff_settings: SessionSettings, evidence) -> None:
                 str(signoff_settings.target.path),
                 "error",
                 f"no contract's ABI was checked among {len(signoff_settings.artifacts.contracts)} in "
-                f"{signoff_settings.artifacts.root}: PF-ABI would pass on nothing. Next step: check [abi] contracts "
-                "and [compiler] exclude in the target file",
+                f"{signoff_settings.artifacts.root}"
+                + (
+                    f" ({len(_left_out(signoff_settings))} left out by default as tests, mocks, scripts or libraries)"
+                    if _left_out(signoff_settings)
+                    else ""
+                )
+                + ": PF-ABI would pass on nothing. Next step: name the contracts in [abi] contracts, or check "
+                "[compiler] exclude in the target file",
             )
         )
     findings.extend(shape.orphan_snapshots(present, expected, _shown(signoff_settings, directory)))

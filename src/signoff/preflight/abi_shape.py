@@ -44,6 +44,31 @@ class SnapshotError(ValueError):
 # -- the canonical snapshot -------------------------------------------------------------------
 
 
+_TEST_FOLDERS = ("test", "tests", "mock", "mocks", "script", "scripts")
+_MOCK_NAME = re.compile(r"(^|[a-z0-9_])Mock([A-Z0-9_]|$)")
+_LIBRARY_GUARD = re.compile(r"^73[0-9a-fA-F]{40}3014")  # PUSH20 <own address> ADDRESS EQ: a library's call guard
+
+
+def left_out_by_default(source: str, name: str, runtime_hex: str, abi: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why a deployable contract is not snapshotted unless ``[abi] contracts`` names it: tests, mocks and
+    scripts are not the product, and a library (or a contract with no external interface) has no ABI
+    that a caller depends on. ``None``: it is in the default scope."""
+    folders = source.split("/")[:-1]
+    for folder in folders:
+        if folder.lower() in _TEST_FOLDERS:
+            return f"a test or mock contract: under {folder}/"
+    for suffix in (".t.sol", ".s.sol"):
+        if source.endswith(suffix):
+            return f"a test or mock contract: a {suffix} file"
+    if _MOCK_NAME.search(name):
+        return "a test or mock contract: named *Mock*"
+    if _LIBRARY_GUARD.match(runtime_hex):
+        return "a library (its code refuses to be called)"
+    if not any(entry.get("type", "function") in ("function", "event", "error", "fallback", "receive") for entry in abi):
+        return "no external interface (an empty ABI)"
+    return None
+
+
 def snapshot_of(contract: str, abi: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The canonical snapshot of ``abi`` (raises :class:`SnapshotError` on a malformed entry)."""
     groups: dict[str, dict[str, Entry]] = {plural: {} for _, plural in _KINDS}
