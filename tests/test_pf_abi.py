@@ -248,6 +248,7 @@ def test_reference_matches_its_snapshots_and_implements_the_openzeppelin_interfa
         "test_pf_abi_implements[ManifestDispatcher-implements-IAccessControl]": "passed",
         "test_pf_abi_implements[ManifestDispatcher-implements-IERC165]": "passed",
         "test_pf_abi_inventory": "passed",
+        "test_pf_abi_unique_names": "passed",
     }
     tables = run.evidence()["tables"]
     assert [r["contract"] for r in tables["PF-ABI"]["rows"]] == sorted(REFERENCE_CONTRACTS)
@@ -380,6 +381,7 @@ def test_checking_no_contract_fails_and_an_orphan_snapshot_is_a_warning(run_suit
         "test_pf_abi_snapshot[none]": "skipped",
         "test_pf_abi_implements[none-declared]": "passed",  # nothing declared: nothing to check
         "test_pf_abi_inventory": "failed",
+        "test_pf_abi_unique_names": "passed",
     }
     assert "no contract's ABI was checked among 1 in" in run.output
     assert "PF-ABI would pass on nothing" in run.output
@@ -403,3 +405,41 @@ def test_a_first_run_without_snapshots_is_one_clear_failure(run_suite, tmp_path:
     assert len(list((tmp_path / "abi").glob("*.json"))) == 5
     again = run_suite("-m", "abi", target=target)
     assert again.result.ret == 0, again.output
+
+
+def _with_a_second(tmp_path: Path, name: str, folder: str) -> Path:
+    """The reference's build plus a second contract called ``name`` (a copy) under ``folder``."""
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(FIXTURES / "reference" / "artifacts", artifacts)
+    original = next(artifacts.glob(f"contracts/**/{name}.sol/{name}.json"))
+    document = json.loads(original.read_text())
+    document["sourceName"] = f"{folder}/{name}.sol"
+    copy = artifacts / folder / f"{name}.sol" / f"{name}.json"
+    copy.parent.mkdir(parents=True)
+    copy.write_text(json.dumps(document))
+    target = tmp_path / "signoff.toml"
+    target.write_text(
+        f'[target]\nname = "duplicate names"\nartifacts = "{artifacts}"\n[abi]\ncontracts = ["ManifestDispatcher"]\n'
+    )
+    return target
+
+
+def test_two_contracts_with_one_name_are_a_finding_listing_both_paths(run_suite, tmp_path: Path) -> None:
+    """Deploy scripts name contracts by bare name (`getContractFactory("PingFacet")`); two in one build
+    make that ambiguous, and a script may deploy the wrong one."""
+    run: SuiteRun = run_suite("-m", "abi", target=_with_a_second(tmp_path, "PingFacet", "contracts/legacy"))
+    outcomes = run.outcomes()
+    assert outcomes["test_pf_abi_unique_names"] == "failed", outcomes
+    assert (
+        "2 contracts are named PingFacet: contracts/facets/PingFacet.sol:PingFacet, "
+        "contracts/legacy/PingFacet.sol:PingFacet; expected one contract per name, so that a deploy script that "
+        "names PingFacet deploys the one you reviewed. Next step: rename or remove one of them, or name them by "
+        "path/File.sol:Name everywhere (signoff.toml keys included) and add "
+        '[compiler] exclude = ["contracts/legacy/**"] if one is not part of the product' in run.output
+    ), run.output
+
+
+def test_a_build_with_unique_names_passes_the_name_check(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "abi")
+    record = next(c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_pf_abi_unique_names"))
+    assert record["outcome"] == "passed"

@@ -16,6 +16,7 @@ from signoff.preflight import abi_shape as shape
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
 from signoff.suite import ContractCase, contract_cases, safe_id
+from signoff.target import excluded_by
 
 CHECK_ID = shape.CHECK_ID
 pytestmark = [pytest.mark.preflight, pytest.mark.abi]
@@ -167,3 +168,11 @@ def test_pf_abi_inventory(signoff_settings: SessionSettings, evidence) -> None:
         )
     findings.extend(shape.orphan_snapshots(present, expected, _shown(signoff_settings, directory)))
     evidence.check(findings)
+
+
+def test_pf_abi_unique_names(signoff_settings: SessionSettings, evidence) -> None:
+    """One contract per name among the project's (outside [compiler] exclude)."""
+    exclude = signoff_settings.target.compiler.exclude
+    contracts = [c for c in signoff_settings.artifacts.contracts if not excluded_by(c.source, exclude)]
+    evidence.attach("contracts_named", len(contracts))
+    evidence.check(shape.duplicate_names((c.fqn, c.name, c.deployable) for c in contracts))

@@ -69,6 +69,34 @@ def left_out_by_default(source: str, name: str, runtime_hex: str, abi: Sequence[
     return None
 
 
+def duplicate_names(contracts: Iterable[tuple[str, str, bool]]) -> list[Finding]:
+    """Two contracts of one name in a build, from ``(fully qualified name, name, deployable)``: a deploy
+    script that names one by its bare name may get the other (an error when one is deployable; for
+    interfaces and abstract contracts a warning)."""
+    by_name: dict[str, list[tuple[str, bool]]] = {}
+    for fqn, name, deployable in contracts:
+        by_name.setdefault(name, []).append((fqn, deployable))
+    findings = []
+    for name, members in sorted(by_name.items()):
+        if len(members) < 2:
+            continue
+        fqns = sorted(fqn for fqn, _ in members)
+        folder = fqns[-1].rsplit(":", 1)[0].rsplit("/", 1)[0]
+        severity = "error" if any(deployable for _, deployable in members) else "warning"
+        findings.append(
+            Finding(
+                CHECK_ID,
+                name,
+                severity,
+                f"{len(fqns)} contracts are named {name}: {', '.join(fqns)}; expected one contract per name, so that a "
+                f"deploy script that names {name} deploys the one you reviewed. Next step: rename or remove one of "
+                "them, or name them by path/File.sol:Name everywhere (signoff.toml keys included) and add "
+                f'[compiler] exclude = ["{folder}/**"] if one is not part of the product',
+            )
+        )
+    return findings
+
+
 def snapshot_of(contract: str, abi: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The canonical snapshot of ``abi`` (raises :class:`SnapshotError` on a malformed entry)."""
     groups: dict[str, dict[str, Entry]] = {plural: {} for _, plural in _KINDS}
