@@ -83,6 +83,8 @@ CASES: list[tuple[str, str, str, str, str]] = [
     ("name", "unknown contract table", "[contracts.Nope]\nconstructor_args = []\n", "eth-tester", "Nope"),
     ("name", "unknown reference variant", POU.replace('url = "http://127.0.0.1:9"\n', 'reference_variant = "x"\n'), "eth-tester", "Valid choices"),
     # structure: unknown keys and tables, tables that are not tables, wrong list types
+    ("structure", "interface not a signature", '[manifest]\nplan = "p.json"\ndispatcher = "ManifestDispatcher"\n[manifest.interface]\ncommit = "proposeRoot"\n', "eth-tester", "not a full signature"),
+    ("structure", "interface unknown role", '[manifest]\nplan = "p.json"\ndispatcher = "ManifestDispatcher"\n[manifest.interface]\ncommitt = "proposeRoot(bytes32,uint64)"\n', "eth-tester", "committ"),
     ("structure", "unknown key", "[sizes]\nwarn_headroom_bytes = 1\n", "eth-tester", "warn_headroom_bytes"),
     ("structure", "unknown table", "[sizez]\nwarn_headroom = 1\n", "eth-tester", "sizez"),
     ("structure", "table as number", "sizes = 3\n", "eth-tester", "sizes"),

@@ -27,6 +27,12 @@ PLAN = load_plan(FIXTURES / "reference" / "dispatcher.plan.json")
 BASELINE = FIXTURES / "reference" / "gas-baseline.json"
 MARKERS = "dispatcher or gas"
 ASPECT_TESTS = {f"test_pd_dsp[{aspect}]" for aspect in dsp.ASPECTS}
+# the reference ManifestDispatcher's errors and events (its lifecycle interface, as detected)
+BAD_EPOCH = "BadEpoch(uint64,uint64)"
+BAD_PROOF = "BadProof(bytes4)"
+UNKNOWN_SELECTOR = "UnknownSelector(bytes4)"
+COMMITTED = "Committed(bytes32,uint256,uint256)"
+ACTIVATED = "Activated(bytes32,uint256)"
 ALL_TESTS = {*ASPECT_TESTS, "test_pd_gas[workflow]"}
 needs_anvil = pytest.mark.skipif(not anvil_available(), reason="needs anvil (npm ci)")
 
@@ -35,14 +41,14 @@ needs_anvil = pytest.mark.skipif(not anvil_available(), reason="needs anvil (npm
 
 
 def test_custom_errors_round_trip_and_other_data_is_not_them() -> None:
-    data = dsp.encode_error(dsp.BAD_EPOCH, 2, 5)
+    data = dsp.encode_error(BAD_EPOCH, 2, 5)
     assert data[:4] == keccak256(b"BadEpoch(uint64,uint64)")[:4]
-    assert dsp.error_args(data, dsp.BAD_EPOCH) == (2, 5)
-    assert dsp.error_args(data, dsp.BAD_PROOF) is None
-    assert dsp.error_args(data[:20], dsp.BAD_EPOCH) is None  # truncated: not decodable
-    assert dsp.error_args(b"", dsp.UNKNOWN_SELECTOR) is None
+    assert dsp.error_args(data, BAD_EPOCH) == (2, 5)
+    assert dsp.error_args(data, BAD_PROOF) is None
+    assert dsp.error_args(data[:20], BAD_EPOCH) is None  # truncated: not decodable
+    assert dsp.error_args(b"", UNKNOWN_SELECTOR) is None
     selector = bytes.fromhex("5c36b186")
-    assert dsp.error_args(dsp.encode_error(dsp.UNKNOWN_SELECTOR, selector), dsp.UNKNOWN_SELECTOR) == (selector,)
+    assert dsp.error_args(dsp.encode_error(UNKNOWN_SELECTOR, selector), UNKNOWN_SELECTOR) == (selector,)
 
 
 def test_drill_manifest_proves_every_route_and_a_tampered_proof_fails() -> None:
@@ -64,16 +70,16 @@ def test_drill_manifest_proves_every_route_and_a_tampered_proof_fails() -> None:
 def test_events_are_filtered_by_emitter_and_topic() -> None:
     dispatcher = "0x51a240271AB8AB9f9a21C82d9a85396b704E164d"
     root, epoch = keccak256(b"root"), (7).to_bytes(32, "big")
-    activated = {"address": dispatcher, "topics": [dsp.event_topic(dsp.ACTIVATED), root, epoch], "data": b""}
+    activated = {"address": dispatcher, "topics": [dsp.event_topic(ACTIVATED), root, epoch], "data": b""}
     from_elsewhere = {**activated, "address": "0x" + "11" * 20}
     committed = {
         "address": dispatcher.lower(),
-        "topics": ["0x" + dsp.event_topic(dsp.COMMITTED).hex(), root, epoch],
+        "topics": ["0x" + dsp.event_topic(COMMITTED).hex(), root, epoch],
         "data": "0x" + (123).to_bytes(32, "big").hex(),
     }
     logs = [activated, from_elsewhere, committed]
-    assert dsp.events(logs, dispatcher, dsp.ACTIVATED) == [activated]
-    (found,) = dsp.events(logs, dispatcher, dsp.COMMITTED)
+    assert dsp.events(logs, dispatcher, ACTIVATED) == [activated]
+    (found,) = dsp.events(logs, dispatcher, COMMITTED)
     assert dsp.topic_word(found, 1) == root and dsp.data_word(found, 0) == 123
 
 

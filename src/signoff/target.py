@@ -105,6 +105,8 @@ class ManifestSettings:
 
     plan: Path
     dispatcher: str
+    # [manifest.interface]: lifecycle role -> full signature (signoff.deploy.lifecycle), over detection
+    interface: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -352,6 +354,7 @@ def load_target(path: Path) -> Target:
         manifest = ManifestSettings(
             plan=manifest_table.path("plan", path.parent, must_exist=False, required=True, kind="file") or path.parent,
             dispatcher=manifest_table.string("dispatcher", required=True) or "",
+            interface=_manifest_interface(manifest_table.table("interface")),
         )
     manifest_table.done()
 
@@ -395,6 +398,28 @@ def load_target(path: Path) -> Target:
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )
+
+
+def _manifest_interface(table: _Table) -> dict[str, str]:
+    """``[manifest.interface]``: each key a lifecycle role, each value a full signature."""
+    from signoff.deploy.lifecycle import KEYS
+
+    mapped = {}
+    for key in list(table.keys()):
+        if key not in KEYS:
+            raise ConfigError(
+                f"{table.file}: unknown key {key} in [manifest.interface]. Valid keys: {', '.join(KEYS)}. "
+                "Next step: fix the spelling or remove the key"
+            )
+        value = table.string(key) or ""
+        if not re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*\(.*\)", value.replace(" ", "")):
+            raise ConfigError(
+                f"{table.file}: [manifest.interface] {key} = {value!r} is not a full signature. "
+                'Next step: write name(argument types), e.g. "proposeRoot(bytes32,uint64)"'
+            )
+        mapped[key] = value.replace(" ", "")
+    table.done()
+    return mapped
 
 
 def _rpc_url(path: Path, network: str, url: str) -> str:

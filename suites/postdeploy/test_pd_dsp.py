@@ -22,14 +22,29 @@ pytestmark = [pytest.mark.postdeploy, pytest.mark.dispatcher]
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "aspect" in metafunc.fixturenames:
-        configured = settings_of(metafunc.config).target.manifest is not None
+        settings = settings_of(metafunc.config)
         values = [
             pytest.param(aspect, marks=[pytest.mark.drill] if aspect in dsp.DRILLS else [], id=aspect)
             for aspect in dsp.ASPECTS
         ]
-        if not configured:
+        if settings.target.manifest is None:
             values = [pytest.param(None, id="not-configured")]
+        elif _interface_problem(settings) is not None:  # said once, not once per aspect
+            values = [pytest.param("interface", id="interface")]
         metafunc.parametrize("aspect", values)
+
+
+def _interface_problem(settings: SessionSettings) -> str | None:
+    """Why the [manifest] dispatcher's lifecycle interface cannot be used, from its artifact's ABI."""
+    from signoff.deploy.lifecycle import detect
+
+    manifest = settings.target.manifest
+    assert manifest is not None
+    try:
+        contract = settings.artifacts.resolve(manifest.dispatcher)
+        return detect(manifest.dispatcher, contract.abi, manifest.interface).not_applicable()
+    except (SignoffError, LookupError) as exc:
+        return f"error: {exc}"
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +69,11 @@ def test_pd_dsp(
             f"no [manifest] in {signoff_settings.target.path}: PD-DSP drills a Merkle-manifest dispatcher. To check "
             'one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
         )
+    if aspect == "interface":
+        problem = _interface_problem(signoff_settings) or ""
+        if problem.startswith("error: "):
+            pytest.fail(redact(problem.removeprefix("error: ")), pytrace=False)
+        not_applicable(f"PD-DSP drives the dispatcher's manifest lifecycle, but {problem}")
     system: DeployedSystem = request.getfixturevalue("deployed_system")
     ctx: dsp.DispatcherContext = request.getfixturevalue("dispatcher")
     if not ctx.plan.routes:

@@ -24,6 +24,7 @@ from signoff.artifacts.abi import abi_value, constructor_types, encode_call
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
 from signoff.chain.backends import IMPERSONATE, Chain, is_revert, revert_data, with_gas_limit
+from signoff.deploy.lifecycle import Lifecycle, apply_values, commit_values, detect
 from signoff.deploy.manifest import Plan, facet_salt, load_plan
 from signoff.deploy.plan import (
     CallStep,
@@ -371,13 +372,21 @@ def _manifest_plan(target: Target) -> Plan:
 
 
 def _manifest_step(operator: Operator, step: ManifestStep, sender: str, target: Target, plan: Plan) -> StepRecord:
+    """commit, apply or activate the ``[manifest]`` plan through the dispatcher's lifecycle interface
+    (signoff.deploy.lifecycle); activate first waits, on the rehearsal chain, until it is ready."""
     assert target.manifest is not None
     system = operator.system
     name = target.manifest.dispatcher
     dispatcher = system.address(name, where=describe(step))
     abi = _abi_of(system, name)
+    lifecycle = detect(name, abi, target.manifest.interface)
+    absent = lifecycle.not_applicable()
+    if absent is not None:
+        raise ConfigError(f"{describe(step)}: the plan cannot {step.phase} the manifest: {absent}")
+    function = lifecycle.function(step.phase)
+    assert function is not None
     if step.phase == "commit":
-        data = _encode_call(operator.w3, abi, "commitRoot", (plan.root, plan.epoch), step)
+        data = _encode_call(operator.w3, abi, function, tuple(commit_values(lifecycle, plan.root, plan.epoch)), step)
     elif step.phase == "apply":
         for route in plan.routes:
             deployed = system.addresses.get(route.facet)
@@ -393,22 +402,26 @@ def _manifest_step(operator: Operator, step: ManifestStep, sender: str, target: 
                 f"the manifest plan {target.manifest.plan} has routes without proofs. Next step: rewrite it "
                 "with signoff manifest write"
             )
-        args = (
-            [r.selector for r in plan.routes],
-            [_hex_address(r.address) for r in plan.routes],
-            [r.codehash for r in plan.routes],
-            [list(r.proof or ()) for r in plan.routes],
-            [list(r.is_right or ()) for r in plan.routes],
-        )
-        data = _encode_call(operator.w3, abi, "applyRoutes", args, step)
+        args = tuple(apply_values(lifecycle, plan.routes, _hex_address))
+        data = _encode_call(operator.w3, abi, function, args, step)
     else:
-        eta = int(_view(operator.w3, dispatcher, abi, "eta"))
+        ready = _ready_at(operator.w3, dispatcher, abi, lifecycle)
         now = int(operator.w3.eth.get_block("latest")["timestamp"])
-        if eta > now:
-            operator.chain.time_travel(eta - now)
-        data = _encode_call(operator.w3, abi, "activateCommittedRoot", (), step)
+        if ready > now:
+            operator.chain.time_travel(ready - now)
+        data = _encode_call(operator.w3, abi, function, (), step)
     sent = operator.send(sender, dispatcher, data, what=f"{name} manifest {step.phase}")
     return StepRecord(describe(step), (sent.tx_hash,), sent.gas_used, "")
+
+
+def _ready_at(w3: Web3, dispatcher: str, abi: Sequence[Mapping[str, Any]], lifecycle: Lifecycle) -> int:
+    """When the committed root may be activated: ``eta()``, or ``committedAt() + activationDelay()``."""
+    eta = lifecycle.function("eta")
+    if eta is not None:
+        return int(_view(w3, dispatcher, abi, eta))
+    committed_at, delay = lifecycle.function("committed_at"), lifecycle.function("activation_delay")
+    assert committed_at is not None and delay is not None  # lifecycle.not_applicable() said so
+    return int(_view(w3, dispatcher, abi, committed_at)) + int(_view(w3, dispatcher, abi, delay))
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -459,4 +472,6 @@ def _encode_call(w3: Web3, abi: Sequence[Mapping[str, Any]], function: str, args
 
 def _view(w3: Web3, address: str, abi: Sequence[Mapping[str, Any]], function: str, *args: Any) -> Any:
     contract = w3.eth.contract(address=to_checksum_address(address), abi=list(abi))
+    if "(" in function:
+        return contract.get_function_by_signature(function)(*args).call()
     return contract.get_function_by_name(function)(*args).call()

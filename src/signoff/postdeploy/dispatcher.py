@@ -1,4 +1,8 @@
-"""PD-DSP: the deployed ManifestDispatcher keeps its manifest lifecycle, read and drilled.
+"""PD-DSP: the deployed dispatcher keeps its manifest lifecycle, read and drilled.
+
+The dispatcher's functions, views, errors and events are taken from its lifecycle interface
+(signoff.deploy.lifecycle: detected from the ABI, or mapped in ``[manifest.interface]``); the
+names below are the reference's.
 
 Five aspects, each a verdict of its own: ``live-routes`` reads the routes that answer
 (``facetAddress`` for every selector of the plan, the ``facets()`` loupe, ``activeRoot``, any
@@ -22,6 +26,7 @@ from signoff.artifacts.abi import encode_call, split_types
 from signoff.artifacts.abi import selector as text_selector
 from signoff.artifacts.abi import signature as abi_signature
 from signoff.artifacts.hashing import keccak256
+from signoff.deploy.lifecycle import Lifecycle, apply_values, commit_values, detect
 from signoff.deploy.manifest import Plan, PlanRoute, assemble, checksum, hx
 from signoff.errors import ChainError, ConfigError
 from signoff.findings import Finding, Severity
@@ -37,15 +42,6 @@ CHECK_ID = "PD-DSP"
 ASPECTS = ("live-routes", "commit-epoch", "apply-proofs", "activation-delay", "no-early-routes")
 DRILLS = frozenset(ASPECTS[1:])
 
-BAD_EPOCH = "BadEpoch(uint64,uint64)"
-BAD_PROOF = "BadProof(bytes4)"
-CODEHASH_MISMATCH = "CodehashMismatch(bytes4,bytes32,bytes32)"
-NOT_READY = "ActivationNotReady(uint256,uint256)"
-UNKNOWN_SELECTOR = "UnknownSelector(bytes4)"
-COMMITTED = "Committed(bytes32,uint256,uint256)"
-ROUTES_APPLIED = "RoutesApplied(bytes32,uint256)"
-SELECTOR_ROUTED = "SelectorRouted(bytes4,address)"
-ACTIVATED = "Activated(bytes32,uint256)"
 
 # Not any facet's code: the codehash the apply-proofs drill pins on a real facet's address.
 WRONG_CODEHASH = keccak256(b"signoff PD-DSP: not the facet's runtime code")
@@ -160,6 +156,19 @@ class AspectResult:
             self.findings.append(Finding(CHECK_ID, self.subject, severity, message))
         return ok
 
+    def not_checked(self, what: str, expected: str, why: str) -> None:
+        """A row the dispatcher's interface does not allow to check (an event or error it does not have)."""
+        order = (ASPECTS.index(self.aspect) + 1) * 100 + len(self.rows) + 1
+        self.rows.append(
+            {
+                "order": order,
+                "aspect": f"{self.aspect}: {what}",
+                "expected": expected,
+                "observed": why,
+                "verdict": "not checked",
+            }
+        )
+
     def fail(self, message: str) -> None:
         """A drill step that must work to go on did not (the rest of the aspect cannot run)."""
         self.findings.append(Finding(CHECK_ID, self.subject, "error", message))
@@ -177,6 +186,7 @@ class DispatcherContext:
     abi: Sequence[Mapping[str, Any]]
     plan: Plan
     governance: str
+    lifecycle: Lifecycle
     # web3 contract objects per chain: building one from the ABI costs more than the call itself.
     contracts: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -187,8 +197,15 @@ class DispatcherContext:
     def calldata(self, function: str, *args: Any) -> bytes:
         return encode_call(self.abi, function, args, f"{self.name}.{function}")
 
-    def has_function(self, name: str) -> bool:
-        return any(e.get("type") == "function" and e.get("name") == name for e in self.abi)
+    def fn(self, role: str) -> str:
+        """The full signature of a lifecycle role (its absence was ruled out by load_context)."""
+        found = self.lifecycle.function(role)
+        assert found is not None, role
+        return found
+
+    def named(self, role: str) -> str:
+        """A role as messages show it: ``commitRoot``."""
+        return self.lifecycle.name(role)
 
     def own_selectors(self) -> set[bytes]:
         """Selectors the dispatcher answers itself: calls to them never reach a route."""
@@ -199,10 +216,11 @@ class DispatcherContext:
 class DispatcherState:
     active_epoch: int
     pending_epoch: int
-    eta: int
+    eta: int  # earliest activation of the pending root (eta(), or committedAt() + activationDelay()); 0: none
     active_root: bytes
     pending_root: bytes
     delay: int
+    pending: bool  # a root is committed and not yet activated
 
 
 def view(w3: Web3, ctx: DispatcherContext, function: str, *args: Any) -> Any:
@@ -213,27 +231,48 @@ def view(w3: Web3, ctx: DispatcherContext, function: str, *args: Any) -> Any:
     if contract is None:
         contract = ctx.contracts[id(w3)] = w3.eth.contract(address=to_checksum_address(ctx.address), abi=list(ctx.abi))
     try:
+        if "(" in function:
+            return contract.get_function_by_signature(function)(*args).call()
         return contract.get_function_by_name(function)(*args).call()
     except Exception as exc:  # a missing view or a revert: the dispatcher is not the expected shape
+        shown = function if "(" in function else f"{function}()"
         raise ChainError(
-            f"{ctx.label}.{function}() could not be read: {exc}. Next step: check that [manifest] dispatcher names a "
-            "ManifestDispatcher-compatible contract and that it is deployed at this address"
+            f"{ctx.label}.{shown} could not be read: {exc}. Next step: check that [manifest] dispatcher names the "
+            "deployed dispatcher and that [manifest.interface] maps its views"
         ) from None
 
 
+def role(w3: Web3, ctx: DispatcherContext, name: str, *args: Any) -> Any:
+    """A lifecycle view by role (``active_epoch``, ``route_of`` ...)."""
+    return view(w3, ctx, ctx.fn(name), *args)
+
+
 def read_state(w3: Web3, ctx: DispatcherContext) -> DispatcherState:
+    lc = ctx.lifecycle
+    pending_epoch = int(role(w3, ctx, "pending_epoch")) if lc.function("pending_epoch") else 0
+    pending_root = bytes(role(w3, ctx, "pending_root")) if lc.function("pending_root") else bytes(32)
+    pending = any(pending_root) if lc.function("pending_root") else pending_epoch != 0
+    delay = int(role(w3, ctx, "activation_delay"))
+    if lc.function("eta"):
+        eta = int(role(w3, ctx, "eta"))
+    else:
+        committed_at = int(role(w3, ctx, "committed_at"))
+        eta = committed_at + delay if committed_at else 0
     return DispatcherState(
-        active_epoch=int(view(w3, ctx, "activeEpoch")),
-        pending_epoch=int(view(w3, ctx, "pendingEpoch")),
-        eta=int(view(w3, ctx, "eta")),
-        active_root=bytes(view(w3, ctx, "activeRoot")),
-        pending_root=bytes(view(w3, ctx, "pendingRoot")),
-        delay=int(view(w3, ctx, "activationDelay")),
+        active_epoch=int(role(w3, ctx, "active_epoch")),
+        pending_epoch=pending_epoch,
+        eta=eta if pending else 0,
+        active_root=bytes(role(w3, ctx, "active_root")),
+        pending_root=pending_root,
+        delay=delay,
+        pending=pending,
     )
 
 
 def facet_of(w3: Web3, ctx: DispatcherContext, selector: bytes) -> str:
-    return str(view(w3, ctx, "facetAddress", selector))
+    """The facet that answers ``selector`` now (``route_of`` may return more than the address)."""
+    answer = role(w3, ctx, "route_of", selector)
+    return str(answer[0] if isinstance(answer, list | tuple) else answer)
 
 
 def codehash_at(w3: Web3, address: str) -> bytes:
@@ -256,34 +295,44 @@ def check_live_routes(w3: Web3, ctx: DispatcherContext, system: DeployedSystem) 
     plan = ctx.plan
     state = read_state(w3, ctx)
     result.data["state"] = _state_data(state)
+    result.data["interface"] = ctx.lifecycle.rows()
+    active_root = ctx.named("active_root")
     result.expect(
-        "activeRoot",
+        active_root,
         f"{hx(plan.root)} (root of {plan.label})",
         f"{hx(state.active_root)} (active epoch {state.active_epoch})",
         state.active_root == plan.root,
-        f"{ctx.label} activeRoot() is {hx(state.active_root)} at epoch {state.active_epoch}, but {plan.label} has "
-        f"root {hx(plan.root)}: the dispatcher serves another manifest than the one signed off. Next step: commit, "
-        "apply and activate the plan's root, or point [manifest] plan at the manifest that is live",
+        f"{ctx.label} {active_root}() is {hx(state.active_root)} at epoch {state.active_epoch}, but {plan.label} has "
+        f"root {hx(plan.root)}: the dispatcher serves another manifest than the one signed off. Next step: "
+        f"{ctx.named('commit')}, {ctx.named('apply')} and {ctx.named('activate')} the plan's root, or point "
+        "[manifest] plan at the manifest that is live",
     )
     for route in plan.routes:
         want = checksum(route.address)
         got = facet_of(w3, ctx, route.selector)
         answering = system.name_of(got) if int(got, 16) else "no facet"
         result.expect(
-            f"facetAddress({hx(route.selector)}) {route.signature}",
+            f"{ctx.named('route_of')}({hx(route.selector)}) {route.signature}",
             f"{route.facet} ({want})",
             system.name_of(got) if int(got, 16) else "no route (0x0)",
             got.lower() == want.lower(),
             f"{route.signature} ({hx(route.selector)}) is answered by {answering} "
             f"through {ctx.label}, but {plan.label} routes it to {route.facet} at {want}. Next step: apply the plan's "
-            "routes (applyRoutes) and activate them, or correct the plan",
+            f"routes ({ctx.named('apply')}) and activate them, or correct the plan",
         )
-    if ctx.has_function("facets"):
+    if ctx.lifecycle.function("loupe"):
         _check_extra_routes(w3, ctx, system, result)
-    pending = state.pending_epoch != 0
+    else:
+        result.not_checked(
+            "routes beyond the plan",
+            "only the plan's selectors answer",
+            f"not checked: {ctx.name} has no EIP-2535 loupe facets(), so the selectors it answers cannot be listed "
+            '(map one with [manifest.interface] loupe = "facets()")',
+        )
+    pending = state.pending
     result.expect(
         "pending manifest",
-        "none (pendingEpoch 0)",
+        "none",
         f"epoch {state.pending_epoch}, root {hx(state.pending_root)}, eta {state.eta}" if pending else "none",
         not pending,
         f"{ctx.label} has a pending manifest: epoch {state.pending_epoch}, root {hx(state.pending_root)}, activable "
@@ -298,7 +347,7 @@ def _check_extra_routes(w3: Web3, ctx: DispatcherContext, system: DeployedSystem
     """Every selector the loupe says answers must be in the plan (a route live outside the manifest)."""
     planned = {route.selector for route in ctx.plan.routes}
     answering: dict[bytes, str] = {}
-    for facet, selectors in view(w3, ctx, "facets"):
+    for facet, selectors in role(w3, ctx, "loupe"):
         for selector in selectors:
             answering[bytes(selector)] = str(facet)
     extra = {s: f for s, f in answering.items() if s not in planned}
@@ -355,23 +404,35 @@ def attempt(op: Operator, sender: str, ctx: DispatcherContext, data: bytes, what
 
 
 def commit(op: Operator, sender: str, ctx: DispatcherContext, root: bytes, epoch: int) -> Attempt:
-    return attempt(op, sender, ctx, ctx.calldata("commitRoot", root, epoch), f"commitRoot(epoch {epoch})")
+    data = ctx.calldata(ctx.fn("commit"), *commit_values(ctx.lifecycle, root, epoch))
+    return attempt(op, sender, ctx, data, f"{ctx.named('commit')}(epoch {epoch})")
 
 
 def apply_routes(op: Operator, sender: str, ctx: DispatcherContext, routes: Sequence[PlanRoute]) -> Attempt:
-    data = ctx.calldata(
-        "applyRoutes",
-        [r.selector for r in routes],
-        [checksum(r.address) for r in routes],
-        [r.codehash for r in routes],
-        [list(r.proof or ()) for r in routes],
-        [list(r.is_right or ()) for r in routes],
-    )
-    return attempt(op, sender, ctx, data, f"applyRoutes({len(routes)} routes)")
+    data = ctx.calldata(ctx.fn("apply"), *apply_values(ctx.lifecycle, routes, checksum))
+    return attempt(op, sender, ctx, data, f"{ctx.named('apply')}({len(routes)} routes)")
 
 
 def activate(op: Operator, sender: str, ctx: DispatcherContext) -> Attempt:
-    return attempt(op, sender, ctx, ctx.calldata("activateCommittedRoot"), "activateCommittedRoot()")
+    return attempt(op, sender, ctx, ctx.calldata(ctx.fn("activate")), f"{ctx.named('activate')}()")
+
+
+def reverted_with(
+    ctx: DispatcherContext, tried: Attempt | CallOutcome, error_role: str, *args: Any
+) -> tuple[bool, str]:
+    """Whether ``tried`` reverted with the dispatcher's error for ``error_role`` and ``args`` (``None``
+    in ``args`` matches any value), and that expectation as text. A dispatcher without such an error
+    (neither detected nor mapped) is held only to reverting."""
+    signature = ctx.lifecycle.error(error_role)
+    data = tried.data
+    failed = (tried.sent is None) if isinstance(tried, Attempt) else (tried.returned is None)
+    if signature is None:
+        return failed, f"reverts (no {error_role.replace('_', ' ')} error in the ABI: any revert)"
+    shown = ", ".join("..." if a is None else (hx(a) if isinstance(a, bytes) else str(a)) for a in args)
+    want = f"reverts {signature.split('(')[0]}({shown})"
+    got = error_args(data, signature) if failed else None
+    ok = got is not None and len(got) >= len(args) and all(a is None or a == g for a, g in zip(args, got, strict=False))
+    return ok, want
 
 
 def travel_to(op: Operator, timestamp: int) -> None:
@@ -388,8 +449,13 @@ class CallOutcome:
     data: bytes
     reason: str
 
-    def unknown(self, selector: bytes) -> bool:
-        return self.returned is None and error_args(self.data, UNKNOWN_SELECTOR) == (selector,)
+    def unknown(self, selector: bytes, error: str | None) -> bool:
+        """Not routed: the dispatcher's unknown-selector error (any revert without data when it has none)."""
+        if self.returned is not None:
+            return False
+        if error is None:
+            return not self.data
+        return error_args(self.data, error) == (selector,)
 
     def shown(self) -> str:
         if self.returned is not None:
@@ -411,70 +477,84 @@ def call_through(op: Operator, ctx: DispatcherContext, selector: bytes, caller: 
 
 
 def drill_commit_epoch(op: Operator, ctx: DispatcherContext) -> AspectResult:
-    """commitRoot accepts only epoch active + 1 (BadEpoch otherwise) and emits Committed."""
+    """The commit function accepts only epoch active + 1 (its wrong-epoch error otherwise) and emits
+    its commit event."""
     result = AspectResult("commit-epoch", ctx.label)
+    name = ctx.named("commit")
     before = read_state(op.w3, ctx)
     expected = before.active_epoch + 1
     root = next_manifest(ctx.plan, expected).root
     for wrong, why in ((before.active_epoch, "the active epoch again"), (expected + 1, "skipping an epoch")):
         tried = commit(op, ctx.governance, ctx, root, wrong)
-        got = None if tried.ok else error_args(tried.data, BAD_EPOCH)
-        want = f"BadEpoch({expected}, {wrong})"
+        ok, want = reverted_with(ctx, tried, "bad_epoch", expected, wrong)
         if tried.ok:
             message = (
-                f"commitRoot accepted epoch {wrong} ({why}) while the active epoch is {before.active_epoch}: a commit "
-                f"must name epoch active + 1 = {expected} and revert {want} otherwise, or a stale or skipped manifest "
-                f"can be queued. Next step: check the epoch guard of commitRoot in {ctx.label}"
+                f"{name} accepted epoch {wrong} ({why}) while the active epoch is {before.active_epoch}: a commit "
+                f"must name epoch active + 1 = {expected} and {want.replace('reverts', 'revert')} otherwise, or a "
+                f"stale or skipped manifest can be queued. Next step: check the epoch guard of {name} in {ctx.label}"
             )
         else:
             message = (
-                f"commitRoot(root, {wrong}) ({why}) reverted {tried.reason}, expected {want} (the expected and the "
-                f"given epoch). Next step: check the epoch guard of commitRoot in {ctx.label}"
+                f"{name}(root, {wrong}) ({why}) reverted {tried.reason}, expected {want.removeprefix('reverts ')} (the "
+                f"expected and the given epoch). Next step: check the epoch guard of {name} in {ctx.label}"
             )
-        result.expect(
-            f"commitRoot(root, {wrong}) ({why})", f"reverts {want}", tried.shown(), got == (expected, wrong), message
-        )
+        result.expect(f"{name}(root, {wrong}) ({why})", want, tried.shown(), ok, message)
     tried = commit(op, ctx.governance, ctx, root, expected)
     if not result.expect(
-        f"commitRoot(root, {expected}) (active + 1)",
+        f"{name}(root, {expected}) (active + 1)",
         "succeeds",
         tried.shown(),
         tried.ok,
-        f"commitRoot(root, {expected}) — the next epoch — reverted {tried.reason} as governance "
-        f"({ctx.governance}). Next step: check COMMIT_ROLE of governance and the epoch guard in {ctx.label}",
+        f"{name}(root, {expected}) — the next epoch — reverted {tried.reason} as governance "
+        f"({ctx.governance}). Next step: check that governance may commit, and the epoch guard in {ctx.label}",
     ):
         return result
     assert tried.sent is not None
     after = read_state(op.w3, ctx)
     block_time = int(op.w3.eth.get_block("latest")["timestamp"])
-    logged = events(tried.sent.logs, ctx.address, COMMITTED)
-    matches = [
-        log for log in logged if topic_word(log, 1) == root and int.from_bytes(topic_word(log, 2), "big") == expected
-    ]
-    observed = f"{len(logged)} Committed event(s)" + (f", eta {data_word(matches[0], 0)}" if matches else "")
-    result.expect(
-        "Committed event",
-        f"Committed({hx(root)}, {expected}, eta)",
-        observed,
-        bool(matches),
-        f"commitRoot(root, {expected}) succeeded without emitting Committed({hx(root)}, {expected}, eta): "
-        "monitoring cannot see the commit. Next step: emit Committed in commitRoot",
-    )
+    event = ctx.lifecycle.event("committed")
+    if event is None:
+        result.not_checked(
+            "commit event",
+            "an event with the root and the epoch",
+            f"not checked: {ctx.name} has no commit event (map one with [manifest.interface] committed = "
+            '"Name(bytes32,uint64,...)")',
+        )
+    else:
+        logged = events(tried.sent.logs, ctx.address, event)
+        matches = [
+            log
+            for log in logged
+            if topic_word(log, 1) == root and int.from_bytes(topic_word(log, 2), "big") == expected
+        ]
+        event_name = event.split("(")[0]
+        result.expect(
+            f"{event_name} event",
+            f"{event_name}({hx(root)}, {expected}, ...)",
+            f"{len(logged)} {event_name} event(s)" + (", one for this root and epoch" if matches else ""),
+            bool(matches),
+            f"{name}(root, {expected}) succeeded without emitting {event_name}({hx(root)}, {expected}, ...): "
+            f"monitoring cannot see the commit. Next step: emit {event_name} in {name}",
+        )
+    ready = block_time + before.delay
     result.expect(
         "pending manifest after the commit",
-        f"pendingEpoch {expected}, pendingRoot {hx(root)}, eta {block_time + before.delay}",
-        f"pendingEpoch {after.pending_epoch}, pendingRoot {hx(after.pending_root)}, eta {after.eta}",
-        (after.pending_epoch, after.pending_root, after.eta) == (expected, root, block_time + before.delay),
-        f"after commitRoot(root, {expected}) {ctx.label} reports pendingEpoch {after.pending_epoch}, pendingRoot "
-        f"{hx(after.pending_root)}, eta {after.eta}; expected {expected}, {hx(root)} and commit time "
-        f"{block_time} + activationDelay {before.delay}. Next step: check commitRoot's bookkeeping",
+        f"pending root {hx(root)}, activable at {ready} ({ctx.lifecycle.readiness})",
+        f"pending root {hx(after.pending_root)}, epoch {after.pending_epoch}, activable at {after.eta}",
+        after.pending
+        and after.eta == ready
+        and (after.pending_root == root or not ctx.lifecycle.function("pending_root")),
+        f"after {name}(root, {expected}) {ctx.label} reports pending root {hx(after.pending_root)}, epoch "
+        f"{after.pending_epoch}, activable at {after.eta} ({ctx.lifecycle.readiness}); expected {hx(root)} activable "
+        f"at commit time {block_time} + activation delay {before.delay}. Next step: check {name}'s bookkeeping",
     )
     return result
 
 
 def drill_apply_proofs(op: Operator, ctx: DispatcherContext, system: DeployedSystem) -> AspectResult:
-    """applyRoutes checks each proof against the pending root and each facet's real codehash."""
+    """The apply function checks each proof against the pending root and each facet's real codehash."""
     result = AspectResult("apply-proofs", ctx.label)
+    apply_name, commit_name = ctx.named("apply"), ctx.named("commit")
     state = read_state(op.w3, ctx)
     epoch = state.active_epoch + 1
     target = ctx.plan.routes[0]
@@ -489,8 +569,8 @@ def drill_apply_proofs(op: Operator, ctx: DispatcherContext, system: DeployedSys
     if not committed.ok:
         result.fail(
             f"the apply-proofs drill could not commit its manifest ({len(manifest.routes)} routes, root "
-            f"{hx(manifest.root)}) for epoch {epoch} as governance: commitRoot reverted {committed.reason}. "
-            f"Next step: see the commit-epoch aspect; governance needs COMMIT_ROLE on {ctx.label}"
+            f"{hx(manifest.root)}) for epoch {epoch} as governance: {commit_name} reverted {committed.reason}. "
+            f"Next step: see the commit-epoch aspect; governance must be allowed to commit on {ctx.label}"
         )
         return result
     proven = next(r for r in manifest.routes if r.codehash != wrong)
@@ -498,73 +578,59 @@ def drill_apply_proofs(op: Operator, ctx: DispatcherContext, system: DeployedSys
 
     forged = replace(proven, proof=tampered(proven.proof or ()))
     tried = apply_routes(op, ctx.governance, ctx, [forged])
-    want = f"BadProof({hx(target.selector)})"
+    ok, want = reverted_with(ctx, tried, "bad_proof", target.selector)
     result.expect(
         f"{target.signature} with a tampered proof",
-        f"reverts {want}",
+        want,
         tried.shown(),
-        not tried.ok and error_args(tried.data, BAD_PROOF) == (target.selector,),
+        ok,
         (
-            f"applyRoutes accepted {target.signature} ({hx(target.selector)}) with a proof that does not lead to the "
+            f"{apply_name} accepted {target.signature} ({hx(target.selector)}) with a proof that does not lead to the "
             f"pending root {hx(manifest.root)}: routes outside the committed manifest can be applied"
             if tried.ok
-            else f"applyRoutes with a tampered proof for {target.signature} reverted {tried.reason}, expected {want}"
+            else f"{apply_name} with a tampered proof for {target.signature} reverted {tried.reason}, expected "
+            f"{want.removeprefix('reverts ')}"
         )
-        + f". Next step: check the Merkle verification in applyRoutes of {ctx.label}",
+        + f". Next step: check the Merkle verification in {apply_name} of {ctx.label}",
     )
 
     tried = apply_routes(op, ctx.governance, ctx, [bad])
-    want = f"CodehashMismatch({hx(target.selector)}, {hx(wrong)}, {hx(real)})"
+    ok, want = reverted_with(ctx, tried, "codehash_mismatch", target.selector, wrong, real)
     name = system.name_of(facet)
     if tried.ok:
         message = (
             f"apply accepted a route whose codehash {hx(wrong)} differs from the facet's {hx(real)}: "
             f"{target.signature} ({hx(target.selector)}) -> {name}, proven against the pending root, was applied "
-            f"although the code at {facet} is not the committed code; expected {want}. Next step: compare "
-            f"facet.codehash with the committed codehash in applyRoutes of {ctx.label}"
+            f"although the code at {facet} is not the committed code; expected {want.removeprefix('reverts ')}. Next "
+            f"step: compare facet.codehash with the committed codehash in {apply_name} of {ctx.label}"
         )
     else:
         message = (
-            f"applyRoutes of a proven route with codehash {hx(wrong)} for {name} (real {hx(real)}) reverted "
-            f"{tried.reason}, expected {want}. Next step: check the codehash comparison in applyRoutes of {ctx.label}"
+            f"{apply_name} of a proven route with codehash {hx(wrong)} for {name} (real {hx(real)}) reverted "
+            f"{tried.reason}, expected {want.removeprefix('reverts ')}. Next step: check the codehash comparison in "
+            f"{apply_name} of {ctx.label}"
         )
-    result.expect(
-        f"{target.signature} proven for a codehash that is not {name}'s",
-        f"reverts {want}",
-        tried.shown(),
-        not tried.ok and error_args(tried.data, CODEHASH_MISMATCH) == (target.selector, wrong, real),
-        message,
-    )
+    result.expect(f"{target.signature} proven for a codehash that is not {name}'s", want, tried.shown(), ok, message)
 
     good = [proven]
     tried = apply_routes(op, ctx.governance, ctx, good)
     if not result.expect(
         f"{target.signature} as planned, with its proof",
-        f"succeeds, RoutesApplied({hx(manifest.root)}, {len(good)})",
+        "succeeds",
         tried.shown(),
         tried.ok,
-        f"applyRoutes of {target.signature} -> {target.facet} as {ctx.plan.label} plans it, with a valid proof, "
+        f"{apply_name} of {target.signature} -> {target.facet} as {ctx.plan.label} plans it, with a valid proof, "
         f"reverted {tried.reason}. Next step: check that the plan matches the deployed facet (address and codehash)",
     ):
         return result
     assert tried.sent is not None
-    applied = [
-        log
-        for log in events(tried.sent.logs, ctx.address, ROUTES_APPLIED)
-        if topic_word(log, 1) == manifest.root and data_word(log, 0) == len(good)
-    ]
-    routed = events(tried.sent.logs, ctx.address, SELECTOR_ROUTED)
-    result.expect(
-        "RoutesApplied / SelectorRouted events",
-        f"RoutesApplied({hx(manifest.root)}, {len(good)}) and {len(good)} SelectorRouted",
-        f"{len(applied)} RoutesApplied, {len(routed)} SelectorRouted",
-        len(applied) == 1 and len(routed) == len(good),
-        f"applyRoutes of {len(good)} routes emitted {len(applied)} matching RoutesApplied and {len(routed)} "
-        "SelectorRouted event(s): monitoring cannot follow the manifest. Next step: emit one SelectorRouted per "
-        "route and one RoutesApplied per call",
-    )
-    if ctx.has_function("routeOf"):
-        staged = view(op.w3, ctx, "routeOf", target.selector)
+    _check_apply_events(ctx, tried.sent, manifest.root, len(good), result)
+    staged_view = "routeOf(bytes4)"
+    if any(
+        e.get("type") == "function" and abi_signature(e) == staged_view and len(e.get("outputs") or []) == 2
+        for e in ctx.abi
+    ):
+        staged = view(op.w3, ctx, staged_view, target.selector)
         got = (str(staged[0]).lower(), int(staged[1]))
         result.expect(
             f"routeOf({hx(target.selector)}) while pending",
@@ -577,76 +643,123 @@ def drill_apply_proofs(op: Operator, ctx: DispatcherContext, system: DeployedSys
     return result
 
 
+def _check_apply_events(ctx: DispatcherContext, sent: Sent, root: bytes, count: int, result: AspectResult) -> None:
+    """One route event per applied route and, when the dispatcher has one, one apply event per call."""
+    apply_name = ctx.named("apply")
+    routed_event, applied_event = ctx.lifecycle.event("routed"), ctx.lifecycle.event("applied")
+    if routed_event is None and applied_event is None:
+        result.not_checked(
+            "apply events",
+            "an event per applied route",
+            f"not checked: {ctx.name} has no route event (map one with [manifest.interface] routed = "
+            '"Name(bytes4,address)")',
+        )
+        return
+    expected, observed, ok = [], [], True
+    if applied_event is not None:
+        applied_name = applied_event.split("(")[0]
+        applied = [
+            log
+            for log in events(sent.logs, ctx.address, applied_event)
+            if topic_word(log, 1) == root and data_word(log, 0) == count
+        ]
+        expected.append(f"{applied_name}({hx(root)}, {count})")
+        observed.append(f"{len(applied)} {applied_name}")
+        ok = ok and len(applied) == 1
+    if routed_event is not None:
+        routed_name = routed_event.split("(")[0]
+        routed = events(sent.logs, ctx.address, routed_event)
+        expected.append(f"{count} {routed_name}")
+        observed.append(f"{len(routed)} {routed_name}")
+        ok = ok and len(routed) == count
+    result.expect(
+        "apply events",
+        " and ".join(expected),
+        ", ".join(observed),
+        ok,
+        f"{apply_name} of {count} routes emitted {', '.join(observed)} (expected {' and '.join(expected)}): "
+        "monitoring cannot follow the manifest. Next step: emit one route event per route"
+        + (" and one apply event per call" if applied_event else ""),
+    )
+
+
 def drill_activation_delay(op: Operator, ctx: DispatcherContext) -> AspectResult:
-    """activateCommittedRoot reverts ActivationNotReady before eta, then activates and emits Activated."""
+    """The activate function reverts its not-ready error before the delay has passed, then
+    activates and emits its activation event."""
     result = AspectResult("activation-delay", ctx.label)
+    activate_name, commit_name = ctx.named("activate"), ctx.named("commit")
     state = read_state(op.w3, ctx)
     epoch = state.active_epoch + 1
     manifest = next_manifest(ctx.plan, epoch)
     committed = commit(op, ctx.governance, ctx, manifest.root, epoch)
     if not committed.ok:
         result.fail(
-            f"the activation-delay drill could not commit root {hx(manifest.root)} for epoch {epoch}: commitRoot "
+            f"the activation-delay drill could not commit root {hx(manifest.root)} for epoch {epoch}: {commit_name} "
             f"reverted {committed.reason}. Next step: see the commit-epoch aspect"
         )
         return result
-    eta = int(view(op.w3, ctx, "eta"))
+    eta = read_state(op.w3, ctx).eta
     committed_at = eta - state.delay
-    result.data.update({"eta": eta, "activationDelay": state.delay})
+    result.data.update({"eta": eta, "activationDelay": state.delay, "readiness": ctx.lifecycle.readiness})
     early = activate(op, ctx.governance, ctx)
-    got = None if early.ok else error_args(early.data, NOT_READY)
-    ok = got is not None and got[0] == eta and got[1] < eta
+    ok, want = reverted_with(ctx, early, "not_ready", eta)
     if early.ok:
         message = (
-            f"activateCommittedRoot succeeded right after the commit (eta {eta} = commit time {committed_at} + "
-            f"activationDelay {state.delay}): the activation delay is not enforced, so a manifest goes live with no "
-            f"time to react. Next step: revert ActivationNotReady(eta, now) while block.timestamp < eta in {ctx.label}"
+            f"{activate_name} succeeded right after the commit (activable at {eta} = commit time {committed_at} + "
+            f"activation delay {state.delay}): the activation delay is not enforced, so a manifest goes live with no "
+            f"time to react. Next step: revert while block.timestamp < {ctx.lifecycle.readiness} in {ctx.label}"
         )
     else:
         message = (
-            f"activateCommittedRoot before eta {eta} reverted {early.reason}, expected ActivationNotReady({eta}, now "
-            f"< {eta}). Next step: check the activation guard in {ctx.label}"
+            f"{activate_name} before {eta} reverted {early.reason}, expected {want.removeprefix('reverts ')}. "
+            f"Next step: check the activation guard in {ctx.label}"
         )
-    result.expect(
-        f"activateCommittedRoot right after the commit (delay {state.delay} s)",
-        f"reverts ActivationNotReady({eta}, now)",
-        early.shown(),
-        ok,
-        message,
-    )
+    result.expect(f"{activate_name} right after the commit (delay {state.delay} s)", want, early.shown(), ok, message)
     travel_to(op, eta)
     late = activate(op, ctx.governance, ctx)
     if not result.expect(
-        f"activateCommittedRoot at eta {eta} or later",
-        f"succeeds, Activated({hx(manifest.root)}, {epoch})",
+        f"{activate_name} at {eta} or later",
+        "succeeds",
         late.shown(),
         late.ok,
-        f"activateCommittedRoot at or after eta {eta} reverted {late.reason}. Next step: check the activation path "
-        f"of {ctx.label}",
+        f"{activate_name} at or after {eta} ({ctx.lifecycle.readiness}) reverted {late.reason}. Next step: check "
+        f"the activation path of {ctx.label}",
     ):
         return result
     assert late.sent is not None
-    activated = [
-        log
-        for log in events(late.sent.logs, ctx.address, ACTIVATED)
-        if topic_word(log, 1) == manifest.root and int.from_bytes(topic_word(log, 2), "big") == epoch
-    ]
-    result.expect(
-        "Activated event",
-        f"Activated({hx(manifest.root)}, {epoch})",
-        f"{len(activated)} matching Activated event(s)",
-        len(activated) == 1,
-        f"activateCommittedRoot emitted no Activated({hx(manifest.root)}, {epoch}). Next step: emit Activated",
-    )
+    event = ctx.lifecycle.event("activated")
+    if event is None:
+        result.not_checked(
+            "activation event",
+            "an event with the root and the epoch",
+            f"not checked: {ctx.name} has no activation event (map one with [manifest.interface] activated = "
+            '"Name(bytes32,uint64)")',
+        )
+    else:
+        event_name = event.split("(")[0]
+        activated = [
+            log
+            for log in events(late.sent.logs, ctx.address, event)
+            if topic_word(log, 1) == manifest.root and int.from_bytes(topic_word(log, 2), "big") == epoch
+        ]
+        result.expect(
+            f"{event_name} event",
+            f"{event_name}({hx(manifest.root)}, {epoch})",
+            f"{len(activated)} matching {event_name} event(s)",
+            len(activated) == 1,
+            f"{activate_name} emitted no {event_name}({hx(manifest.root)}, {epoch}). Next step: emit {event_name}",
+        )
     after = read_state(op.w3, ctx)
     result.expect(
         "state after activation",
-        f"activeEpoch {epoch}, activeRoot {hx(manifest.root)}, nothing pending",
-        f"activeEpoch {after.active_epoch}, activeRoot {hx(after.active_root)}, pendingEpoch {after.pending_epoch}",
-        (after.active_epoch, after.active_root, after.pending_epoch) == (epoch, manifest.root, 0),
-        f"after activation {ctx.label} reports activeEpoch {after.active_epoch}, activeRoot "
-        f"{hx(after.active_root)}, pendingEpoch {after.pending_epoch}; expected {epoch}, {hx(manifest.root)}, "
-        "0. Next step: check activateCommittedRoot's bookkeeping",
+        f"active epoch {epoch}, active root {hx(manifest.root)}, nothing pending",
+        f"active epoch {after.active_epoch}, active root {hx(after.active_root)}, "
+        + (f"pending epoch {after.pending_epoch}" if after.pending else "nothing pending"),
+        (after.active_epoch, after.active_root, after.pending) == (epoch, manifest.root, False),
+        f"after activation {ctx.label} reports active epoch {after.active_epoch}, active root "
+        f"{hx(after.active_root)}"
+        + (f", pending epoch {after.pending_epoch}" if after.pending else "")
+        + f"; expected {epoch}, {hx(manifest.root)}, nothing pending. Next step: check {activate_name}'s bookkeeping",
     )
     return result
 
@@ -734,31 +847,34 @@ def drill_no_early_routes(op: Operator, ctx: DispatcherContext, system: Deployed
         return result
     caller = op.outsider(0)
     before = call_through(op, ctx, probe.selector, caller)
+    route_of = ctx.named("route_of")
     loupe = facet_of(op.w3, ctx, probe.selector)
-    want = f"UnknownSelector({hx(probe.selector)})"
-    # Anything but UnknownSelector (a return value, or a facet's own revert) is a route answering.
+    unknown_error = ctx.lifecycle.error("unknown_selector")
+    want = f"{unknown_error.split('(')[0]}({hx(probe.selector)})" if unknown_error else "a revert without data"
+    ready = read_state(op.w3, ctx).eta
+    # Anything but the unknown-selector error (a return value, or a facet's own revert) is a route answering.
     result.expect(
         f"call {probe.signature} through the dispatcher before activation",
-        f"reverts {want} (facetAddress 0x0)",
-        f"{before.shown()} (facetAddress {loupe})",
-        before.unknown(probe.selector),
+        f"reverts {want} ({route_of} 0x0)",
+        f"{before.shown()} ({route_of} {loupe})",
+        before.unknown(probe.selector, unknown_error),
         f"a route answers before activation: the timelock gates bookkeeping but not behaviour. {route_text} was "
-        f"applied under the pending epoch {epoch} (eta {int(view(op.w3, ctx, 'eta'))}) while the active epoch is "
+        f"applied under the pending epoch {epoch} (activable at {ready}) while the active epoch is "
         f"{state.active_epoch}, and calling it through {ctx.label} {before.shown()} instead of reverting {want}. "
         f"Next step: resolve calls from the active manifest only, never from routes applied under a pending commit",
     )
-    travel_to(op, int(view(op.w3, ctx, "eta")))
+    travel_to(op, ready)
     activated = activate(op, ctx.governance, ctx)
     if not result.expect(
-        "activateCommittedRoot at eta",
+        f"{ctx.named('activate')} when ready",
         "succeeds",
         activated.shown(),
         activated.ok,
-        f"activateCommittedRoot at eta reverted {activated.reason}. Next step: see the activation-delay aspect",
+        f"{ctx.named('activate')} at {ready} reverted {activated.reason}. Next step: see the activation-delay aspect",
     ):
         return result
     after = call_through(op, ctx, probe.selector, caller)
-    answered = not after.unknown(probe.selector) and (after.returned is not None or probe.synthetic)
+    answered = not after.unknown(probe.selector, unknown_error) and (after.returned is not None or probe.synthetic)
     result.expect(
         f"call {probe.signature} through the dispatcher after activation",
         "answers" + (" (delegated: no UnknownSelector)" if probe.synthetic else ""),
@@ -771,7 +887,7 @@ def drill_no_early_routes(op: Operator, ctx: DispatcherContext, system: Deployed
     stale = [route.signature for route in ctx.plan.routes if int(facet_of(op.w3, ctx, route.selector), 16)]
     result.expect(
         "the replaced manifest's routes after activation",
-        f"none of the plan's {len(ctx.plan.routes)} routes answers (facetAddress 0x0)",
+        f"none of the plan's {len(ctx.plan.routes)} routes answers ({route_of} 0x0)",
         "none answers" if not stale else f"still answering: {', '.join(stale)}",
         not stale,
         f"after activating epoch {epoch}, whose manifest routes only {probe.signature}, {', '.join(stale)} still "
@@ -795,10 +911,12 @@ def load_context(settings: SessionSettings, system: DeployedSystem) -> Dispatche
     if manifest is None:
         raise ConfigError(f"{settings.target.path} has no [manifest]. Next step: add [manifest] plan and dispatcher")
     label = os.path.relpath(manifest.plan, settings.target.root).replace(os.sep, "/")
-    return dispatcher_context(system, manifest.dispatcher, load_plan(manifest.plan, label))
+    return dispatcher_context(system, manifest.dispatcher, load_plan(manifest.plan, label), manifest.interface)
 
 
-def dispatcher_context(system: DeployedSystem, name: str, plan: Plan) -> DispatcherContext:
+def dispatcher_context(
+    system: DeployedSystem, name: str, plan: Plan, interface: Mapping[str, str] | None = None
+) -> DispatcherContext:
     """The context for ``[manifest] dispatcher`` ``name`` of ``system``; a ConfigError when unknown."""
     address = system.address(name, where="[manifest] dispatcher")
     contract = system.artifacts.get(name)
@@ -812,4 +930,5 @@ def dispatcher_context(system: DeployedSystem, name: str, plan: Plan) -> Dispatc
             "PD-DSP drives the dispatcher as governance, but no governance is known. Next step: set [postdeploy] "
             "governance = '@Name' (or [networks.X] governance on a live network)"
         )
-    return DispatcherContext(name, address, contract.abi, plan, system.governance[0])
+    lifecycle = detect(name, contract.abi, interface)
+    return DispatcherContext(name, address, contract.abi, plan, system.governance[0], lifecycle)

@@ -230,7 +230,7 @@ def judge_gas(
 
 def _role(op: Operator, ctx: dsp.DispatcherContext, name: str) -> bytes:
     """The role id from the dispatcher when it exposes it, else OpenZeppelin's keccak256(name)."""
-    if ctx.has_function(name):
+    if any(e.get("type") == "function" and e.get("name") == name for e in ctx.abi):
         return bytes(dsp.view(op.w3, ctx, name))
     return keccak256(name.encode())
 
@@ -262,6 +262,6 @@ def measure_workflow(op: Operator, ctx: dsp.DispatcherContext, selectors: int) -
     routes = manifest.routes[:selectors]
     commit = _require(dsp.commit(op, operator, ctx, manifest.root, epoch), f"commit epoch {epoch}", operator)
     apply = _require(dsp.apply_routes(op, operator, ctx, routes), f"apply {len(routes)} routes", operator)
-    dsp.travel_to(op, int(dsp.view(op.w3, ctx, "eta")))
+    dsp.travel_to(op, dsp.read_state(op.w3, ctx).eta)
     activate = _require(dsp.activate(op, operator, ctx), f"activate epoch {epoch}", operator)
     return GasMeasurement(commit, apply, activate, len(routes))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from signoff.artifacts.abi import canonical_type, selector, signature, topic
-from signoff.findings import Finding
+from signoff.findings import Finding, Severity
 
 CHECK_ID = "PF-ABI"
 SCHEMA = "signoff-abi/1"
@@ -82,7 +82,7 @@ def duplicate_names(contracts: Iterable[tuple[str, str, bool]]) -> list[Finding]
             continue
         fqns = sorted(fqn for fqn, _ in members)
         folder = fqns[-1].rsplit(":", 1)[0].rsplit("/", 1)[0]
-        severity = "error" if any(deployable for _, deployable in members) else "warning"
+        severity: Severity = "error" if any(deployable for _, deployable in members) else "warning"
         findings.append(
             Finding(
                 CHECK_ID,
