@@ -65,7 +65,7 @@ def test_call_step_and_explicit_args(tmp_path: Path) -> None:
         ),
         (
             '[deploy]\n[[deploy.step]]\ndeploy = "PingFacet"\ncall = "PingFacet.ping"\n',
-            "must have exactly one of safe, deploy, call, manifest; found deploy, call",
+            "must have exactly one of safe, deploy, call, manifest, wait; found deploy, call",
         ),
         (
             "[deploy]\naccounts = { A = 0, B = 1 }\n"
@@ -84,6 +84,9 @@ def test_call_step_and_explicit_args(tmp_path: Path) -> None:
         ),
         ('[deploy]\n[[deploy.step]]\ndeploy = "PingFacet"\nfrom = "Deployer"\n', "must name an account"),
         ('[deploy]\n[[deploy.step]]\ndeploy = "PingFacet"\nsalt_typo = 1\n', "unknown key(s) salt_typo"),
+        ('[deploy]\n[[deploy.step]]\nwait = "soon"\n', "wait = 'soon' is not a duration (1 s to 10 years)"),
+        ('[deploy]\n[[deploy.step]]\nwait = "0s"\n', "wait = '0s' is not a duration"),
+        ('[deploy]\n[[deploy.step]]\nwait = "until Nobody.eta"\n', "refers to @Nobody, which no earlier step"),
     ],
     ids=[
         "unknown-name",
@@ -95,6 +98,9 @@ def test_call_step_and_explicit_args(tmp_path: Path) -> None:
         "name-taken",
         "no-at",
         "typo",
+        "wait-not-a-duration",
+        "wait-zero",
+        "wait-until-unknown",
     ],
 )
 def test_plan_errors_name_the_file_and_the_step(tmp_path: Path, deploy: str, message: str) -> None:

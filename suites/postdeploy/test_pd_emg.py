@@ -40,6 +40,8 @@ def _record(evidence, report: emg.DrillReport) -> None:
     for row in report.rows():
         evidence.row(emg.TABLE, row)
     evidence.attach("steps", len(report.steps))
+    for name, value in report.data.items():
+        evidence.attach(name, value)
     evidence.check(report.findings)
 
 

@@ -32,6 +32,11 @@ lives in signoff.toml, or in a file that ``[deploy] plan = "deploy.toml"`` names
     manifest = "commit"                                   # commit | apply | activate ([manifest] plan)
     from = "@Governance"
 
+    [[deploy.step]]
+    wait = "3600s"                                        # advance the rehearsal chain's clock: "90s",
+                                                          #   "15m", "2h", "1d", or a number of seconds
+    # wait = "until OrbitHub.readyAt"                     # ... or until a view's timestamp has passed
+
 Arguments are TOML values; a string ``"@Name"`` is the address of an account, a Safe or a
 contract deployed by an earlier step. Rehearsal accounts are the well-known test keys
 ``0x…01``, ``0x…02``, … (eth-tester's own accounts), so a rehearsal deploys the same addresses on
@@ -40,6 +45,7 @@ eth-tester, anvil and a fork. Nothing here imports web3.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,7 +57,10 @@ from signoff.target import Target, _Table
 
 REHEARSAL_KEYS = 10
 MANIFEST_PHASES = ("commit", "apply", "activate")
-_ACTIONS = ("safe", "deploy", "call", "manifest")
+_ACTIONS = ("safe", "deploy", "call", "manifest", "wait")
+_DURATION = re.compile(r"(\d+)\s*(s|m|h|d)?")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+MAX_WAIT_SECONDS = 10 * 365 * 86400
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,18 @@ class ManifestStep:
     sender: str
 
 
-Step = SafeStep | DeployStep | CallStep | ManifestStep
+@dataclass(frozen=True)
+class WaitStep:
+    """Advance the clock by ``seconds``, or until the timestamp a view of ``contract`` returns."""
+
+    index: int
+    seconds: int | None
+    contract: str | None
+    function: str | None
+    sender: str  # unused: a wait sends nothing (kept so every step names one)
+
+
+Step = SafeStep | DeployStep | CallStep | ManifestStep | WaitStep
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,10 @@ def describe(step: Step) -> str:
         return f"#{step.index} deploy {step.contract}{alias}{via}"
     if isinstance(step, CallStep):
         return f"#{step.index} call {step.contract}.{step.function} from {step.sender}"
+    if isinstance(step, WaitStep):
+        return f"#{step.index} wait " + (
+            f"{step.seconds} s" if step.seconds is not None else f"until {step.contract}.{step.function}"
+        )
     return f"#{step.index} manifest {step.phase} from {step.sender}"
 
 
@@ -206,6 +230,8 @@ def _step(entry: _Table, index: int, default_sender: str, base: Path, target: Ta
             "Next step: one action per [[deploy.step]]"
         )
     action = actions[0]
+    if action == "wait":
+        return _wait_step(entry, index, default_sender)
     sender = entry.string("from") or default_sender
     _reference(entry, "from", sender)
     if action == "safe":
@@ -261,6 +287,24 @@ def _step(entry: _Table, index: int, default_sender: str, base: Path, target: Ta
     return ManifestStep(index, phase, sender)
 
 
+def _wait_step(entry: _Table, index: int, sender: str) -> WaitStep:
+    raw = entry._take("wait", True)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    text = raw.strip() if isinstance(raw, str) else ""
+    if text.startswith("until "):
+        contract, dot, function = text.removeprefix("until ").strip().partition(".")
+        if dot and contract and function:
+            return WaitStep(index, None, contract, function, sender)
+    match = _DURATION.fullmatch(text)
+    if match and 0 < int(match.group(1)) * _UNITS[match.group(2)] <= MAX_WAIT_SECONDS:
+        return WaitStep(index, int(match.group(1)) * _UNITS[match.group(2)], None, None, sender)
+    raise ConfigError(
+        f"{entry.file}: {entry.where}.wait = {raw!r} is not a duration (1 s to 10 years) or 'until Contract.view'. "
+        'Next step: e.g. wait = "3600s", "2h", "1d", or wait = "until ManifestDispatcher.eta"'
+    )
+
+
 def _reference(entry: _Table, key: str, value: str) -> None:
     if not value.startswith("@") or len(value) == 1:
         raise ConfigError(
@@ -283,6 +327,8 @@ def _check_references(plan: DeployPlan, target: Target) -> None:
                 refs.append("@" + step.via)
         elif isinstance(step, CallStep):
             refs += [*step.args, "@" + step.contract]
+        elif isinstance(step, WaitStep):
+            refs = ["@" + step.contract] if step.contract else []
         elif target.manifest is not None:
             refs.append("@" + target.manifest.dispatcher)
         for ref in _references(refs):

@@ -33,6 +33,7 @@ from signoff.deploy.plan import (
     ManifestStep,
     SafeStep,
     Step,
+    WaitStep,
     describe,
 )
 from signoff.deploy.system import REHEARSAL, DeployedSystem, SafeInfo, StepRecord
@@ -281,6 +282,8 @@ def rehearse(
                 record = _deploy_step(operator, step, sender, target, artifacts, builds)
             elif isinstance(step, CallStep):
                 record = _call_step(operator, step, sender)
+            elif isinstance(step, WaitStep):
+                record = _wait_step(operator, step)
             else:
                 if manifest_plan is None:
                     manifest_plan = _manifest_plan(target)
@@ -364,6 +367,27 @@ def _call_step(operator: Operator, step: CallStep, sender: str) -> StepRecord:
     data = _encode_call(operator.w3, _abi_of(system, step.contract), step.function, args, step)
     sent = operator.send(sender, to, data, value=step.value, what=f"{step.contract}.{step.function}")
     return StepRecord(describe(step), (sent.tx_hash,), sent.gas_used, "")
+
+
+def _wait_step(operator: Operator, step: WaitStep) -> StepRecord:
+    """Advance the clock (and mine a block) by a duration, or until a view's timestamp has passed."""
+    now = int(operator.w3.eth.get_block("latest")["timestamp"])
+    if step.seconds is not None:
+        seconds = step.seconds
+    else:
+        assert step.contract is not None and step.function is not None
+        system = operator.system
+        address = system.address(step.contract, where=describe(step))
+        value = _view(operator.w3, address, _abi_of(system, step.contract), step.function)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(
+                f"{step.contract}.{step.function} returned {value!r}, not a timestamp. Next step: name a view that "
+                "returns the time to wait for, or wait a duration"
+            )
+        seconds = max(int(value) - now, 0)
+    if seconds:
+        operator.chain.time_travel(seconds)
+    return StepRecord(describe(step), (), 0, f"clock advanced {seconds} s (from {now})")
 
 
 def _manifest_plan(target: Target) -> Plan:

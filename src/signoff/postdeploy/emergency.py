@@ -72,6 +72,7 @@ class DrillReport:
     base_order: int
     steps: list[DrillStep] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
 
     def record(self, step: str, expected: str, observed: str, *, ok: bool, finding: str = "") -> bool:
         """Add a step; a failed one adds ``finding`` (an error) too. Returns ``ok``."""
@@ -121,6 +122,97 @@ def has_getter(abi: ABI, name: str) -> bool:
 
 def has_function(abi: ABI, name: str) -> bool:
     return any(e.get("type") == "function" and e.get("name") == name for e in abi)
+
+
+@dataclass(frozen=True)
+class PauseShape:
+    """How one contract pauses: the calls that pause and unpause it, and the view (if any) of its state."""
+
+    pause: str  # full signature
+    pause_args: tuple[Any, ...]
+    unpause: str
+    unpause_args: tuple[Any, ...]
+    paused: str | None  # a no-argument view returning bool; None: judged by the blocked path alone
+    detected: str  # how it was found, for the evidence
+
+
+# (pause, pause args, unpause, unpause args), tried in this order when [[postdeploy.emergency]] names none
+_PAUSE_SHAPES: tuple[tuple[str, tuple[Any, ...], str, tuple[Any, ...]], ...] = (
+    ("pause()", (), "unpause()", ()),
+    ("setPaused(bool)", (True,), "setPaused(bool)", (False,)),
+    ("pauseAll()", (), "unpauseAll()", ()),
+    ("setPause(bool)", (True,), "setPause(bool)", (False,)),
+    ("halt()", (), "resume()", ()),
+)
+_PAUSED_VIEWS = ("paused", "isPaused", "halted", "isHalted", "pausedAll")
+
+
+def pause_shape(abi: ABI, drill: PauseDrill, where: str) -> PauseShape:
+    """The drill's pause shape: what [[postdeploy.emergency]] says, else the first known shape the
+    ABI has (pause()/unpause(), setPaused(bool), pauseAll()/unpauseAll() ...). A ConfigError names
+    the keys when none fits."""
+    signatures = {signature(e) for e in abi if e.get("type") == "function"}
+    pause = _shown_call(abi, drill.pause, where) if drill.pause else None
+    unpause = _shown_call(abi, drill.unpause, where) if drill.unpause else None
+    detected = "[[postdeploy.emergency]] pause/unpause"
+    if pause is None or unpause is None:
+        found = next(
+            (
+                shape
+                for shape in _PAUSE_SHAPES
+                if shape[0] in signatures
+                and shape[2] in signatures
+                and (pause is None or shape[0] == pause)
+                and (unpause is None or shape[2] == unpause)
+            ),
+            None,
+        )
+        if found is None:
+            raise ConfigError(
+                f"{where}: {drill.contract} has none of the pause shapes signoff knows ("
+                + ", ".join(f"{p}/{u}" if p != u else p for p, _, u, _ in _PAUSE_SHAPES)
+                + '). Next step: name them with pause = "...", unpause = "..." (and pause_args, unpause_args) '
+                "in [[postdeploy.emergency]]"
+            )
+        pause, unpause, detected = (
+            found[0],
+            found[2],
+            f"detected: {found[0]}" + (f" / {found[2]}" if found[2] != found[0] else ""),
+        )
+        default_pause, default_unpause = found[1], found[3]
+    else:
+        default_pause = (True,) if pause.endswith("(bool)") else ()
+        default_unpause = (False,) if unpause.endswith("(bool)") else ()
+    paused: str | None
+    if drill.paused:
+        paused = _shown_call(abi, drill.paused, where)
+    else:
+        paused = next(
+            (
+                signature(e)
+                for name in _PAUSED_VIEWS
+                for e in abi
+                if e.get("type") == "function"
+                and e.get("name") == name
+                and not e.get("inputs")
+                and [o.get("type") for o in e.get("outputs", [])] == ["bool"]
+            ),
+            None,
+        )
+    if paused is None and drill.blocked is None:
+        raise ConfigError(
+            f"{where}: {drill.contract} has no paused view ({', '.join(f'{n}()' for n in _PAUSED_VIEWS)}) and the "
+            "drill names no blocked path, so nothing could show that the pause took effect. Next step: set paused = "
+            '"yourView" or blocked = "aFunction" in [[postdeploy.emergency]]'
+        )
+    return PauseShape(
+        pause,
+        drill.pause_args if drill.pause_args is not None else default_pause,
+        unpause,
+        drill.unpause_args if drill.unpause_args is not None else default_unpause,
+        paused,
+        detected,
+    )
 
 
 def irreversible_message(where: str, unpause: str, actor: str, reason: str) -> str:
@@ -213,6 +305,10 @@ def _abi(system: DeployedSystem, name: str, where: str) -> ABI:
     return contract.abi
 
 
+def _args_text(args: Sequence[Any]) -> str:
+    return "(" + ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in args) + ")"
+
+
 def _shown_call(abi: ABI, function: str, where: str) -> str:
     if "(" in function:
         return function
@@ -233,10 +329,23 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
     who = system.name_of(actor)
     acts = _Actions(op)
     label = system.name_of(address)
-    paused_call = encode_call(abi, drill.paused, [], where)
-    pause_text = _shown_call(abi, drill.pause, where)
-    unpause_text = _shown_call(abi, drill.unpause, where)
-    paused_text = _shown_call(abi, drill.paused, where)
+    shape = pause_shape(abi, drill, where)
+    report.data["pause_shape"] = shape.detected
+    pause_text = shape.pause + (f" with {_args_text(shape.pause_args)}" if shape.pause_args else "")
+    unpause_text = shape.unpause + (f" with {_args_text(shape.unpause_args)}" if shape.unpause_args else "")
+    paused_text = shape.paused or "(no paused view)"
+
+    def is_paused() -> tuple[bool | None, str]:
+        """The paused view's answer; a view that reverts (a whole-contract pause) is said so."""
+        if shape.paused is None:
+            return None, "not read"
+        from signoff.deploy.rehearsal import Reverted
+
+        try:
+            value = _bool(acts.view(address, encode_call(abi, shape.paused, [], where)))
+        except Reverted as exc:
+            return None, f"reverted: {acts.reason(exc)}"
+        return value, str(value).lower()
 
     blocked: tuple[str, bytes, int] | None = None
     if drill.blocked is not None:
@@ -248,12 +357,12 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
         )
     outsider = acts.reader
 
-    before = _bool(acts.view(address, paused_call))
-    if not report.record(
+    before, shown = is_paused()
+    if shape.paused is not None and not report.record(
         f"{paused_text} before the drill",
         "false",
-        str(before).lower(),
-        ok=not before,
+        shown,
+        ok=before is False,
         finding=f"{label} is already paused before the drill, so pause and unpause cannot be exercised. "
         "Next step: unpause it (or run the drill on a fork before the pause)",
     ):
@@ -272,7 +381,8 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
         ):
             return report
 
-    ok, observed = acts.send(actor, address, encode_call(abi, drill.pause, [], where), what=f"{label}.{pause_text}")
+    pause_data = encode_call(abi, shape.pause, list(shape.pause_args), where)
+    ok, observed = acts.send(actor, address, pause_data, what=f"{label}.{pause_text}")
     if not report.record(
         f"{pause_text} as {who}",
         "succeeds",
@@ -282,15 +392,17 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
         f"Next step: grant the pause right to {who}, or correct role in {where}",
     ):
         return report
-    now = _bool(acts.view(address, paused_call))
-    report.record(
-        f"{paused_text} after the pause",
-        "true",
-        str(now).lower(),
-        ok=now,
-        finding=f"{label}: {paused_text} is false right after {pause_text} succeeded. Next step: make "
-        f"{pause_text} set the state {paused_text} reports",
-    )
+    now, shown = is_paused()
+    if shape.paused is not None:
+        report.record(
+            f"{paused_text} after the pause",
+            "true",
+            shown,
+            ok=now is True,
+            finding=f"{label}: {paused_text} is {shown} right after {pause_text} succeeded (expected true). Next "
+            f"step: make {pause_text} set the state {paused_text} reports, and keep {paused_text} readable while "
+            "paused (monitoring reads it)",
+        )
     if blocked is not None:
         text, data, value = blocked
         reason = acts.attempt(outsider, address, data, value)
@@ -302,7 +414,8 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
             finding=still_works_message(label, text),
         )
 
-    ok, observed = acts.send(actor, address, encode_call(abi, drill.unpause, [], where), what=f"{label}.{unpause_text}")
+    unpause_data = encode_call(abi, shape.unpause, list(shape.unpause_args), where)
+    ok, observed = acts.send(actor, address, unpause_data, what=f"{label}.{unpause_text}")
     if not report.record(
         f"{unpause_text} as {who} while paused",
         "succeeds",
@@ -311,12 +424,12 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
         finding=irreversible_message(label, unpause_text, who, observed),
     ):
         return report
-    after = _bool(acts.view(address, paused_call))
+    after, shown = is_paused()
     report.record(
         f"{paused_text} after the unpause",
         "false",
-        str(after).lower(),
-        ok=not after,
+        shown,
+        ok=after is False or shape.paused is None,
         finding=f"{label}: {paused_text} is still true after {unpause_text} succeeded. Next step: make "
         f"{unpause_text} clear the paused state",
     )

@@ -126,12 +126,14 @@ class GasBudgets:
 class PauseDrill:
     contract: str
     role: str
-    pause: str
-    unpause: str
-    paused: str
+    pause: str | None  # None: detected from the ABI (signoff.postdeploy.emergency.pause_shape)
+    unpause: str | None
+    paused: str | None
     blocked: str | None
     blocked_args: tuple[Any, ...]
     blocked_value: int
+    pause_args: tuple[Any, ...] | None = None  # None: [] or, for setPaused(bool), [true]
+    unpause_args: tuple[Any, ...] | None = None  # None: [] or [false]
 
 
 @dataclass(frozen=True)
@@ -252,12 +254,14 @@ def parse_postdeploy(path: Path, raw: Mapping[str, Any]) -> PostdeploySettings:
             PauseDrill(
                 contract=entry.string("contract", required=True) or "",
                 role=_reference(entry, "role", required=True) or "",
-                pause=entry.string("pause") or "pause",
-                unpause=entry.string("unpause") or "unpause",
-                paused=entry.string("paused") or "paused",
+                pause=entry.string("pause"),
+                unpause=entry.string("unpause"),
+                paused=entry.string("paused"),
                 blocked=entry.string("blocked"),
                 blocked_args=tuple(entry.list_of_any("blocked_args") or ()),
                 blocked_value=entry.wei("blocked_value") or 0,
+                pause_args=_optional_tuple(entry.list_of_any("pause_args")),
+                unpause_args=_optional_tuple(entry.list_of_any("unpause_args")),
             )
         )
         entry.done()
@@ -314,3 +318,7 @@ def _reference(entry: _Table, key: str, *, required: bool) -> str | None:
             "account) or a 0x address. Next step: correct the value"
         )
     return value
+
+
+def _optional_tuple(values: list[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
