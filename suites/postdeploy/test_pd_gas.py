@@ -50,6 +50,7 @@ def test_pd_gas(workflow: bool, signoff_settings: SessionSettings, request: pyte
     system: DeployedSystem = request.getfixturevalue("deployed_system")
     drill = request.getfixturevalue("drill")  # skips with its NOT RUN reason on a live network without a fork
     findings: list[Finding] = []
+    problem = ""
     try:
         ctx = dsp.load_context(signoff_settings, system)
         measurement = gas.measure_workflow(drill, ctx, budgets.selectors or len(ctx.plan.routes))
@@ -63,13 +64,16 @@ def test_pd_gas(workflow: bool, signoff_settings: SessionSettings, request: pyte
                     findings.append(Finding(CHECK_ID, shown or "", "warning", f"wrote the gas baseline {shown}"))
             baseline = gas.load_baseline(budgets.baseline, shown or "", command)
     except SignoffError as exc:
-        evidence.check([Finding(CHECK_ID, str(signoff_settings.target.path), "error", redact(str(exc)))])
+        problem = redact(str(exc))
+    if problem:  # outside the except: no chained traceback in the report
+        evidence.check([Finding(CHECK_ID, str(signoff_settings.target.path), "error", problem)])
         return
     result = gas.judge_gas(measurement, budgets, baseline, baseline_shown=shown, command=command, subject=ctx.label)
     for row in result.rows:
         evidence.row("PD-GAS", row)
     evidence.attach("measured", gas.baseline_document(measurement, drill.chain.network))
     evidence.attach("tolerance", budgets.tolerance)
+    evidence.attach("measured_as", measurement.measured_as)
     evidence.check([*findings, *result.findings])
 
 

@@ -185,6 +185,14 @@ class Operator:
             self._raise(exc, label, sender)
         return self._sent(receipt, label, sender)
 
+    def estimate(self, sender: str, to: str, data: bytes) -> int:
+        """``eth_estimateGas`` of a direct call as ``sender`` (a Safe included: the rehearsal funds it)."""
+        tx: dict[str, Any] = {"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": data}
+        try:
+            return int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+        except Exception as exc:
+            self._raise(exc, f"gas estimate of a call to {self.system.name_of(to)}", sender)
+
     def simulate(self, sender: str, to: str, data: bytes, *, value: int = 0) -> bytes:
         """``eth_call`` as ``sender`` at the latest block; raises :class:`Reverted` on a revert."""
         tx: dict[str, Any] = {"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": data}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signoff.artifacts.hashing import keccak256
+from signoff.deploy.manifest import checksum
 from signoff.errors import ChainError, ConfigError
 from signoff.findings import Finding
 from signoff.postdeploy import dispatcher as dsp
@@ -39,6 +40,7 @@ class GasMeasurement:
     apply: int
     activate: int
     selectors: int
+    measured_as: str = "receipts of an operator granted the dispatcher's commit and apply roles"
 
     @property
     def apply_per_selector(self) -> int:
@@ -179,7 +181,7 @@ def judge_gas(
                     CHECK_ID,
                     operation,
                     "error",
-                    f"{operation} used {measured:,} gas (receipt gasUsed), over its budget of {budget:,} "
+                    f"{operation} used {measured:,} gas ({measurement.measured_as}), over its budget of {budget:,} "
                     f"([postdeploy.gas] {budget_key}). Next step: make it cheaper, or raise the budget if the cost "
                     "is accepted",
                 )
@@ -244,24 +246,54 @@ def _require(done: dsp.Attempt, step: str, sender: str) -> int:
     return done.sent.gas_used
 
 
+def _has_roles(op: Operator, ctx: dsp.DispatcherContext) -> bool:
+    """Whether the dispatcher hands out commit and apply roles (AccessControl grantRole)."""
+    return any(e.get("type") == "function" and e.get("name") == "grantRole" for e in ctx.abi)
+
+
 def measure_workflow(op: Operator, ctx: dsp.DispatcherContext, selectors: int) -> GasMeasurement:
-    """Commit, apply ``selectors`` plan routes and activate as a plain operator; gas from receipts."""
+    """Commit, apply ``selectors`` plan routes and activate; gas from receipts of a plain operator
+    granted the roles, or, for a dispatcher that only its governance drives, from eth_estimateGas
+    of governance's direct call right before each step is sent (a Safe's execTransaction overhead
+    is not the dispatcher's)."""
+    from signoff.deploy.lifecycle import apply_values, commit_values
+
     plan = ctx.plan
     if not 0 < selectors <= len(plan.routes):
         raise ConfigError(
             f"[postdeploy.gas] selectors = {selectors}, but {plan.label} has {len(plan.routes)} route(s). "
             "Next step: set selectors between 1 and the number of routes (or drop it for all of them)"
         )
-    operator = op.outsider(0)
-    for role in ("COMMIT_ROLE", "APPLY_ROLE"):
-        granted = dsp.attempt(op, ctx.governance, ctx, ctx.calldata("grantRole", _role(op, ctx, role), operator), role)
-        _require(granted, f"grant {role} to the operator {operator}", f"governance {ctx.governance}")
+    roles = _has_roles(op, ctx)
+    operator = op.outsider(0) if roles else ctx.governance
+    if roles:
+        for role in ("COMMIT_ROLE", "APPLY_ROLE"):
+            granted = dsp.attempt(
+                op, ctx.governance, ctx, ctx.calldata("grantRole", _role(op, ctx, role), operator), role
+            )
+            _require(granted, f"grant {role} to the operator {operator}", f"governance {ctx.governance}")
     epoch = dsp.read_state(op.w3, ctx).active_epoch + 1
     # The plan's own root and proofs, unless the plan carries none: then the same routes, proven afresh.
     manifest = plan if all(r.proof is not None for r in plan.routes) else dsp.next_manifest(plan, epoch)
     routes = manifest.routes[:selectors]
+
+    def estimated(data: bytes) -> int:
+        return 0 if roles else op.estimate(operator, ctx.address, data)
+
+    commit_gas = estimated(ctx.calldata(ctx.fn("commit"), *commit_values(ctx.lifecycle, manifest.root, epoch)))
     commit = _require(dsp.commit(op, operator, ctx, manifest.root, epoch), f"commit epoch {epoch}", operator)
+    apply_gas = estimated(ctx.calldata(ctx.fn("apply"), *apply_values(ctx.lifecycle, routes, checksum)))
     apply = _require(dsp.apply_routes(op, operator, ctx, routes), f"apply {len(routes)} routes", operator)
     dsp.travel_to(op, dsp.read_state(op.w3, ctx).eta)
+    activate_gas = estimated(ctx.calldata(ctx.fn("activate")))
     activate = _require(dsp.activate(op, operator, ctx), f"activate epoch {epoch}", operator)
-    return GasMeasurement(commit, apply, activate, len(routes))
+    if roles:
+        return GasMeasurement(commit, apply, activate, len(routes))
+    return GasMeasurement(
+        commit_gas,
+        apply_gas,
+        activate_gas,
+        len(routes),
+        f"eth_estimateGas of governance's direct call before each step ({ctx.name} has no roles to grant; "
+        "governance's own transaction overhead is not counted)",
+    )

@@ -1,0 +1,60 @@
+"""The second reference system (fixtures/reference-orbit): a dispatcher shaped unlike the first
+(proposeRoot / installRoutes / activate, committedAt() + activationDelay(), proof sides as uint256
+bitmasks in another argument order, one governor instead of AccessControl, setPaused(bool) /
+halted(), no loupe, errors of its own). The same preflight and postdeploy code must pass it with no
+mapping, and fail each of its defective variants on exactly the check the defect breaks."""
+
+from __future__ import annotations
+
+from tests.conftest import FIXTURES, SuiteRun
+
+ORBIT = FIXTURES / "reference-orbit" / "signoff.toml"
+
+
+def test_the_orbit_reference_passes_preflight_and_postdeploy_strictly(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "preflight or postdeploy", "--signoff-strict", target=ORBIT)
+    assert run.result.ret == 0, run.output
+    evidence = run.evidence()
+    checks = {c["nodeid"].split("::", 1)[1]: c for c in evidence["checks"]}
+    aspects = {name: c["outcome"] for name, c in checks.items() if name.startswith("test_pd_dsp[")}
+    assert aspects == {
+        f"test_pd_dsp[{a}]": "passed"
+        for a in ("live-routes", "commit-epoch", "apply-proofs", "activation-delay", "no-early-routes")
+    }
+    interface = {row["role"]: row for row in checks["test_pd_dsp[live-routes]"]["data"]["interface"]}
+    assert interface["commit"]["signature"] == "proposeRoot(bytes32,uint64)"
+    assert interface["apply"]["signature"] == "installRoutes(bytes32[][],uint256[],bytes4[],address[],bytes32[])"
+    assert interface["committed_at"]["from"] == "detected" and interface["eta"]["from"] == "not present"
+    rows = [r for r in evidence["tables"]["PD-DSP"]["rows"]]
+    assert any(r["verdict"] == "not checked" and "no EIP-2535 loupe" in r["observed"] for r in rows)
+    assert any("reverts TooEarly(" in r["expected"] for r in rows)
+    assert any("reverts NoRoute(" in r["expected"] for r in rows)
+    pause = checks["test_pd_emg_pause[OrbitHub]"]
+    assert pause["outcome"] == "passed" and pause["data"]["pause_shape"] == "detected: setPaused(bool)"
+    gas = checks["test_pd_gas[workflow]"]
+    assert gas["outcome"] == "passed" and gas["data"]["measured_as"].startswith("eth_estimateGas of governance's")
+    steps = [r["step"] for r in evidence["tables"]["PD-REH"]["rows"]] if "PD-REH" in evidence["tables"] else []
+    assert not steps or any("wait until OrbitHub.committedAt" in s for s in steps)
+
+
+def test_a_route_live_before_activation_fails_no_early_routes(run_suite) -> None:
+    target = FIXTURES / "defective" / "orbit-routes-live-before-activation" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "postdeploy", target=target)
+    run.assert_fails_only(
+        "test_pd_dsp[no-early-routes]",
+        "a route answers before activation: the timelock gates bookkeeping but not behaviour.",
+        skips_count=False,
+    )
+    assert "instead of reverting NoRoute(0x" in run.output
+    assert "During handling of the above exception" not in run.output
+
+
+def test_a_pause_that_cannot_be_undone_fails_the_pause_drill(run_suite) -> None:
+    target = FIXTURES / "defective" / "orbit-pause-irreversible" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "postdeploy", target=target)
+    run.assert_fails_only(
+        "test_pd_emg_pause[OrbitHub]",
+        "unpause cannot be reached while paused: the pause is irreversible (Halted()); setPaused(bool) with (false) "
+        "as Governance",
+        skips_count=False,
+    )
