@@ -435,3 +435,25 @@ def test_live_network_with_a_fork_runs_pd_ree(run_suite, live_network) -> None:
         "test_pd_ree[ManifestDispatcher.vaultWithdraw]": "passed",
     }, run.output
     assert live_network["proxy"].write_methods() == ()
+
+
+def test_push32_literals_are_read_from_code_not_from_metadata() -> None:
+    from signoff.postdeploy.access_control import push32_values
+
+    salt = bytes(range(32))
+    code = bytes([0x60, 0x01, 0x7F]) + salt + bytes([0x50, 0x61, 0x7F, 0x7F])  # PUSH2 whose data is 0x7f7f
+    metadata = bytes([0x7F]) + bytes(32) + (33).to_bytes(2, "big")  # a PUSH32-looking CBOR tail: skipped
+    assert push32_values(code + metadata) == [salt]
+
+
+def test_the_constant_sweep_tries_each_constant_in_each_slot_with_the_caller_as_address() -> None:
+    from signoff.postdeploy.access_control import Constants, constant_sweep
+
+    entry = {"type": "function", "name": "init", "inputs": [{"type": "bytes32"}, {"type": "address"}, {"type": "uint8"}]}
+    constants = Constants(words=(b"\x01" * 32, b"\x02" * 32), numbers=(7, 300))
+    caller = "0x" + "ab" * 20
+    assert constant_sweep(entry, constants, caller) == [
+        (b"\x01" * 32, caller, 1),
+        (b"\x02" * 32, caller, 1),
+        (bytes(32), caller, 7),  # 300 does not fit a uint8
+    ]

@@ -115,14 +115,18 @@ def test_pd_acl_discovery(signoff_settings: SessionSettings, request: pytest.Fix
     ]
     blocked = {f.subject for f in problems}
     targets = [acl.ProbeTarget(n, system.addresses[n], system.artifacts[n].abi) for n in listed if n not in blocked]
+    routed = _routed_targets(signoff_settings, system)
+    runtimes = [system.artifacts[n].runtime.to_bytes() for n in listed if n in system.artifacts]
+    constants = acl.collect_constants([*targets, *routed], runtimes, context.simulator, context.outsider)
     result = acl.discover(
-        targets,
+        [*targets, *routed],
         public=postdeploy.public,
         privileged=[p.function for p in postdeploy.privileged],
         outsider=context.outsider,
         simulator=context.simulator,
         examples=postdeploy.discovery_examples,
         addresses=context.addresses,
+        constants=constants,
     )
     for row in result.rows:
         evidence.row("PD-ACL-discovery", row)
@@ -134,9 +138,30 @@ def test_pd_acl_discovery(signoff_settings: SessionSettings, request: pytest.Fix
             "functions": result.functions,
             "calls": result.calls,
             "examples_per_function": postdeploy.discovery_examples,
+            "routed_through": sorted({t.via for t in routed if t.via}),
+            "constants": {"bytes32": len(constants.words), "numbers": len(constants.numbers)},
         },
     )
     evidence.check([*problems, *result.findings])
+
+
+def _routed_targets(settings: SessionSettings, system: DeployedSystem) -> list[acl.ProbeTarget]:
+    """Each [[diamonds]] facet's functions, called at its deployed dispatcher's address: in the
+    dispatcher's storage, where the facet's guards really run."""
+    from signoff.artifacts.abi import signature
+
+    routed = []
+    for diamond in settings.target.diamonds:
+        dispatcher = settings.artifacts.resolve(diamond.dispatcher)
+        address = system.addresses.get(dispatcher.name)
+        if address is None:
+            continue
+        own = {signature(e) for e in dispatcher.abi if e.get("type") == "function"}
+        for facet_name in diamond.facets:
+            facet = settings.artifacts.resolve(facet_name)
+            abi = [e for e in facet.abi if e.get("type") != "function" or signature(e) not in own]
+            routed.append(acl.ProbeTarget(facet.name, address, abi, via=dispatcher.name))
+    return routed
 
 
 def _target(system: DeployedSystem, name: str) -> acl.ProbeTarget:

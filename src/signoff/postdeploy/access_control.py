@@ -61,11 +61,126 @@ class Simulator:
 
 @dataclass(frozen=True)
 class ProbeTarget:
-    """A deployed contract discovery calls: its name, address and ABI."""
+    """A deployed contract discovery calls: its name, address and ABI. A facet reached through its
+    dispatcher (``via``) is called at the dispatcher's address, in the dispatcher's storage, where
+    its guards really run (a facet's own address often refuses everything, or nothing)."""
 
     name: str
     address: str
     abi: ABI
+    via: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.name if self.via is None else f"{self.name} (through {self.via})"
+
+
+@dataclass(frozen=True)
+class Constants:
+    """The system's own values: public constant getters, PUSH32 literals in its code, role ids.
+    An initializer or setter guarded only by a value anyone can read is open to anyone."""
+
+    words: tuple[bytes, ...] = ()
+    numbers: tuple[int, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.words) + len(self.numbers)
+
+
+MAX_CONSTANTS = 64  # per kind: the sweep adds one call per constant to each function that takes one
+
+
+def push32_values(runtime: bytes) -> list[bytes]:
+    """Every PUSH32 operand of ``runtime`` (code only: the CBOR metadata at the end is skipped)."""
+    end = len(runtime)
+    if len(runtime) >= 2:
+        metadata = int.from_bytes(runtime[-2:], "big") + 2
+        if metadata < len(runtime):
+            end = len(runtime) - metadata
+    found, pc = [], 0
+    while pc < end:
+        op = runtime[pc]
+        if 0x60 <= op <= 0x7F:
+            width = op - 0x5F
+            if op == 0x7F and pc + 33 <= end:
+                found.append(runtime[pc + 1 : pc + 33])
+            pc += width + 1
+        else:
+            pc += 1
+    return found
+
+
+def constant_getters(abi: ABI) -> list[Mapping[str, Any]]:
+    """No-argument view or pure functions returning one bytes32 or uint: candidate constants."""
+    return [
+        e
+        for e in abi
+        if e.get("type") == "function"
+        and not e.get("inputs")
+        and e.get("stateMutability") in {"view", "pure"}
+        and [canonical_type(o) for o in e.get("outputs", [])] in (["bytes32"], ["uint256"], ["uint64"], ["uint8"])
+    ]
+
+
+def collect_constants(
+    targets: Sequence[ProbeTarget], runtimes: Sequence[bytes], simulator: Simulator, reader: str
+) -> Constants:
+    """The values discovery mixes into its arguments: every constant getter's answer (read through
+    the simulator), every PUSH32 literal of the deployed code, and DEFAULT_ADMIN_ROLE (zero)."""
+    words: dict[bytes, None] = {bytes(32): None}
+    numbers: dict[int, None] = {}
+    for target in targets:
+        for entry in constant_getters(target.abi):
+            result = simulator.call(reader, target.address, keccak256(signature(entry).encode())[:4], 0)
+            if result.ok and len(result.data) >= 32:
+                word = result.data[:32]
+                if canonical_type(entry["outputs"][0]) == "bytes32":
+                    words[word] = None
+                else:
+                    numbers[int.from_bytes(word, "big")] = None
+    for runtime in runtimes:
+        for word in push32_values(runtime):
+            if word != b"\xff" * 32:
+                words[word] = None
+    return Constants(tuple(list(words)[:MAX_CONSTANTS]), tuple(list(numbers)[:MAX_CONSTANTS]))
+
+
+def constant_sweep(entry: Mapping[str, Any], constants: Constants, caller: str) -> list[tuple[Any, ...]]:
+    """One call per constant for each bytes32 / uint parameter, the other parameters plain (the caller
+    for an address: an initializer that makes its caller admin is the escalation)."""
+    types = input_types(entry)
+    plain = [_plain(t, caller) for t in types]
+    calls: list[tuple[Any, ...]] = []
+    for position, abi_type in enumerate(types):
+        values: Sequence[Any] = ()
+        if abi_type == "bytes32":
+            values = constants.words
+        elif re.fullmatch(r"uint\d*", abi_type):
+            bits = int(abi_type[4:] or 256)
+            values = [n for n in constants.numbers if n < 2**bits]
+        for value in values:
+            args = list(plain)
+            args[position] = value
+            calls.append(tuple(args))
+    return calls
+
+
+def _plain(abi_type: str, caller: str) -> Any:
+    """A harmless value of ``abi_type`` (the caller for an address)."""
+    simple: dict[str, Any] = {"address": caller, "bool": True, "string": "", "bytes": b""}
+    fixed = re.fullmatch(r"bytes(\d+)", abi_type)
+    if abi_type in simple:
+        value = simple[abi_type]
+    elif fixed:
+        value = bytes(int(fixed.group(1)))
+    elif abi_type.endswith("]"):
+        length = abi_type[abi_type.rindex("[") + 1 : -1]
+        value = [_plain(abi_type[: abi_type.rindex("[")], caller)] * (int(length) if length else 0)
+    elif abi_type.startswith("("):
+        value = tuple(_plain(t, caller) for t in split_types(abi_type[1:-1]))
+    else:  # integers
+        value = 1
+    return value
 
 
 # -- arguments from ABI types (hypothesis) -----------------------------------------------------------
@@ -283,18 +398,25 @@ def discover(
     simulator: Simulator,
     examples: int,
     addresses: Sequence[str],
+    constants: Constants | None = None,
 ) -> Discovery:
-    """Call every state-changing function of ``targets`` as ``outsider``; list what succeeds."""
+    """Call every state-changing function of ``targets`` as ``outsider`` (hypothesis arguments,
+    then one call per system constant); list what succeeds."""
     rows: list[dict[str, Any]] = []
-    findings: list[Finding] = list(list_findings(targets, public, privileged))
+    findings: list[Finding] = list(list_findings([t for t in targets if t.via is None], public, privileged))
     functions = calls = 0
     bias = [outsider, *addresses]
     for target in targets:
         for entry in state_changing(target.abi):
             functions += 1
-            name = f"{target.name}.{signature(entry)}"
+            name = (
+                f"{target.shown}.{signature(entry)}"
+                if target.via is None
+                else f"{target.name}.{signature(entry)} through {target.via}"
+            )
             drawn = draw_examples(call_strategy(entry, bias, with_value=True), examples)
-            tried = list(dict.fromkeys((calldata(entry, args), value) for args, value in drawn))  # distinct calls
+            swept = [(args, 0) for args in constant_sweep(entry, constants or Constants(), outsider)]
+            tried = list(dict.fromkeys((calldata(entry, args), value) for args, value in [*drawn, *swept]))
             succeeded: list[tuple[bytes, int]] = []
             for data, value in tried:
                 calls += 1
@@ -324,12 +446,13 @@ def discover(
                     if is_privileged
                     else "it is not listed in [postdeploy] public"
                 )
+                at = f" at {target.via}'s address {target.address}" if target.via else ""
                 findings.append(
                     Finding(
                         CHECK_ID,
                         name,
                         "error",
-                        f"unexpected permission escalation: {name} succeeded for unprivileged {outsider} with "
+                        f"unexpected permission escalation: {name} succeeded for unprivileged {outsider}{at} with "
                         f"calldata {shown} ({len(succeeded)} of {len(tried)} generated calls succeeded; {why}). "
                         "Next step: restrict it (onlyOwner / onlyRole), or, if anyone may call it by design, add "
                         f'"{target.name}.{entry["name"]}" to [postdeploy] public',
