@@ -74,7 +74,11 @@ def test_the_reference_dispatcher_is_detected() -> None:
 def test_another_shape_is_detected_by_synonyms_and_argument_types() -> None:
     found = lc.detect("OrbitHub", ORBIT)
     assert found.not_applicable() is None
-    assert (found.name("commit"), found.name("apply"), found.name("activate")) == ("proposeRoot", "installRoutes", "activate")
+    assert (found.name("commit"), found.name("apply"), found.name("activate")) == (
+        "proposeRoot",
+        "installRoutes",
+        "activate",
+    )
     assert found.readiness == "committedAt() + activationDelay()"
     assert found.apply_arguments == ("proofs", "positions", "selectors", "facets", "codehashes")
     assert found.functions["loupe"] is None
@@ -94,7 +98,9 @@ def test_another_shape_is_detected_by_synonyms_and_argument_types() -> None:
 def test_the_apply_values_follow_the_function_s_order_and_side_encoding() -> None:
     from signoff.deploy.manifest import PlanRoute
 
-    route = PlanRoute(0, b"\x01\x02\x03\x04", "f()", "F", b"\x11" * 20, b"\x22" * 32, (b"\x33" * 32, b"\x44" * 32), (True, False))
+    route = PlanRoute(
+        0, b"\x01\x02\x03\x04", "f()", "F", b"\x11" * 20, b"\x22" * 32, (b"\x33" * 32, b"\x44" * 32), (True, False)
+    )
     found = lc.detect("OrbitHub", ORBIT)
     values = lc.apply_values(found, [route], lambda a: "0x" + a.hex())
     assert values == [[[b"\x33" * 32, b"\x44" * 32]], [1], [b"\x01\x02\x03\x04"], ["0x" + "11" * 20], [b"\x22" * 32]]
@@ -131,9 +137,13 @@ def test_pd_dsp_on_a_dispatcher_without_a_lifecycle_is_not_applicable_once(run_s
     run: SuiteRun = run_suite("-m", "dispatcher", target=target)
     assert run.outcomes() == {"test_pd_dsp[interface]": "skipped"}, run.output
     [record] = run.evidence()["checks"]
-    assert record["message"].removeprefix("Skipped: ").startswith(
-        "not applicable: PD-DSP drives the dispatcher's manifest lifecycle, but PayRoxProxyRouter's ABI lacks the "
-        "function that commits a root for an epoch ([manifest.interface] commit, tried commitRoot"
+    assert (
+        record["message"]
+        .removeprefix("Skipped: ")
+        .startswith(
+            "not applicable: PD-DSP drives the dispatcher's manifest lifecycle, but PayRoxProxyRouter's ABI lacks the "
+            "function that commits a root for an epoch ([manifest.interface] commit, tried commitRoot"
+        )
     ), record["message"]
     assert "Map it with [manifest.interface] in signoff.toml" in record["message"]
     assert "Traceback" not in run.output
@@ -150,4 +160,6 @@ def test_a_mapped_signature_the_dispatcher_lacks_fails_pd_dsp_once(run_suite, tm
     )
     run: SuiteRun = run_suite("-m", "dispatcher", target=target)
     assert run.outcomes() == {"test_pd_dsp[interface]": "failed"}, run.output
-    assert "[manifest.interface] commit = 'commitRoot(bytes32,uint256)': ManifestDispatcher has no function" in run.output
+    assert (
+        "[manifest.interface] commit = 'commitRoot(bytes32,uint256)': ManifestDispatcher has no function" in run.output
+    )

@@ -449,7 +449,11 @@ def test_push32_literals_are_read_from_code_not_from_metadata() -> None:
 def test_the_constant_sweep_tries_each_constant_in_each_slot_with_the_caller_as_address() -> None:
     from signoff.postdeploy.access_control import Constants, constant_sweep
 
-    entry = {"type": "function", "name": "init", "inputs": [{"type": "bytes32"}, {"type": "address"}, {"type": "uint8"}]}
+    entry = {
+        "type": "function",
+        "name": "init",
+        "inputs": [{"type": "bytes32"}, {"type": "address"}, {"type": "uint8"}],
+    }
     constants = Constants(words=(b"\x01" * 32, b"\x02" * 32), numbers=(7, 300))
     caller = "0x" + "ab" * 20
     assert constant_sweep(entry, constants, caller) == [
