@@ -58,3 +58,33 @@ def test_a_pause_that_cannot_be_undone_fails_the_pause_drill(run_suite) -> None:
         "as Governance",
         skips_count=False,
     )
+
+
+def test_an_initializer_guarded_only_by_a_public_constant_is_found_through_the_hub(run_suite) -> None:
+    """Random bytes32 values never pass the CONFIG_SALT check; the system's own constants do."""
+    target = FIXTURES / "defective" / "orbit-initializer-open-by-constant" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "postdeploy", target=target)
+    record = run.assert_fails_only(
+        "test_pd_acl_discovery",
+        "unexpected permission escalation: ConfigFacet.initializeConfig(bytes32,address) through OrbitHub succeeded "
+        "for unprivileged",
+        skips_count=False,
+    )
+    salt = "3c443c805dc2407f55cc11231cf41aa61db81e22f45c3df3f03d7a68a8e57581"  # keccak256("signoff.orbit.config.v1")
+    assert f"calldata 0x04b18730{salt}" in record["message"]
+    assert record["data"]["discovery"]["routed_through"] == ["OrbitHub"]
+
+
+def test_a_setter_open_only_through_the_hub_is_found(run_suite) -> None:
+    """At the facet's own address every call reverts DirectCall(); through OrbitHub setFee is open."""
+    target = FIXTURES / "defective" / "orbit-setter-open-through-hub" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "postdeploy", target=target)
+    record = run.assert_fails_only(
+        "test_pd_acl_discovery",
+        "unexpected permission escalation: ConfigFacet.setFee(uint256) through OrbitHub succeeded for unprivileged",
+        skips_count=False,
+    )
+    assert "at OrbitHub's address" in record["message"]
+    rows = run.evidence()["tables"]["PD-ACL-discovery"]["rows"]
+    direct = next(r for r in rows if r["function"] == "ConfigFacet.setFee(uint256)")
+    assert direct["succeeded"].startswith("0 of") and direct["verdict"] == "pass"

@@ -40,7 +40,7 @@ class GasMeasurement:
     apply: int
     activate: int
     selectors: int
-    measured_as: str = "receipts of an operator granted the dispatcher's commit and apply roles"
+    measured_as: str = "receipt gasUsed"  # of an operator EOA granted the commit and apply roles
 
     @property
     def apply_per_selector(self) -> int:
@@ -294,6 +294,5 @@ def measure_workflow(op: Operator, ctx: dsp.DispatcherContext, selectors: int) -
         apply_gas,
         activate_gas,
         len(routes),
-        f"eth_estimateGas of governance's direct call before each step ({ctx.name} has no roles to grant; "
-        "governance's own transaction overhead is not counted)",
+        f"eth_estimateGas of governance's direct calls: {ctx.name} has no roles to grant",
     )
