@@ -29,6 +29,8 @@ def test_the_orbit_reference_passes_preflight_and_postdeploy_strictly(run_suite)
     assert any(r["verdict"] == "not checked" and "no EIP-2535 loupe" in r["observed"] for r in rows)
     assert any("reverts TooEarly(" in r["expected"] for r in rows)
     assert any("reverts NoRoute(" in r["expected"] for r in rows)
+    owners = {r["contract"]: r for r in evidence["tables"]["PD-OWN"]["rows"]}
+    assert (owners["OrbitHub"]["authority"], owners["OrbitHub"]["verdict"]) == ("governor()", "pass")
     pause = checks["test_pd_emg_pause[OrbitHub]"]
     assert pause["outcome"] == "passed" and pause["data"]["pause_shape"] == "detected: setPaused(bool)"
     gas = checks["test_pd_gas[workflow]"]
@@ -88,3 +90,16 @@ def test_a_setter_open_only_through_the_hub_is_found(run_suite) -> None:
     rows = run.evidence()["tables"]["PD-ACL-discovery"]["rows"]
     direct = next(r for r in rows if r["function"] == "ConfigFacet.setFee(uint256)")
     assert direct["succeeded"].startswith("0 of") and direct["verdict"] == "pass"
+
+
+def test_a_hub_governed_by_a_key_fails_pd_own_on_its_governor(run_suite) -> None:
+    """OrbitHub has no owner() and no AccessControl: its authority is governor(), read and judged."""
+    target = FIXTURES / "defective" / "orbit-hub-governed-by-a-key" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "ownership", target=target)
+    run.assert_fails_only(
+        "test_pd_own[OrbitHub]",
+        "OrbitHub: governor() is Deployer (0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf), an EOA, not the governance "
+        "Governance (0x9db516B65E1e6Fd5e6f296FC85Ad7b43Fafc6885). Next step: hand governor() to the governance with "
+        "OrbitHub's own transfer function, or redeploy it with the governance as that address",
+        skips_count=False,
+    )

@@ -1,6 +1,6 @@
 """PD-OWN: every deployed contract is owned and administered by the governance, never by a key.
 
-What a contract's authority is comes from its ABI: ``owner()`` / ``governance()`` getters
+What a contract's authority is comes from its ABI: ``owner()`` / ``governance()`` / ``governor()`` getters
 (Ownable), ``pendingOwner()`` (Ownable2Step: a transfer not yet accepted is reported), and
 AccessControl (``hasRole`` + ``DEFAULT_ADMIN_ROLE``, every other ``*_ROLE()`` constant read and
 reported). Role holders are enumerated when the contract is AccessControlEnumerable, and
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 CHECK_ID = "PD-OWN"
 ZERO_ADDRESS = "0x" + "00" * 20
 ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
-OWNER_GETTERS = ("owner", "governance")  # single-address controllers (Ownable and look-alikes)
+OWNER_GETTERS = ("owner", "governance", "governor")  # single-address controllers (Ownable and look-alikes)
 PENDING_GETTER = "pendingOwner"
 OWNERLESS = "no owner/admin (ownerless)"
 _MAX_ENUMERATED = 50  # an admin role with more members than this is itself worth a look
@@ -365,8 +365,14 @@ def judge_ownership(
             finding(
                 "error",
                 f"{name}: {owner.getter} is {label(owner.address)}, {_kind(owner)}, not the governance "
-                f"{expected}. Next step: transfer ownership to the governance (transferOwnership, then "
-                "acceptOwnership from the governance when it is Ownable2Step)",
+                f"{expected}. Next step: "
+                + (
+                    "transfer ownership to the governance (transferOwnership, then acceptOwnership from the "
+                    "governance when it is Ownable2Step)"
+                    if owner.getter == "owner()"
+                    else f"hand {owner.getter} to the governance with {name}'s own transfer function, or redeploy "
+                    "it with the governance as that address"
+                ),
             )
         if verdict == "pass" and pending_text != "none":
             verdict = "warn"  # right owner, but a transfer away from it is under way
