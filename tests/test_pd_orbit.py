@@ -33,6 +33,12 @@ def test_the_orbit_reference_passes_preflight_and_postdeploy_strictly(run_suite)
     assert (owners["OrbitHub"]["authority"], owners["OrbitHub"]["verdict"]) == ("governor()", "pass")
     pause = checks["test_pd_emg_pause[OrbitHub]"]
     assert pause["outcome"] == "passed" and pause["data"]["pause_shape"] == "detected: setPaused(bool)"
+    rotation = [r for r in evidence["tables"]["PD-EMG"]["rows"] if r["drill"] == "rotation"]
+    assert [r["step"] for r in rotation][2:5] == [
+        "governor()",
+        "transferGovernor(new holder) as Governance (0x9db516B65E1e6Fd5e6f296FC85Ad7b43Fafc6885)",
+        "governor() after the rotation",
+    ], rotation
     gas = checks["test_pd_gas[workflow]"]
     assert gas["outcome"] == "passed" and gas["data"]["measured_as"].startswith("eth_estimateGas of governance's")
     steps = [r["step"] for r in evidence["tables"]["PD-REH"]["rows"]] if "PD-REH" in evidence["tables"] else []

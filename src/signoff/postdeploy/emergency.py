@@ -587,69 +587,85 @@ def _rotate_role(
     )
 
 
+# A single-address holder: (getter, transfer, pending getter, accept), tried in this order.
+_HOLDER_MODELS: tuple[tuple[str, str, str | None, str | None], ...] = (
+    ("owner", "transferOwnership", "pendingOwner", "acceptOwnership"),
+    ("governor", "transferGovernor", "pendingGovernor", "acceptGovernor"),
+    ("governor", "setGovernor", None, None),
+    ("governance", "transferGovernance", "pendingGovernance", "acceptGovernance"),
+    ("governance", "setGovernance", None, None),
+)
+
+
+def holder_model(abi: ABI) -> tuple[str, str, str | None, str | None] | None:
+    """The contract's single-address holder model (Ownable, Ownable2Step, Governable ...), or None."""
+    for getter, transfer, pending, accept in _HOLDER_MODELS:
+        if has_function(abi, getter) and has_function(abi, transfer):
+            two_step = bool(pending and accept and has_function(abi, pending) and has_function(abi, accept))
+            return getter, transfer, pending if two_step else None, accept if two_step else None
+    return None
+
+
 def _rotate_ownership(
     acts: _Actions, report: DrillReport, *, abi: ABI, address: str, old: str, new: str, where: str
 ) -> bool:
-    missing = [f for f in ("owner", "transferOwnership") if not has_function(abi, f)]
-    if missing:
+    model = holder_model(abi)
+    if model is None:
+        known = ", ".join(f"{g}()/{t}(address)" for g, t, _, _ in _HOLDER_MODELS)
         raise ConfigError(
-            f"{where}: without role the rotation transfers Ownable ownership, but the contract has no "
-            f'{", ".join(missing)}. Next step: give role = "<ROLE>" for an AccessControl contract'
+            f"{where}: without role the rotation hands a single-address holder over, but the contract has none of "
+            f'{known}. Next step: give role = "<ROLE>" for an AccessControl contract'
         )
+    getter, transfer, pending_getter, accept = model
     system = acts.op.system
     label = system.name_of(address)
 
-    def owner() -> str:
-        return _word_address(acts.view(address, encode_call(abi, "owner", [], where)))
+    def holder() -> str:
+        return _word_address(acts.view(address, encode_call(abi, getter, [], where)))
 
-    current = owner()
+    current = holder()
     if not report.record(
-        "owner()",
+        f"{getter}()",
         system.name_of(old),
         system.name_of(current),
         ok=current.lower() == old.lower(),
-        finding=f"{label} is owned by {system.name_of(current)}, not by the governance {system.name_of(old)}, "
-        "so the governance cannot rotate it. Next step: transfer the ownership to the governance",
+        finding=f"{label}'s {getter}() is {system.name_of(current)}, not the governance {system.name_of(old)}, "
+        f"so the governance cannot rotate it. Next step: hand {getter}() to the governance",
     ):
         return False
-    ok, observed = acts.send(
-        old, address, encode_call(abi, "transferOwnership", [new], where), what=f"{label}.transferOwnership"
-    )
+    ok, observed = acts.send(old, address, encode_call(abi, transfer, [new], where), what=f"{label}.{transfer}")
     if not report.record(
-        f"transferOwnership(new holder) as {system.name_of(old)}",
+        f"{transfer}(new holder) as {system.name_of(old)}",
         "succeeds",
         observed if ok else f"reverted: {observed}",
         ok=ok,
-        finding=f"{label}: the owner cannot transferOwnership ({observed}). Next step: check the ownership functions",
+        finding=f"{label}: the holder cannot {transfer} ({observed}). Next step: check the {getter} functions",
     ):
         return False
-    if has_function(abi, "pendingOwner"):  # Ownable2Step: the new owner must accept
-        pending = _word_address(acts.view(address, encode_call(abi, "pendingOwner", [], where)))
+    if pending_getter is not None and accept is not None:  # two-step: the new holder must accept
+        pending = _word_address(acts.view(address, encode_call(abi, pending_getter, [], where)))
         report.record(
-            "pendingOwner()",
+            f"{pending_getter}()",
             "new holder",
             "new holder" if pending.lower() == new.lower() else system.name_of(pending),
             ok=pending.lower() == new.lower(),
-            finding=f"{label}: pendingOwner() is {pending} after transferOwnership to {new}",
+            finding=f"{label}: {pending_getter}() is {pending} after {transfer} to {new}",
         )
-        ok, observed = acts.send(
-            new, address, encode_call(abi, "acceptOwnership", [], where), what=f"{label}.acceptOwnership"
-        )
+        ok, observed = acts.send(new, address, encode_call(abi, accept, [], where), what=f"{label}.{accept}")
         if not report.record(
-            "acceptOwnership() as the new holder",
+            f"{accept}() as the new holder",
             "succeeds",
             observed if ok else f"reverted: {observed}",
             ok=ok,
-            finding=f"{label}: the pending owner cannot acceptOwnership ({observed}). Next step: check the "
-            "two-step transfer",
+            finding=f"{label}: the pending holder cannot {accept} ({observed}). Next step: check the two-step transfer",
         ):
             return False
-    final = owner()
+    final = holder()
     return report.record(
-        "owner() after the rotation",
+        f"{getter}() after the rotation",
         "new holder",
         "new holder" if final.lower() == new.lower() else system.name_of(final),
         ok=final.lower() == new.lower(),
-        finding=f"{label}: owner() is {system.name_of(final)} after the transfer to {new}. Next step: check the "
-        "ownership bookkeeping",
+        finding=f"{label}: {getter}() is {system.name_of(final)} after the transfer to {new}. Next step: check the "
+        f"{getter} bookkeeping",
     )
