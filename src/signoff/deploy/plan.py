@@ -16,7 +16,8 @@ lives in signoff.toml, or in a file that ``[deploy] plan = "deploy.toml"`` names
 
     [[deploy.step]]
     deploy = "PingFacet"                                  # CREATE, or CREATE2 through a factory:
-    via = "DeterministicChunkFactory"                     #   deployDeterministic(salt, initCode)
+    via = "DeterministicChunkFactory"                     #   its deploy function: detected (bytes32 salt
+    # via_function = "deploy(bytes,bytes32)"              #   and bytes initCode, any order), or named
     # salt = "0x..."    default keccak256(name), as the manifest writer predicts
     # args = [...]      default [contracts.PingFacet] constructor_args
     # as = "Alias"      deploy the same artifact twice under another name
@@ -87,6 +88,7 @@ class DeployStep:
     via: str | None
     salt: str | None
     artifacts: Path | None
+    via_function: str | None = None  # the factory's deploy function, when detection is not enough
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,7 @@ def _step(entry: _Table, index: int, default_sender: str, base: Path, target: Ta
             via=entry.string("via"),
             salt=entry.string("salt"),
             artifacts=entry.path("artifacts", base, must_exist=True),
+            via_function=entry.string("via_function"),
         )
     if action == "call":
         text = entry.string("call", required=True) or ""

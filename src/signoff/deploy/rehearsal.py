@@ -353,7 +353,12 @@ def _deploy_step(  # noqa: PLR0917
     else:
         factory = system.address(step.via, where=describe(step))
         salt = bytes.fromhex(step.salt[2:]) if step.salt else facet_salt(step.contract)
-        data = _encode_call(operator.w3, _abi_of(system, step.via), "deployDeterministic", (salt, init_code), step)
+        from signoff.deploy.factory import detect_factory
+
+        factory_abi = _abi_of(system, step.via)
+        interface = detect_factory(step.via, factory_abi, deploy=step.via_function)
+        values = tuple(interface.deploy_values(salt, init_code))
+        data = _encode_call(operator.w3, factory_abi, interface.deploy, values, step)
         sent = operator.send(sender, factory, data, value=step.value, what=f"deploy {step.alias} via {step.via}")
         from signoff.deploy.manifest import create2_address
 

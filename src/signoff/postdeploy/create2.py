@@ -3,8 +3,8 @@
 For each ``[[postdeploy.create2]]`` entry the expected address is computed from first principles,
 keccak256(0xff ‖ factory ‖ salt ‖ keccak256(initCode))[12:], with the salt of the entry (default
 keccak256(contract name)) and the init code of the artifact plus its configured constructor
-arguments; the factory's own ``predict`` (read-only) and the deployed address must both equal
-it. A repeated ``deployDeterministic`` (a drill) must answer the same address without creating
+arguments; the factory's own prediction view (read-only; detected or named, see
+signoff.deploy.factory) and the deployed address must both equal it. A repeated deployment through the factory (a drill) must answer the same address without creating
 anything. Every configured network's deployments file (read from disk, never over RPC) must
 record the CREATE2 contracts at this system's addresses. web3 is imported only where a chain is
 touched.
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from signoff.artifacts.abi import abi_value, constructor_types, encode_call, signature
 from signoff.artifacts.hashing import keccak256
+from signoff.deploy.factory import FactoryInterface, detect_factory
 from signoff.deploy.manifest import checksum, create2_address, facet_salt
 from signoff.errors import ConfigError, SignoffError
 from signoff.findings import Finding
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 CHECK_ID = "PD-C2"
 TABLE = "PD-C2"
 NETWORKS_TABLE = "PD-C2-networks"
-DEPLOY_FUNCTION = "deployDeterministic"
-PREDICT_FUNCTION = "predict(bytes32,bytes32)"
 DEPLOYED_EVENT = "Deployed"
 
 ABI = Sequence[Mapping[str, Any]]
@@ -53,6 +52,8 @@ class Create2Subject:
     init_code: bytes
     computed: str  # checksummed CREATE2 address of (factory, salt, init code)
     deployed: str  # checksummed, from the deployed system
+    deploy_function: str | None = None  # [[postdeploy.create2]] deploy / predict, over detection
+    predict_function: str | None = None
 
     @property
     def init_code_hash(self) -> bytes:
@@ -131,11 +132,14 @@ def subject_for(system: DeployedSystem, entry: Create2Expectation) -> Create2Sub
         init_code=init_code,
         computed=computed_address(factory, salt, init_code),
         deployed=checksum(bytes.fromhex(system.addresses[entry.contract][2:])),
+        deploy_function=entry.deploy,
+        predict_function=entry.predict,
     )
 
 
-def has_predict(abi: ABI) -> bool:
-    return any(e.get("type") == "function" and signature(e) == PREDICT_FUNCTION for e in abi)
+def interface(subject: Create2Subject, abi: ABI) -> FactoryInterface:
+    """The factory's deploy and predict functions (signoff.deploy.factory)."""
+    return detect_factory(subject.factory_name, abi, deploy=subject.deploy_function, predict=subject.predict_function)
 
 
 def predict_findings(subject: Create2Subject, predicted: str | None) -> list[Finding]:
@@ -174,8 +178,9 @@ def predict_findings(subject: Create2Subject, predicted: str | None) -> list[Fin
                 CHECK_ID,
                 subject.contract,
                 "warning",
-                f"{subject.factory_name} has no {PREDICT_FUNCTION}: only the deployed address was compared with "
-                f"the computed one ({three})",
+                f"{subject.factory_name} has no prediction view (a view taking the salt and the init code or "
+                f"its hash, returning an address): only the deployed address was compared with the computed one "
+                f'({three}). Name one with predict = "..." in [[postdeploy.create2]] if it has another shape',
             )
         )
     return findings
@@ -183,9 +188,11 @@ def predict_findings(subject: Create2Subject, predicted: str | None) -> list[Fin
 
 def read_prediction(w3: Web3, subject: Create2Subject, factory_abi: ABI) -> str | None:
     """``factory.predict(salt, initCodeHash)`` by eth_call (at the pinned block on a live network)."""
-    if not has_predict(factory_abi):
+    found = interface(subject, factory_abi)
+    if found.predict is None:
         return None
-    data = encode_call(factory_abi, PREDICT_FUNCTION, [subject.salt, subject.init_code_hash], "predict")
+    values = found.predict_values(subject.salt, subject.init_code, subject.init_code_hash)
+    data = encode_call(factory_abi, found.predict, values, "predict")
     answer = bytes(w3.eth.call({"to": subject.factory, "data": data}))
     if len(answer) < 32:
         raise ConfigError(
@@ -217,12 +224,13 @@ class RepeatResult:
 def repeat_deploy(op: Operator, subject: Create2Subject, factory_abi: ABI) -> RepeatResult:
     """Call ``deployDeterministic(salt, initCode)`` again from an outsider: simulate, then send."""
     where = f"[[postdeploy.create2]] {subject.contract}"
-    data = encode_call(factory_abi, DEPLOY_FUNCTION, [subject.salt, subject.init_code], where)
+    found = interface(subject, factory_abi)
+    data = encode_call(factory_abi, found.deploy, found.deploy_values(subject.salt, subject.init_code), where)
     outsider = op.outsider(0)
     code_before = bytes(op.w3.eth.get_code(subject.deployed))  # type: ignore[arg-type]
     answer = op.simulate(outsider, subject.factory, data)
     returned = checksum(answer[12:32]) if len(answer) >= 32 else "(no address returned)"
-    sent = op.send(outsider, subject.factory, data, what=f"repeat {subject.factory_name}.{DEPLOY_FUNCTION}")
+    sent = op.send(outsider, subject.factory, data, what=f"repeat {subject.factory_name}.{found.deploy}")
     code_after = bytes(op.w3.eth.get_code(subject.deployed))  # type: ignore[arg-type]
     fresh, at = deployed_event(factory_abi, subject.factory, sent.logs)
     return RepeatResult(returned, sent.gas_used, fresh, at, bool(code_before) and code_after == code_before)
@@ -271,8 +279,8 @@ def repeat_findings(subject: Create2Subject, result: RepeatResult) -> list[Findi
             CHECK_ID,
             subject.contract,
             "error",
-            f"{subject.contract}: repeating {subject.factory_name}.{DEPLOY_FUNCTION}(salt 0x{subject.salt.hex()}, "
-            f"the same init code) is not idempotent: {'; '.join(problems)}. Next step: make the factory return "
+            f"{subject.contract}: repeating the CREATE2 deployment through {subject.factory_name} (salt "
+            f"0x{subject.salt.hex()}, the same init code) is not idempotent: {'; '.join(problems)}. Next step: make the factory return "
             "the existing contract when CREATE2's address already has code",
         )
     ]

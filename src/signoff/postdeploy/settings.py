@@ -109,6 +109,8 @@ class Create2Expectation:
     factory: str
     contract: str
     salt: str | None
+    deploy: str | None = None  # the factory's deploy function (full signature), when detection is not enough
+    predict: str | None = None  # its prediction view
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,8 @@ def parse_postdeploy(path: Path, raw: Mapping[str, Any]) -> PostdeploySettings:
                 factory=entry.string("factory", required=True) or "",
                 contract=entry.string("contract", required=True) or "",
                 salt=salt,
+                deploy=entry.string("deploy"),
+                predict=entry.string("predict"),
             )
         )
         entry.done()
