@@ -5,9 +5,9 @@ keccak256(0xff ‖ factory ‖ salt ‖ keccak256(initCode))[12:], with the salt
 keccak256(contract name)) and the init code of the artifact plus its configured constructor
 arguments; the factory's own prediction view (read-only; detected or named, see
 signoff.deploy.factory) and the deployed address must both equal it. A repeated deployment
-through the factory (a drill) must answer the same address without creating anything. Every configured network's deployments file (read from disk, never over RPC) must
-record the CREATE2 contracts at this system's addresses. web3 is imported only where a chain is
-touched.
+through the factory (a drill) must answer the same address without creating anything. Every
+configured network's deployments file (read from disk, never over RPC) must record the CREATE2
+contracts at this system's addresses. web3 is imported only where a chain is touched.
 """
 
 from __future__ import annotations
