@@ -280,8 +280,8 @@ def repeat_findings(subject: Create2Subject, result: RepeatResult) -> list[Findi
             subject.contract,
             "error",
             f"{subject.contract}: repeating the CREATE2 deployment through {subject.factory_name} (salt "
-            f"0x{subject.salt.hex()}, the same init code) is not idempotent: {'; '.join(problems)}. Next step: make the factory return "
-            "the existing contract when CREATE2's address already has code",
+            f"0x{subject.salt.hex()}, the same init code) is not idempotent: {'; '.join(problems)}. Next step: "
+            "make the factory return the existing contract when CREATE2's address already has code",
         )
     ]
 
