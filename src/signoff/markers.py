@@ -6,8 +6,11 @@ family across phases. ``pytest --markers`` lists them with this help text.
 
 from __future__ import annotations
 
+import ast
 import difflib
+import itertools
 import re
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +79,64 @@ def unknown_in(markexpr: str, known: set[str]) -> list[str]:
         close = difflib.get_close_matches(name, sorted(known), n=1)
         problems.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
     return problems
+
+
+def marks_in_source(path: Path) -> tuple[frozenset[str], frozenset[str]] | None:
+    """``(always, maybe)``: the marks a suite module puts on every item (``pytestmark = [...]``) and
+    those only some items may carry (decorators, ``pytest.param(marks=...)``), read from its source
+    without importing it; ``None`` when it is not a signoff suite module (no module-level
+    ``CHECK_ID``, whose marks all come from its own source) or cannot be read this way."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    declares_check = any(
+        isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "CHECK_ID" for t in node.targets)
+        for node in tree.body
+    )
+    if not declares_check:
+        return None
+    always: set[str] = set()
+    module_level: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            for inner in ast.walk(node.value):
+                name = _mark_name(inner)
+                if name:
+                    always.add(name)
+                    module_level.add(id(inner))
+    maybe = {name for node in ast.walk(tree) if id(node) not in module_level and (name := _mark_name(node)) is not None}
+    return frozenset(always), frozenset(maybe - always)
+
+
+def _mark_name(node: ast.AST) -> str | None:
+    """``X`` of an expression ``pytest.mark.X`` (or ``mark.X``)."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "mark":
+        return node.attr
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "mark":
+        return node.attr
+    return None
+
+
+MAX_OPTIONAL_MARKS = 6  # 2**6 combinations at most; beyond that a module is simply collected
+
+
+def can_match(markexpr: str, always: frozenset[str], maybe: frozenset[str]) -> bool:
+    """Whether any item of a module with these marks could satisfy ``-m markexpr``: true for some
+    subset of the optional marks on top of the module's own. Conservative: an expression with
+    keyword arguments, or one pytest cannot parse, counts as a possible match."""
+    from _pytest.mark.expression import Expression
+
+    if re.search(r"\w\s*\(", markexpr) or len(maybe) > MAX_OPTIONAL_MARKS:
+        return True
+    try:
+        expression = Expression.compile(markexpr)
+    except Exception:  # pytest reports a malformed -m itself
+        return True
+    optional = sorted(maybe)
+    for size in range(len(optional) + 1):
+        for chosen in itertools.combinations(optional, size):
+            present = always | set(chosen)
+            if expression.evaluate(lambda name, /, present=present, **kwargs: name in present):
+                return True
+    return False

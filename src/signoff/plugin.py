@@ -496,6 +496,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             collector.aborted = state.aborted
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A suite module of signoff's (one that declares its CHECK_ID) that no item of could satisfy
+    ``-m`` is neither imported nor parametrised over the target: collection costs what is selected,
+    not every family. Other test modules are collected as pytest always does."""
+    markexpr = config.option.markexpr
+    if not markexpr or collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    state = config.stash.get(STATE_KEY, None)
+    if state is None:
+        return None
+    found = markers.marks_in_source(collection_path)  # None unless it is a signoff suite module (CHECK_ID)
+    if found is None or markers.can_match(markexpr, *found):
+        return None
+    state.unselected_modules += 1
+    return True
+
+
 def pytest_deselected(items: Sequence[pytest.Item]) -> None:
     if items:
         config = items[0].config
@@ -515,16 +532,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if state is None or session.items or session.testsfailed or hasattr(config, "workerinput"):
         return
     _withdraw_evidence(config)
-    raise pytest.UsageError(_nothing_selected(config, state.deselected))
+    raise pytest.UsageError(_nothing_selected(config, state.deselected, state.unselected_modules))
 
 
-def _nothing_selected(config: pytest.Config, deselected: int) -> str:
+def _nothing_selected(config: pytest.Config, deselected: int, unselected_modules: int = 0) -> str:
     where = ", ".join(str(arg) for arg in config.args) or str(config.invocation_params.dir)
-    if deselected:
+    if deselected or unselected_modules:
         options = (("-m", config.option.markexpr), ("-k", config.option.keyword))
         chosen = " and ".join(f"{flag} {value!r}" for flag, value in options if value)
+        counted = " and ".join(
+            part
+            for part in (
+                f"{deselected} checks collected" if deselected else "",
+                f"{unselected_modules} suite modules" if unselected_modules else "",
+            )
+            if part
+        )
         return (
-            f"{chosen or 'the selection'} selected none of the {deselected} checks collected from {where}. "
+            f"{chosen or 'the selection'} selected none of the {counted} from {where}. "
             "Nothing was checked. Next step: `pytest --markers` lists the phases and check families"
         )
     return (

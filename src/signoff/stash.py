@@ -29,6 +29,7 @@ class RunState:
     unreachable: str | None = None
     aborted: str | None = None
     deselected: int = 0  # items a -m/-k expression dropped
+    unselected_modules: int = 0  # suite modules -m rules out before they are collected
     chain: Any = None  # this process's open Chain (session-scoped), for the block range the report shows
     environment: dict[str, str] = field(default_factory=dict)  # rows fixtures add (broker, database, anvil)
     facts: dict[str, Any] = field(default_factory=dict)
