@@ -109,3 +109,28 @@ def test_a_hub_governed_by_a_key_fails_pd_own_on_its_governor(run_suite) -> None
         "OrbitHub's own transfer function, or redeploy it with the governance as that address",
         skips_count=False,
     )
+
+
+PACKED = FIXTURES / "reference-orbit-packed" / "signoff.toml"
+
+
+def test_a_dispatcher_with_packed_leaves_passes_with_manifest_leaf(run_suite) -> None:
+    """The same system whose hub hashes a route as keccak256(abi.encodePacked(0x00, selector, facet,
+    codehash)): with [manifest] leaf = "packed" the plan, PF-MRK's proofs and PD-DSP's drills agree."""
+    run: SuiteRun = run_suite("-m", "manifest or dispatcher or rehearsal", "--signoff-strict", target=PACKED)
+    assert run.result.ret == 0, run.output
+    outcomes = run.outcomes()
+    assert outcomes["test_pd_dsp[apply-proofs]"] == "passed" and outcomes["test_pf_mrk[proofs]"] == "passed"
+
+
+def test_a_plan_for_other_leaves_than_manifest_leaf_is_one_usage_error(run_suite, tmp_path) -> None:
+    target = tmp_path / "signoff.toml"
+    text = PACKED.read_text().replace('leaf = "packed"', "").replace('"artifacts"', f'"{PACKED.parent / "artifacts"}"')
+    text = text.replace('plan = "dispatcher.plan.json"', f'plan = "{PACKED.parent / "dispatcher.plan.json"}"')
+    text = text.replace('"../reference-orbit/', f'"{FIXTURES / "reference-orbit"}/')
+    target.write_text(text)
+    run: SuiteRun = run_suite("-m", "manifest or dispatcher", target=target)
+    assert run.result.ret == 4, run.output
+    assert "[manifest] leaf is 'hashed-abi-encode', but the plan" in run.output
+    assert "was written for 'packed' leaves" in run.output
+    assert not run.reports.exists() or not list(run.reports.glob("*.json"))

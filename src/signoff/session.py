@@ -120,6 +120,7 @@ def resolve_session(target_path: Path, network: str, *, fork: bool = False, stri
             "standard-JSON output file). Next step: compile the contracts, then run again"
         )
     _check_names(target, artifacts)
+    _check_plan_leaf(target)
     return SessionSettings(
         target=target,
         artifacts=artifacts,
@@ -198,6 +199,27 @@ def reserve_report_paths(directory: Path, markexpr: str, network: str) -> Report
             ) from None
         return paths
     raise ConfigError(f"no free report name in {directory}. Next step: clear old reports or pick another folder")
+
+
+def _check_plan_leaf(target: Target) -> None:
+    """A plan written for another leaf encoding than [manifest] leaf is one usage error, not a red
+    check per aspect (a missing or unreadable plan is PF-MRK's to report)."""
+    import json
+
+    manifest = target.manifest
+    if manifest is None or not manifest.plan.is_file():
+        return
+    try:
+        document = json.loads(manifest.plan.read_bytes())
+    except (OSError, ValueError):
+        return
+    written = document.get("leaf") if isinstance(document, dict) else None
+    if isinstance(written, str) and written != manifest.leaf:
+        raise ConfigError(
+            f"{target.path}: [manifest] leaf is {manifest.leaf!r}, but the plan {manifest.plan} was written for "
+            f"{written!r} leaves: its root and proofs would not be the dispatcher's. Next step: set [manifest] leaf "
+            "to how the dispatcher hashes a route, and rewrite the plan with `signoff manifest write`"
+        )
 
 
 def _check_names(target: Target, artifacts: ArtifactSet) -> None:

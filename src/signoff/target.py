@@ -107,6 +107,7 @@ class ManifestSettings:
     dispatcher: str
     # [manifest.interface]: lifecycle role -> full signature (signoff.deploy.lifecycle), over detection
     interface: Mapping[str, str] = field(default_factory=dict)
+    leaf: str = "hashed-abi-encode"  # how the dispatcher hashes a route (signoff.deploy.manifest.LEAF_ENCODINGS)
 
 
 @dataclass(frozen=True)
@@ -355,6 +356,7 @@ def load_target(path: Path) -> Target:
             plan=manifest_table.path("plan", path.parent, must_exist=False, required=True, kind="file") or path.parent,
             dispatcher=manifest_table.string("dispatcher", required=True) or "",
             interface=_manifest_interface(manifest_table.table("interface")),
+            leaf=_leaf_encoding(path, manifest_table.string("leaf")),
         )
     manifest_table.done()
 
@@ -398,6 +400,19 @@ def load_target(path: Path) -> Target:
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )
+
+
+def _leaf_encoding(path: Path, value: str | None) -> str:
+    from signoff.deploy.manifest import DEFAULT_LEAF, LEAF_ENCODINGS
+
+    if value is None:
+        return DEFAULT_LEAF
+    if value not in LEAF_ENCODINGS:
+        raise ConfigError(
+            f"{path}: [manifest] leaf = {value!r} is not a leaf encoding signoff knows. Valid choices: "
+            f"{', '.join(LEAF_ENCODINGS)}. Next step: correct the value"
+        )
+    return value
 
 
 def _manifest_interface(table: _Table) -> dict[str, str]:

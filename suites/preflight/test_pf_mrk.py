@@ -33,7 +33,7 @@ def manifest_result(signoff_settings: SessionSettings) -> mrk.ManifestResult | F
     assert target.manifest is not None
     label = os.path.relpath(target.manifest.plan, target.root).replace(os.sep, "/")
     try:
-        plan = load_plan(target.manifest.plan, label)
+        plan = load_plan(target.manifest.plan, label, target.manifest.leaf)
     except PlanError as exc:
         return Finding(CHECK_ID, label, "error", str(exc))
     dispatcher = target.manifest.dispatcher

@@ -139,7 +139,7 @@ def test_pf_net_create2_ready(
     if manifest is None:
         not_applicable("no [manifest] plan in the target: no CREATE2 predictions to check on this network")
     try:
-        plan = load_plan(manifest.plan)
+        plan = load_plan(manifest.plan, leaf=manifest.leaf)
     except PlanError as exc:
         evidence.check([Finding(CHECK_ID, str(manifest.plan), "error", str(exc))])
         return

@@ -65,6 +65,11 @@ from signoff.target import Target, load_target
 PLAN_FORMAT = "signoff-dispatcher-plan/1"
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
+# How a dispatcher hashes a route into a leaf ([manifest] leaf, and "leaf" in a plan file):
+#   hashed-abi-encode  keccak256(0x00 ‖ keccak256(abi.encode(bytes4 selector, address facet, bytes32 codehash)))
+#   packed             keccak256(abi.encodePacked(bytes1(0x00), bytes4 selector, address facet, bytes32 codehash))
+LEAF_ENCODINGS = ("hashed-abi-encode", "packed")
+DEFAULT_LEAF = LEAF_ENCODINGS[0]
 # eth-tester's first default account (private key 0x…01); a fresh chain starts it at nonce 0.
 ETH_TESTER_DEPLOYER = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
 WRITE_COMMAND = "signoff manifest write --target <signoff.toml>"
@@ -126,7 +131,10 @@ def encode_route(selector: bytes, facet: bytes, codehash: bytes) -> bytes:
     return selector + bytes(28) + bytes(12) + facet + codehash
 
 
-def leaf_hash(selector: bytes, facet: bytes, codehash: bytes) -> bytes:
+def leaf_hash(selector: bytes, facet: bytes, codehash: bytes, encoding: str = DEFAULT_LEAF) -> bytes:
+    if encoding == "packed":
+        encode_route(selector, facet, codehash)  # the same size checks
+        return keccak256(LEAF_PREFIX + selector + facet + codehash)
     return keccak256(LEAF_PREFIX + keccak256(encode_route(selector, facet, codehash)))
 
 
@@ -205,10 +213,11 @@ class PlanRoute:
     codehash: bytes
     proof: tuple[bytes, ...] | None = None
     is_right: tuple[bool, ...] | None = None
+    leaf_encoding: str = DEFAULT_LEAF
 
     @property
     def leaf(self) -> bytes:
-        return leaf_hash(self.selector, self.address, self.codehash)
+        return leaf_hash(self.selector, self.address, self.codehash, self.leaf_encoding)
 
     @property
     def where(self) -> str:
@@ -242,6 +251,7 @@ class Plan:
     routes: tuple[PlanRoute, ...]
     facets: tuple[PlanFacet, ...] = ()
     factory: PlanFactory | None = None
+    leaf_encoding: str = DEFAULT_LEAF
 
 
 def sorted_routes(routes: Sequence[PlanRoute]) -> list[PlanRoute]:
@@ -263,15 +273,17 @@ def assemble(
     *,
     facets: Sequence[PlanFacet] = (),
     factory: PlanFactory | None = None,
+    leaf_encoding: str = DEFAULT_LEAF,
 ) -> Plan:
-    """A plan over ``routes`` (re-indexed in leaf order) with its root and every proof."""
-    ordered = [replace(r, index=i) for i, r in enumerate(sorted_routes(routes))]
+    """A plan over ``routes`` (re-indexed in leaf order, hashed with ``leaf_encoding``) with its root
+    and every proof."""
+    ordered = [replace(r, index=i, leaf_encoding=leaf_encoding) for i, r in enumerate(sorted_routes(routes))]
     tree = build_tree([r.leaf for r in ordered])
     proven = []
     for position, route in enumerate(ordered):
         proof, is_right = tree.proof(position)
         proven.append(replace(route, proof=proof, is_right=is_right))
-    return Plan(label, dispatcher, epoch, tree.root, tuple(proven), tuple(facets), factory)
+    return Plan(label, dispatcher, epoch, tree.root, tuple(proven), tuple(facets), factory, leaf_encoding)
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -282,6 +294,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "epoch": plan.epoch,
         "root": hx(plan.root),
     }
+    if plan.leaf_encoding != DEFAULT_LEAF:
+        document["leaf"] = plan.leaf_encoding
     if plan.factory is not None:
         factory: dict[str, Any] = {}
         if plan.factory.contract is not None:
@@ -327,8 +341,9 @@ _HEX = re.compile(r"0x[0-9a-fA-F]*")
 _REGENERATE = f"Next step: fix the file, or regenerate it with `{WRITE_COMMAND}`"
 
 
-def load_plan(path: Path, label: str | None = None) -> Plan:
-    """Read and validate the plan at ``path``; every problem is a :class:`PlanError`."""
+def load_plan(path: Path, label: str | None = None, leaf: str | None = None) -> Plan:
+    """Read and validate the plan at ``path``; every problem is a :class:`PlanError`. ``leaf`` is the
+    target's ``[manifest] leaf``: it applies to a plan that names none, and must agree with one that does."""
     shown = label or path.name
     try:
         raw = path.read_bytes()
@@ -343,10 +358,10 @@ def load_plan(path: Path, label: str | None = None) -> Plan:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanError(f"{shown}: not valid JSON ({exc}). {_REGENERATE}") from None
-    return parse_plan(document, shown)
+    return parse_plan(document, shown, leaf)
 
 
-def parse_plan(document: Any, label: str) -> Plan:
+def parse_plan(document: Any, label: str, leaf: str | None = None) -> Plan:
     top = _Obj(document, label, "the top level")
     fmt = top.text("format")
     if fmt != PLAN_FORMAT:
@@ -354,6 +369,17 @@ def parse_plan(document: Any, label: str) -> Plan:
     dispatcher = top.text("dispatcher")
     epoch = top.integer("epoch", minimum=1)
     root = top.hex_bytes("root", 32)
+    leaf_encoding = top.text("leaf") if top.has("leaf") else (leaf or DEFAULT_LEAF)
+    if leaf_encoding not in LEAF_ENCODINGS:
+        raise PlanError(
+            f"{label}: leaf is {leaf_encoding!r}, expected one of {', '.join(LEAF_ENCODINGS)}. {_REGENERATE}"
+        )
+    if leaf is not None and leaf_encoding != leaf:
+        raise PlanError(
+            f"{label} says its leaves are {leaf_encoding!r}, but [manifest] leaf is {leaf!r}: its root and proofs "
+            "would not be the dispatcher's. Next step: set [manifest] leaf to how the dispatcher hashes a route, "
+            f"and rewrite the plan with `{WRITE_COMMAND}`"
+        )
     factory = None
     if top.has("factory"):
         f = top.obj("factory")
@@ -389,11 +415,12 @@ def parse_plan(document: Any, label: str) -> Plan:
                 codehash=r.hex_bytes("codehash", 32),
                 proof=proof,
                 is_right=is_right,
+                leaf_encoding=leaf_encoding,
             )
         )
         r.done()
     top.done()
-    return Plan(label, dispatcher, epoch, root, tuple(routes), tuple(facets), factory)
+    return Plan(label, dispatcher, epoch, root, tuple(routes), tuple(facets), factory, leaf_encoding)
 
 
 class _Obj:
@@ -506,6 +533,7 @@ def derive_plan(
     nonce: int = 0,
     factory_contract: str | None = "DeterministicChunkFactory",
     label: str = "plan",
+    leaf_encoding: str = DEFAULT_LEAF,
 ) -> Plan:
     """A correct plan for ``facets`` behind ``dispatcher``, with CREATE2-predicted addresses.
 
@@ -552,7 +580,9 @@ def derive_plan(
                 )
             claimed[sel] = name
             routes.append(PlanRoute(0, sel, text, name, address, codehash))
-    return assemble(label, dispatcher, epoch, routes, facets=plan_facets, factory=plan_factory)
+    return assemble(
+        label, dispatcher, epoch, routes, facets=plan_facets, factory=plan_factory, leaf_encoding=leaf_encoding
+    )
 
 
 def _resolve(artifacts: ArtifactSet, name: str) -> Contract:
@@ -570,6 +600,11 @@ def _undeployable(contract: Contract) -> str | None:
     for entry in contract.abi:
         if entry.get("type") == "constructor" and entry.get("inputs"):
             return "constructor arguments (its init code, hence its address, depends on them)"
+    if contract.immutable_references:
+        return (
+            "immutables in its runtime code (the deployed codehash depends on values the writer cannot know, "
+            "so the artifact's would be wrong)"
+        )
     return None
 
 
@@ -593,6 +628,8 @@ def plan_for_target(
         name = names[0]
     if not facets:
         facets = diamond_facets(target, artifacts, name)
+    if target.manifest is not None:
+        options.setdefault("leaf_encoding", target.manifest.leaf)
     return derive_plan(artifacts, dispatcher=name, facets=facets, **options)
 
 

@@ -405,7 +405,7 @@ def _wait_step(operator: Operator, step: WaitStep) -> StepRecord:
 
 def _manifest_plan(target: Target) -> Plan:
     assert target.manifest is not None  # checked when the plan was read
-    return load_plan(target.manifest.plan)
+    return load_plan(target.manifest.plan, leaf=target.manifest.leaf)
 
 
 def _manifest_step(operator: Operator, step: ManifestStep, sender: str, target: Target, plan: Plan) -> StepRecord:

@@ -116,7 +116,9 @@ def tampered(proof: Sequence[bytes]) -> tuple[bytes, ...]:
 def drill_manifest(plan: Plan, epoch: int, routes: Sequence[PlanRoute]) -> Plan:
     """``routes`` as the manifest of ``epoch`` for ``plan``'s dispatcher, with a fresh root and proofs."""
     fresh = [replace(route, index=i, proof=None, is_right=None) for i, route in enumerate(routes)]
-    return assemble(f"{plan.label} (drill, epoch {epoch})", plan.dispatcher, epoch, fresh)
+    return assemble(
+        f"{plan.label} (drill, epoch {epoch})", plan.dispatcher, epoch, fresh, leaf_encoding=plan.leaf_encoding
+    )
 
 
 def next_manifest(plan: Plan, epoch: int) -> Plan:
@@ -911,7 +913,9 @@ def load_context(settings: SessionSettings, system: DeployedSystem) -> Dispatche
     if manifest is None:
         raise ConfigError(f"{settings.target.path} has no [manifest]. Next step: add [manifest] plan and dispatcher")
     label = os.path.relpath(manifest.plan, settings.target.root).replace(os.sep, "/")
-    return dispatcher_context(system, manifest.dispatcher, load_plan(manifest.plan, label), manifest.interface)
+    return dispatcher_context(
+        system, manifest.dispatcher, load_plan(manifest.plan, label, manifest.leaf), manifest.interface
+    )
 
 
 def dispatcher_context(
