@@ -156,6 +156,7 @@ class PouSettings:
     test_agent_dids: tuple[str, ...] = ()
     seed_token: str | None = field(default=None, repr=False)
     request_timeout_seconds: float = 10.0  # one whole HTTP answer of the broker, headers and body
+    shrink_budget_seconds: float = 20.0  # PU-QRM's stateful test: time spent shrinking a failure
 
     @property
     def live(self) -> bool:
@@ -556,6 +557,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         test_agent_dids=tuple(table.string_list("test_agent_dids")),
         seed_token=table.string("seed_token"),
         request_timeout_seconds=table.number("request_timeout_seconds", default=10.0, minimum=0.1, maximum=600.0),
+        shrink_budget_seconds=table.number("shrink_budget_seconds", default=20.0, minimum=0.0, maximum=3600.0),
     )
     table.done()
     _check_pou_live(path, settings, expand=expand)

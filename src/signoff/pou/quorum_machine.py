@@ -24,10 +24,9 @@ if TYPE_CHECKING:
     from signoff.pou.quorum import QuorumModel
 
 
-# Once a failure is known, shrinking may spend this long on the real broker; then every
-# further example stops at once (a different, cheap failure), so shrinking ends and the
-# shortest failing sequence seen so far is the one reported.
-SHRINK_BUDGET_SECONDS = 20.0
+# Once a failure is known, shrinking may spend [pou] shrink_budget_seconds (default 20) on the
+# real broker; then every further example stops at once (a different, cheap failure), so
+# shrinking ends and the shortest failing sequence seen so far is the one reported.
 
 
 class BudgetExhausted(Exception):
@@ -58,6 +57,7 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
 
     record = Record()
     settings = broker.settings
+    budget = settings.shrink_budget_seconds
     window = 2 * settings.finalizer_interval_seconds + 0.1
     seeder = broker.seeder()
     client = broker.client
@@ -71,8 +71,8 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
             self.waited: set[str] = set()
             self.trace: list[dict[str, Any]] = []
             started = record.first_failure_at
-            if started is not None and time.monotonic() - started > SHRINK_BUDGET_SECONDS:
-                raise BudgetExhausted(f"shrinking stopped after {SHRINK_BUDGET_SECONDS:.0f} s")
+            if started is not None and time.monotonic() - started > budget:
+                raise BudgetExhausted(f"shrinking stopped after {budget:g} s ([pou] shrink_budget_seconds)")
             record.examples += 1
 
         def _log(self, action: str, expected: Any, actual: Any, ok: bool) -> None:
