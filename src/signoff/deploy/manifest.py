@@ -70,6 +70,10 @@ NODE_PREFIX = b"\x01"
 #   packed             keccak256(abi.encodePacked(bytes1(0x00), bytes4 selector, address facet, bytes32 codehash))
 LEAF_ENCODINGS = ("hashed-abi-encode", "packed")
 DEFAULT_LEAF = LEAF_ENCODINGS[0]
+LEAF_FORMULAS = {
+    "hashed-abi-encode": "keccak256(0x00 ‖ keccak256(abi.encode(selector, facet, codehash)))",
+    "packed": "keccak256(abi.encodePacked(0x00, selector, facet, codehash))",
+}
 # eth-tester's first default account (private key 0x…01); a fresh chain starts it at nonce 0.
 ETH_TESTER_DEPLOYER = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
 WRITE_COMMAND = "signoff manifest write --target <signoff.toml>"

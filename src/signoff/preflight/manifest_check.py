@@ -28,6 +28,7 @@ from signoff.artifacts.abi import selector as text_selector
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract
 from signoff.deploy.manifest import (
+    LEAF_FORMULAS,
     WRITE_COMMAND,
     Plan,
     PlanRoute,
@@ -179,7 +180,7 @@ def _check_root(plan: Plan, dispatcher: str, rebuilt: bytes, out: _Findings) -> 
             "root",
             hx(plan.root),
             f"root is {hx(plan.root)}, but its {len(plan.routes)} routes rebuild to {hx(rebuilt)} "
-            "(leaf = keccak256(0x00 ‖ keccak256(abi.encode(selector, facet, codehash))), node = "
+            f"(leaf = {LEAF_FORMULAS[plan.leaf_encoding]}, node = "
             "keccak256(0x01 ‖ left ‖ right), leaves by selector ascending, an odd node paired with itself); "
             "committing it would commit routes other than these. Next step: recompute the root from the "
             f"routes (`{WRITE_COMMAND}`)",
@@ -257,6 +258,16 @@ def _check_codehashes(plan: Plan, resolved: Mapping[str, Contract | str], out: _
                 f"{route.where}: {facet.fqn} has unlinked library placeholders, so its runtime codehash is "
                 "not known before linking. Next step: link the libraries and rebuild the artifacts",
                 route,
+            )
+            continue
+        if facet.immutable_references:
+            verdicts[route.index] = None
+            out.warning(
+                "codehashes",
+                facet.fqn,
+                f"{route.where}: {facet.fqn} has immutables, so its deployed codehash depends on values the "
+                "artifact does not hold; the plan's codehash was not compared with the artifact (PD-DSP's "
+                "apply-proofs checks it against the deployed code)",
             )
             continue
         ok = route.codehash == runtime_codehash(facet)
