@@ -85,6 +85,9 @@ CASES: list[tuple[str, str, str, str, str]] = [
     # structure: unknown keys and tables, tables that are not tables, wrong list types
     ("structure", "interface not a signature", '[manifest]\nplan = "p.json"\ndispatcher = "ManifestDispatcher"\n[manifest.interface]\ncommit = "proposeRoot"\n', "eth-tester", "not a full signature"),
     ("structure", "interface unknown role", '[manifest]\nplan = "p.json"\ndispatcher = "ManifestDispatcher"\n[manifest.interface]\ncommitt = "proposeRoot(bytes32,uint64)"\n', "eth-tester", "committ"),
+    ("structure", "fields unknown part", '[manifest]\nplan = "p.json"\ndispatcher = "ManifestDispatcher"\n[manifest.fields]\nrooot = "merkleRoot"\n', "eth-tester", "rooot"),
+    ("structure", "fields sides twice", '[manifest]\nplan = "p.json"\ndispatcher = "ManifestDispatcher"\n[manifest.fields]\nis_right = "a"\npositions = "b"\n', "eth-tester", "both is_right and positions"),
+    ("structure", "unknown leaf encoding", '[manifest]\nplan = "p.json"\ndispatcher = "ManifestDispatcher"\nleaf = "sorted-pairs"\n', "eth-tester", "leaf"),
     ("structure", "unknown key", "[sizes]\nwarn_headroom_bytes = 1\n", "eth-tester", "warn_headroom_bytes"),
     ("structure", "unknown table", "[sizez]\nwarn_headroom = 1\n", "eth-tester", "sizez"),
     ("structure", "table as number", "sizes = 3\n", "eth-tester", "sizes"),

@@ -134,3 +134,52 @@ def test_a_plan_for_other_leaves_than_manifest_leaf_is_one_usage_error(run_suite
     assert "[manifest] leaf is 'hashed-abi-encode', but the plan" in run.output
     assert "was written for 'packed' leaves" in run.output
     assert not run.reports.exists() or not list(run.reports.glob("*.json"))
+
+
+def _team_plan(tmp_path, tamper: bool = False):
+    """The Orbit plan as a team's own script might write it: other keys, no signatures, proof sides as a
+    positions bitmask, a key of theirs signoff does not know, and the epoch as a string."""
+    import json
+
+    ours = json.loads((ORBIT.parent / "dispatcher.plan.json").read_text())
+    entries = []
+    for route in ours["routes"]:
+        positions = sum(1 << level for level, right in enumerate(route["isRight"]) if right)
+        entries.append(
+            {
+                "sel": route["selector"],
+                "facetName": route["facet"],
+                "facetAddress": route["address"],
+                "hash": route["codehash"],
+                "merkle": {"proof": route["proof"], "positions": positions ^ 1 if tamper else positions},
+            }
+        )
+    team = {"generatedBy": "deploy/scripts/manifest.ts", "merkleRoot": ours["root"], "epoch": "1", "entries": entries}
+    plan = tmp_path / "team.plan.json"
+    plan.write_text(json.dumps(team))
+    text = ORBIT.read_text().replace('"artifacts"', f'"{ORBIT.parent / "artifacts"}"', 1)
+    text = text.replace('plan = "dispatcher.plan.json"', f'plan = "{plan}"')
+    text = text.replace('snapshots = "abi"', f'snapshots = "{ORBIT.parent / "abi"}"')
+    text = text.replace('baseline = "gas-baseline.json"', f'baseline = "{ORBIT.parent / "gas-baseline.json"}"')
+    text += (
+        '\n[manifest.fields]\nroot = "merkleRoot"\nroutes = "entries"\nselector = "sel"\nfacet = "facetName"\n'
+        'address = "facetAddress"\ncodehash = "hash"\nproof = "merkle.proof"\npositions = "merkle.positions"\n'
+    )
+    target = tmp_path / "signoff.toml"
+    target.write_text(text)
+    return target
+
+
+def test_a_team_s_own_plan_format_is_read_through_manifest_fields(run_suite, tmp_path) -> None:
+    run: SuiteRun = run_suite(
+        "-m", "manifest or dispatcher or rehearsal", "--signoff-strict", target=_team_plan(tmp_path)
+    )
+    assert run.result.ret == 0, run.output
+    assert run.outcomes()["test_pf_mrk[proofs]"] == "passed"
+
+
+def test_a_wrong_positions_bitmask_in_a_team_plan_fails_the_proofs(run_suite, tmp_path) -> None:
+    run: SuiteRun = run_suite("-m", "manifest", target=_team_plan(tmp_path, tamper=True))
+    outcomes = run.outcomes()
+    assert outcomes["test_pf_mrk[proofs]"] == "failed", outcomes
+    assert outcomes["test_pf_mrk[root]"] == "passed"

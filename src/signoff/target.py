@@ -108,6 +108,8 @@ class ManifestSettings:
     # [manifest.interface]: lifecycle role -> full signature (signoff.deploy.lifecycle), over detection
     interface: Mapping[str, str] = field(default_factory=dict)
     leaf: str = "hashed-abi-encode"  # how the dispatcher hashes a route (signoff.deploy.manifest.LEAF_ENCODINGS)
+    # [manifest.fields]: where a team's own plan JSON keeps each part (signoff.deploy.manifest.FIELD_KEYS)
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -358,6 +360,7 @@ def load_target(path: Path) -> Target:
             dispatcher=manifest_table.string("dispatcher", required=True) or "",
             interface=_manifest_interface(manifest_table.table("interface")),
             leaf=_leaf_encoding(path, manifest_table.string("leaf")),
+            fields=_manifest_fields(manifest_table.table("fields")),
         )
     manifest_table.done()
 
@@ -401,6 +404,26 @@ def load_target(path: Path) -> Target:
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )
+
+
+def _manifest_fields(table: _Table) -> dict[str, str]:
+    from signoff.deploy.manifest import FIELD_KEYS
+
+    mapped = {}
+    for key in list(table.keys()):
+        if key not in FIELD_KEYS:
+            raise ConfigError(
+                f"{table.file}: unknown key {key} in [manifest.fields]. Valid keys: {', '.join(FIELD_KEYS)}. "
+                "Next step: fix the spelling or remove the key"
+            )
+        mapped[key] = table.string(key) or key
+    table.done()
+    if "is_right" in mapped and "positions" in mapped:
+        raise ConfigError(
+            f"{table.file}: [manifest.fields] maps both is_right and positions; a plan keeps its proof sides one "
+            "way. Next step: keep the one your plan file has"
+        )
+    return mapped
 
 
 def _leaf_encoding(path: Path, value: str | None) -> str:

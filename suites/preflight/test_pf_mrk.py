@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from signoff.deploy.manifest import PlanError, diamond_facets, load_plan
+from signoff.deploy.manifest import PlanError, diamond_facets, load_target_plan
 from signoff.findings import Finding
 from signoff.preflight import manifest_check as mrk
 from signoff.session import SessionSettings
@@ -33,7 +33,7 @@ def manifest_result(signoff_settings: SessionSettings) -> mrk.ManifestResult | F
     assert target.manifest is not None
     label = os.path.relpath(target.manifest.plan, target.root).replace(os.sep, "/")
     try:
-        plan = load_plan(target.manifest.plan, label, target.manifest.leaf)
+        plan = load_target_plan(target.manifest, label)
     except PlanError as exc:
         return Finding(CHECK_ID, label, "error", str(exc))
     dispatcher = target.manifest.dispatcher

@@ -7,7 +7,7 @@ import pytest
 
 from signoff.chain import BlockPin, Endpoint
 from signoff.chain.rpc import JsonRpcClient
-from signoff.deploy.manifest import WRITE_COMMAND, PlanError, checksum, load_plan
+from signoff.deploy.manifest import WRITE_COMMAND, PlanError, checksum, load_target_plan
 from signoff.findings import Finding
 from signoff.preflight import network as net
 from signoff.session import SessionSettings
@@ -139,7 +139,7 @@ def test_pf_net_create2_ready(
     if manifest is None:
         not_applicable("no [manifest] plan in the target: no CREATE2 predictions to check on this network")
     try:
-        plan = load_plan(manifest.plan, leaf=manifest.leaf)
+        plan = load_target_plan(manifest)
     except PlanError as exc:
         evidence.check([Finding(CHECK_ID, str(manifest.plan), "error", str(exc))])
         return

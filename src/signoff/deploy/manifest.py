@@ -50,7 +50,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ from signoff.artifacts.abi import signature as abi_signature
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
 from signoff.errors import ArtifactError, ConfigError, SignoffError, describe_value
-from signoff.target import Target, load_target
+from signoff.target import ManifestSettings, Target, load_target
 
 PLAN_FORMAT = "signoff-dispatcher-plan/1"
 LEAF_PREFIX = b"\x00"
@@ -345,9 +345,17 @@ _HEX = re.compile(r"0x[0-9a-fA-F]*")
 _REGENERATE = f"Next step: fix the file, or regenerate it with `{WRITE_COMMAND}`"
 
 
-def load_plan(path: Path, label: str | None = None, leaf: str | None = None) -> Plan:
+def load_plan(
+    path: Path,
+    label: str | None = None,
+    leaf: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    dispatcher: str | None = None,
+) -> Plan:
     """Read and validate the plan at ``path``; every problem is a :class:`PlanError`. ``leaf`` is the
-    target's ``[manifest] leaf``: it applies to a plan that names none, and must agree with one that does."""
+    target's ``[manifest] leaf``: it applies to a plan that names none, and must agree with one that does.
+    ``fields`` (``[manifest.fields]``) reads a team's own plan JSON: where its root, epoch, routes and
+    each route's parts are, its proof sides as a bitmask if so (``dispatcher`` names the contract)."""
     shown = label or path.name
     try:
         raw = path.read_bytes()
@@ -362,7 +370,92 @@ def load_plan(path: Path, label: str | None = None, leaf: str | None = None) -> 
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanError(f"{shown}: not valid JSON ({exc}). {_REGENERATE}") from None
+    if fields:
+        document = mapped_document(document, fields, dispatcher or "", shown)
     return parse_plan(document, shown, leaf)
+
+
+def load_target_plan(manifest: ManifestSettings, label: str | None = None) -> Plan:
+    """The ``[manifest]`` plan, read as the target declares it (leaf encoding, field mapping)."""
+    return load_plan(manifest.plan, label, manifest.leaf, manifest.fields, manifest.dispatcher)
+
+
+# [manifest.fields]: a part of the plan -> where a team's JSON keeps it ("a.b" for nested keys)
+FIELD_KEYS = (
+    "root",
+    "epoch",
+    "routes",
+    "selector",
+    "signature",
+    "facet",
+    "address",
+    "codehash",
+    "proof",
+    "is_right",
+    "positions",
+)
+
+
+def _at(data: Any, path: str, label: str, where: str) -> Any:
+    value = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise PlanError(
+                f"{label}: {where} has no {path!r} (read through [manifest.fields]). Next step: correct the "
+                "mapping in [manifest.fields], or the plan file"
+            )
+        value = value[part]
+    return value
+
+
+def mapped_document(document: Any, fields: Mapping[str, str], dispatcher: str, label: str) -> dict[str, Any]:
+    """A team's plan JSON in signoff's plan form, through ``[manifest.fields]`` (keys it does not map are
+    theirs and ignored; proof sides may be ``is_right`` booleans or a ``positions`` bitmask)."""
+    key = {name: fields.get(name, name) for name in FIELD_KEYS}
+    items = _at(document, key["routes"], label, "the top level")
+    if not isinstance(items, list):
+        raise PlanError(f"{label}: {key['routes']!r} must be a list of routes, found {describe_value(items)}")
+    routes = []
+    for index, item in enumerate(items):
+        where = f"{key['routes']}[{index}]"
+        route: dict[str, Any] = {
+            part: _at(item, key[part], label, where) for part in ("selector", "facet", "address", "codehash")
+        }
+        if "signature" in fields:
+            route["signature"] = _at(item, key["signature"], label, where)
+        if "proof" in fields or (isinstance(item, dict) and "proof" in item):
+            proof = _at(item, key["proof"], label, where)
+            route["proof"] = proof
+            if "positions" in fields:
+                route["isRight"] = _sides(_at(item, key["positions"], label, where), len(proof), label, where)
+            else:
+                route["isRight"] = _at(item, key["is_right"], label, where)
+        routes.append(route)
+    epoch = _at(document, key["epoch"], label, "the top level")
+    if isinstance(epoch, str) and epoch.strip().isdigit():
+        epoch = int(epoch)
+    return {
+        "format": PLAN_FORMAT,
+        "dispatcher": dispatcher,
+        "epoch": epoch,
+        "root": _at(document, key["root"], label, "the top level"),
+        "routes": routes,
+    }
+
+
+def _sides(positions: Any, depth: int, label: str, where: str) -> list[bool]:
+    """A positions bitmask (an integer, or a decimal or 0x string): bit i set when the node at level i
+    is the left child."""
+    value = positions
+    if isinstance(value, str):
+        text = value.strip()
+        value = int(text, 16) if text.startswith("0x") else int(text) if text.isdigit() else None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value >> depth:
+        raise PlanError(
+            f"{label}: {where} positions must be a bitmask below 2**{depth} (one bit per proof level), found "
+            f"{describe_value(positions)}. Next step: correct the plan file or [manifest.fields] positions"
+        )
+    return [bool(value >> level & 1) for level in range(depth)]
 
 
 def parse_plan(document: Any, label: str, leaf: str | None = None) -> Plan:
@@ -413,7 +506,7 @@ def parse_plan(document: Any, label: str, leaf: str | None = None) -> Plan:
             PlanRoute(
                 index=index,
                 selector=r.hex_bytes("selector", 4),
-                signature=r.text("signature"),
+                signature=r.text("signature") if r.has("signature") else "",
                 facet=r.text("facet"),
                 address=r.hex_bytes("address", 20),
                 codehash=r.hex_bytes("codehash", 32),

@@ -25,7 +25,7 @@ from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
 from signoff.chain.backends import IMPERSONATE, Chain, is_revert, revert_data, with_gas_limit
 from signoff.deploy.lifecycle import Lifecycle, apply_values, commit_values, detect
-from signoff.deploy.manifest import Plan, facet_salt, load_plan
+from signoff.deploy.manifest import Plan, facet_salt, load_target_plan
 from signoff.deploy.plan import (
     CallStep,
     DeployPlan,
@@ -405,7 +405,7 @@ def _wait_step(operator: Operator, step: WaitStep) -> StepRecord:
 
 def _manifest_plan(target: Target) -> Plan:
     assert target.manifest is not None  # checked when the plan was read
-    return load_plan(target.manifest.plan, leaf=target.manifest.leaf)
+    return load_target_plan(target.manifest)
 
 
 def _manifest_step(operator: Operator, step: ManifestStep, sender: str, target: Target, plan: Plan) -> StepRecord:

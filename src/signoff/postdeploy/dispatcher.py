@@ -907,15 +907,13 @@ def load_context(settings: SessionSettings, system: DeployedSystem) -> Dispatche
     """The ``[manifest]`` dispatcher of ``system`` and its plan; a SignoffError when either is unusable."""
     import os
 
-    from signoff.deploy.manifest import load_plan
+    from signoff.deploy.manifest import load_target_plan
 
     manifest = settings.target.manifest
     if manifest is None:
         raise ConfigError(f"{settings.target.path} has no [manifest]. Next step: add [manifest] plan and dispatcher")
     label = os.path.relpath(manifest.plan, settings.target.root).replace(os.sep, "/")
-    return dispatcher_context(
-        system, manifest.dispatcher, load_plan(manifest.plan, label, manifest.leaf), manifest.interface
-    )
+    return dispatcher_context(system, manifest.dispatcher, load_target_plan(manifest, label), manifest.interface)
 
 
 def dispatcher_context(
