@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -114,6 +115,37 @@ def test_xdist_workers_send_their_evidence(run_suite) -> None:
     parallel = run.evidence()
     assert parallel["tables"]["PF-SIZE"]["rows"] == serial["tables"]["PF-SIZE"]["rows"]
     assert sorted(c["nodeid"] for c in parallel["checks"]) == sorted(c["nodeid"] for c in serial["checks"])
+
+
+def test_xdist_in_a_project_that_names_no_test_path_runs_the_installed_suites(tmp_path: Path) -> None:
+    """A protocol repository runs `pytest -m eip170 -n 2` with no test path: the workers collect the
+    installed suites as the controller does (they once collected the empty project, exit 5)."""
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-m",
+            "eip170",
+            "-n",
+            "2",
+            "-p",
+            "no:cacheprovider",
+            f"--signoff-target={REFERENCE}",
+            f"--signoff-reports={reports}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"},
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "no tests ran" not in output and "signoff: SIGNED OFF" in output
+    assert len(list(reports.glob("*.json"))) == 2  # the evidence and its integrity manifest
 
 
 def test_artifact_only_preflight_does_not_import_web3() -> None:

@@ -264,9 +264,9 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.freeze()
     config.stash[SETTINGS_KEY] = settings
     config.stash[STATE_KEY] = RunState()
+    _add_bundled_suites(config)  # on xdist workers too: they collect from their own args
     if hasattr(config, "workerinput"):
         return
-    _add_bundled_suites(config)
     json_path = _configure_reports(config, settings)
     collector = EvidenceCollector(
         json_path=json_path,
