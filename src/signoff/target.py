@@ -232,6 +232,17 @@ class Target:
     def root(self) -> Path:
         return self.path.parent
 
+    def contract_settings(self, name: str) -> ContractSettings | None:
+        """``[contracts.X]`` for a contract named bare or fully qualified, whichever way the table key and
+        ``name`` are written (a bare name is unique in the build: the session refuses ambiguous ones)."""
+        if name in self.contracts:
+            return self.contracts[name]
+        bare = name.rsplit(":", 1)[-1]
+        for key, settings in self.contracts.items():
+            if key.rsplit(":", 1)[-1] == bare and (":" not in key or ":" not in name):
+                return settings
+        return None
+
     def network_deployments(self, name: str) -> tuple[str | None, Path | None, int | None]:
         """``deployments`` of ``[networks.NAME]`` as written and resolved, and its ``chain_id``, read
         without touching the other keys: the ``rpc_url`` secret of a network that is not selected is

@@ -121,8 +121,9 @@ def create2_address(factory: bytes, salt: bytes, init_code_hash: bytes) -> bytes
 
 
 def facet_salt(name: str) -> bytes:
-    """The writer's CREATE2 salt for a facet: keccak256 of its name."""
-    return keccak256(name.encode())
+    """The writer's CREATE2 salt for a facet: keccak256 of its contract name (bare, however it was
+    written: ``path/File.sol:Name`` and ``Name`` give the same salt)."""
+    return keccak256(name.rsplit(":", 1)[-1].encode())
 
 
 # -- the Merkle tree ---------------------------------------------------------------------------
@@ -651,11 +652,12 @@ def derive_plan(
     claimed: dict[bytes, str] = {}
     plan_facets: list[PlanFacet] = []
     routes: list[PlanRoute] = []
-    for name in facets:
-        contract = _resolve(artifacts, name)
+    for written in facets:
+        contract = _resolve(artifacts, written)
         problem = _undeployable(contract)
         if problem:
             raise PlanError(f"{contract.fqn}: {problem}; the writer cannot predict its address or codehash")
+        name = contract.name  # plans name facets as deployments do: by bare name (unique in the build)
         salt = facet_salt(name)
         init_code_hash = keccak256(contract.creation.to_bytes())
         address = create2_address(factory, salt, init_code_hash)

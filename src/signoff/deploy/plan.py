@@ -252,12 +252,12 @@ def _step(entry: _Table, index: int, default_sender: str, base: Path, target: Ta
         contract = entry.string("deploy", required=True) or ""
         args = entry.list_of_any("args")
         if args is None:
-            settings = target.contracts.get(contract)
+            settings = target.contract_settings(contract)
             args = list(settings.constructor_args or ()) if settings else []
         return DeployStep(
             index=index,
             contract=contract,
-            alias=entry.string("as") or contract,
+            alias=entry.string("as") or contract.rsplit(":", 1)[-1],  # "@Name" even for path/File.sol:Name
             args=tuple(args),
             sender=sender,
             value=entry.wei("value") or 0,

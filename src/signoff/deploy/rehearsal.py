@@ -301,7 +301,7 @@ def rehearse(
             raise kind(f"rehearsal step {describe(step)} of {plan.source} failed: {exc}") from None
         system.records.append(record)
     for alias, contract in system.artifacts.items():
-        settings = target.contracts.get(contract.name)
+        settings = target.contract_settings(contract.fqn)
         if settings is not None and settings.constructor_args is not None:
             system.expected_args[alias] = system.resolve_args(settings.constructor_args, where=f"[contracts.{alias}]")
     if governance is not None:

@@ -101,7 +101,7 @@ def system_from_deployments(settings: SessionSettings, chain: Chain) -> Deployed
     elif governance and governance.startswith("0x"):
         system.governance = (governance,)
     for alias, contract in artifacts.items():
-        configured = settings.target.contracts.get(contract.name)
+        configured = settings.target.contract_settings(contract.fqn)
         if configured is not None and configured.constructor_args is not None:
             system.expected_args[alias] = system.resolve_args(
                 configured.constructor_args, where=f"[contracts.{contract.name}] constructor_args"

@@ -320,9 +320,14 @@ def _check_routes(
         own = function_selectors(artifacts.resolve(dispatcher))
     except LookupError:
         pass  # the session already refused an unknown [manifest] dispatcher
+
+    def identity(name: str) -> str:  # "PingFacet" and "contracts/facets/PingFacet.sol:PingFacet" are one facet
+        found = resolved.get(name)
+        return found.fqn if isinstance(found, Contract) else name
+
     listed: list[str] = []
     for name in [*diamond_facets, *(f.name for f in plan.facets), *(r.facet for r in plan.routes)]:
-        if name not in listed:
+        if identity(name) not in {identity(n) for n in listed}:
             listed.append(name)
 
     for route in plan.routes:
@@ -371,7 +376,7 @@ def _check_routes(
         listed_facet = resolved.get(name)
         if isinstance(listed_facet, Contract):
             expected.extend((name, sel, text) for sel, text in sorted(function_selectors(listed_facet).items()))
-        elif listed_facet is not None and not any(r.facet == name for r in plan.routes):
+        elif listed_facet is not None and not any(identity(r.facet) == identity(name) for r in plan.routes):
             out.error(
                 "routes",
                 name,
@@ -381,7 +386,7 @@ def _check_routes(
 
     for name, sel, text in expected:
         routed = by_selector.get(sel, [])
-        if any(r.facet == name for r in routed):
+        if any(identity(r.facet) == identity(name) for r in routed):
             continue
         elsewhere = f" (its selector is routed to {', '.join(sorted({r.facet for r in routed}))})" if routed else ""
         out.error(
