@@ -270,6 +270,24 @@ def test_reference_artifacts_suggest_its_diamond(tmp_path: Path, clean_env: None
     assert diamond == reference  # ManifestDispatcher, PingFacet + VaultFacet, PayRoxProxyRouter
 
 
+def test_a_dispatcher_s_lifecycle_is_detected_and_suggested(tmp_path: Path, clean_env: None) -> None:
+    """The Orbit reference: other lifecycle names, committedAt + activationDelay. init says what PD-DSP
+    would drive, and the suggested [manifest] block loads once uncommented."""
+    root = tmp_path / "orbit"
+    shutil.copytree(REPO / "fixtures" / "reference-orbit" / "artifacts", root / "artifacts")
+    (root / "hardhat.config.ts").write_text("export default { solidity: '0.8.30' };\n")
+    write_init(root)
+    text = (root / "signoff.toml").read_text()
+    assert (
+        "# PF-MRK / PD-DSP: OrbitHub's manifest lifecycle, detected: commit proposeRoot(bytes32,uint64), apply "
+        "installRoutes(bytes32[][],uint256[],bytes4[],address[],bytes32[]), activate activate(); ready at "
+        "committedAt() + activationDelay()." in text
+    ), text
+    (root / "signoff.toml").write_text(text + "\n" + _uncommented(text, "[manifest]"))
+    manifest = load_target(root / "signoff.toml").manifest
+    assert manifest is not None and manifest.dispatcher == "OrbitHub"
+
+
 def test_hardhat_artifacts_path_from_config(tmp_path: Path) -> None:
     root = tmp_path / "p"
     root.mkdir()

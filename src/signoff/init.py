@@ -127,6 +127,7 @@ class DiamondGuess:
     reason: str
     facets: tuple[str, ...]
     router: str | None
+    lifecycle: str | None = None  # the manifest lifecycle detected from its ABI, one line; None: none at all
 
 
 @dataclass(frozen=True)
@@ -375,8 +376,11 @@ def _dispatcher_reason(contract: Contract) -> str | None:
         return "has diamondCut"
     if ("facets", ()) in functions or ("facetAddress", ("bytes4",)) in functions:
         return "has the diamond loupe functions"
-    if any(i.get("type") == "fallback" for i in contract.abi) and _DISPATCHER_NAME.search(contract.name):
+    fallback = any(i.get("type") == "fallback" for i in contract.abi)
+    if fallback and _DISPATCHER_NAME.search(contract.name):
         return _FALLBACK_REASON
+    if fallback and _lifecycle_summary(contract.name, contract.abi) is not None:
+        return "has a fallback and a manifest lifecycle (commit and apply functions)"
     return None
 
 
@@ -406,7 +410,33 @@ def _diamonds(
         dispatchers, routers = [(name, _FALLBACK_REASON) for name in routers], []
     dispatchers.sort()
     router = sorted(routers)[0] if len(routers) == 1 else None
-    return tuple(DiamondGuess(name, reason, facets, router) for name, reason in dispatchers)
+    abis = {display[c.fqn]: c.abi for c in project}
+    return tuple(
+        DiamondGuess(name, reason, facets, router, _lifecycle_summary(name, abis.get(name, ())))
+        for name, reason in dispatchers
+    )
+
+
+def _lifecycle_summary(name: str, abi: Sequence[Mapping[str, Any]]) -> str | None:
+    """What PD-DSP would drive on this dispatcher, detected from its ABI, or why it could not (None when it
+    has no manifest lifecycle at all)."""
+    from signoff.deploy.lifecycle import detect
+    from signoff.errors import ConfigError
+
+    try:
+        found = detect(name, abi)
+    except ConfigError:
+        return None
+    if not found.function("commit") and not found.function("apply"):
+        return None
+    missing = found.missing()
+    roles = ", ".join(
+        f"{role} {found.function(role)}" for role in ("commit", "apply", "activate") if found.function(role)
+    )
+    detected = f"{roles}; ready at {found.readiness}" if "eta" not in missing else roles
+    if missing:
+        return f"{detected}; not found: {', '.join(missing)} (map them in [manifest.interface])"
+    return detected
 
 
 # -- networks -------------------------------------------------------------------------------
@@ -703,6 +733,14 @@ def _diamond_lines(facts: ProjectFacts) -> list[str]:
             lines.append("# facets = []   # no contract named *Facet found: name the ones it routes")
         if guess.router is not None:
             lines.append(f"# router = {_toml_string(guess.router)}")
+        if guess.lifecycle is not None:
+            lines += [
+                "",
+                f"# PF-MRK / PD-DSP: {guess.dispatcher}'s manifest lifecycle, detected: {guess.lifecycle}.",
+                "# [manifest]",
+                '# plan = "dispatcher.plan.json"   # `signoff manifest write` writes it; yours: see [manifest.fields]',
+                f"# dispatcher = {_toml_string(guess.dispatcher)}",
+            ]
     return lines
 
 
