@@ -170,7 +170,7 @@ def _target(system: DeployedSystem, name: str) -> acl.ProbeTarget:
             f"[[postdeploy.privileged]] names {name}, which is not a deployed contract with an artifact "
             f"({', '.join(system.contract_names()) or 'none'}). Next step: correct the contract name"
         )
-    return acl.ProbeTarget(name, system.addresses[name], system.artifacts[name].abi)
+    return acl.ProbeTarget(name, system.addresses[name], system.abi_of(name))  # routed facets included
 
 
 def _args(system: DeployedSystem, args: tuple[Any, ...], evidence) -> tuple[Any, ...]:

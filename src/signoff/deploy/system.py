@@ -8,7 +8,7 @@ resolve them here, so one check runs unchanged on all three. Nothing here import
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,9 @@ class DeployedSystem:
     aliases: dict[str, str] = field(default_factory=dict)  # live: "@Governance" -> [networks.X] governance
     records: list[StepRecord] = field(default_factory=list)
     block: BlockPin | None = None  # reads are pinned here on live networks and forks
+    # dispatcher alias -> the ABI entries of the facets it routes ([[diamonds]]): a role, a pause or a
+    # privileged function held in a routed facet is called at the dispatcher's address
+    routed: dict[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
     @property
     def rehearsed(self) -> bool:
@@ -103,6 +106,40 @@ class DeployedSystem:
                 return f"{name} ({known})"
         return address
 
+    def abi_of(self, name: str) -> list[Mapping[str, Any]]:
+        """The contract's own ABI plus, for a dispatcher, the functions, events and errors of the facets it
+        routes (those it does not answer itself)."""
+        own = list(self.artifacts[name].abi) if name in self.artifacts else []
+        return [*own, *self.routed.get(name, ())]
+
     def contract_names(self) -> tuple[str, ...]:
         """Deployed contracts that have an artifact, in deployment order."""
         return tuple(name for name in self.addresses if name in self.artifacts)
+
+
+def attach_routes(system: DeployedSystem, diamonds: Sequence[Any], artifacts: Any) -> None:
+    """Fill ``system.routed`` from the target's ``[[diamonds]]`` (dispatcher and facets by name)."""
+    from signoff.artifacts.abi import signature
+
+    for diamond in diamonds:
+        dispatcher = artifacts.resolve(diamond.dispatcher)
+        alias = dispatcher.name if dispatcher.name in system.addresses else None
+        if alias is None:
+            continue
+        own = {signature(e) for e in dispatcher.abi if e.get("type") == "function"}
+        seen: set[str] = set()
+        entries: list[Mapping[str, Any]] = []
+        for facet_name in diamond.facets:
+            for entry in artifacts.resolve(facet_name).abi:
+                kind = entry.get("type", "function")
+                if kind not in ("function", "event", "error"):
+                    continue
+                try:
+                    text = f"{kind} {signature(entry)}"
+                except (KeyError, TypeError, AttributeError):
+                    continue
+                if text in seen or (kind == "function" and signature(entry) in own):
+                    continue
+                seen.add(text)
+                entries.append(entry)
+        system.routed[alias] = tuple(entries)

@@ -302,7 +302,7 @@ def _abi(system: DeployedSystem, name: str, where: str) -> ABI:
             f"{where}: {name} is not a deployed contract with an artifact in this system ({system.source}); "
             f"known: {known}. Next step: correct the contract name"
         )
-    return contract.abi
+    return system.abi_of(name)  # a dispatcher's routed facets included
 
 
 def _args_text(args: Sequence[Any]) -> str:

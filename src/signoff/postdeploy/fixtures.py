@@ -37,12 +37,17 @@ NO_FORK = (
 def deployed_system(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> DeployedSystem:
     """The system under check: rehearsed from [deploy], or read from the network's deployments file."""
     chain: Chain = request.getfixturevalue("chain")
+    from signoff.deploy.system import attach_routes
+
     problem = ""
     try:
         if signoff_settings.is_live:
-            return system_from_deployments(signoff_settings, chain)
-        return _rehearse(request, signoff_settings, chain)
-    except SignoffError as exc:
+            system = system_from_deployments(signoff_settings, chain)
+        else:
+            system = _rehearse(request, signoff_settings, chain)
+        attach_routes(system, signoff_settings.target.diamonds, signoff_settings.artifacts)
+        return system
+    except (SignoffError, LookupError) as exc:
         problem = redact(str(exc))
     pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback
 
