@@ -191,3 +191,45 @@ def test_a_wrong_positions_bitmask_in_a_team_plan_fails_the_proofs(run_suite, tm
     outcomes = run.outcomes()
     assert outcomes["test_pf_mrk[proofs]"] == "failed", outcomes
     assert outcomes["test_pf_mrk[root]"] == "passed"
+
+
+MAPPED = FIXTURES / "reference-orbit-mapped" / "signoff.toml"
+
+
+def test_names_no_synonym_covers_pass_through_the_readme_s_mapping(run_suite) -> None:
+    """The README's third shape, verbatim in fixtures/reference-orbit-mapped: only signoff.toml keys."""
+    run: SuiteRun = run_suite("-m", "preflight or postdeploy", "--signoff-strict", target=MAPPED)
+    assert run.result.ret == 0, run.output
+    checks = {c["nodeid"].split("::", 1)[1]: c for c in run.evidence()["checks"]}
+    interface = {row["role"]: row for row in checks["test_pd_dsp[live-routes]"]["data"]["interface"]}
+    assert interface["commit"] == {
+        "role": "commit",
+        "kind": "function",
+        "what": "the function that commits a root for an epoch",
+        "signature": "scheduleManifest(uint64,bytes32)",
+        "from": "[manifest.interface]",
+    }
+    assert checks["test_pd_emg_pause[OrbitHub]"]["outcome"] == "passed"
+    readme = (FIXTURES.parent / "README.md").read_text()
+    mapping = MAPPED.read_text().split("[manifest.interface]\n", 1)[1].split("\n\n", 1)[0]
+    assert mapping in readme  # the README shows exactly the mapping this test proves
+
+
+def test_without_the_mapping_pd_dsp_is_not_applicable_once_naming_the_keys(run_suite, tmp_path) -> None:
+    text = MAPPED.read_text()
+    text = (
+        text.split("[manifest.interface]\n", 1)[0]
+        + "\n"
+        + text.split("[manifest.interface]\n", 1)[1].split("\n\n", 1)[1]
+    )
+    for name in ("artifacts", "dispatcher.plan.json", "abi", "gas-baseline.json"):
+        text = text.replace(f'"{name}"', f'"{MAPPED.parent / name}"')
+    target = tmp_path / "signoff.toml"
+    target.write_text(text)
+    run: SuiteRun = run_suite("-m", "dispatcher", target=target)
+    assert run.outcomes() == {"test_pd_dsp[interface]": "skipped"}, run.output
+    [record] = run.evidence()["checks"]
+    assert (
+        "OrbitHub's ABI lacks the function that commits a root for an epoch ([manifest.interface] commit"
+        in (record["message"])
+    )
