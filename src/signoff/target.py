@@ -18,7 +18,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -418,22 +418,29 @@ def load_target(path: Path) -> Target:
 
 
 def _manifest_fields(table: _Table) -> dict[str, str]:
+    """``[manifest.fields]``: each key a part of the plan, each value where a team's JSON keeps it."""
     from signoff.deploy.manifest import FIELD_KEYS
 
-    mapped = {}
-    for key in list(table.keys()):
-        if key not in FIELD_KEYS:
-            raise ConfigError(
-                f"{table.file}: unknown key {key} in [manifest.fields]. Valid keys: {', '.join(FIELD_KEYS)}. "
-                "Next step: fix the spelling or remove the key"
-            )
-        mapped[key] = table.string(key) or key
-    table.done()
+    mapped = _string_map(table, FIELD_KEYS)
     if "is_right" in mapped and "positions" in mapped:
         raise ConfigError(
-            f"{table.file}: [manifest.fields] maps both is_right and positions; a plan keeps its proof sides one "
+            f"{table.file}: [{table.where}] maps both is_right and positions; a plan keeps its proof sides one "
             "way. Next step: keep the one your plan file has"
         )
+    return mapped
+
+
+def _string_map(table: _Table, valid: Sequence[str]) -> dict[str, str]:
+    """A table of known keys with string values (a mapping of names), checked key by key."""
+    mapped = {}
+    for key in list(table.keys()):
+        if key not in valid:
+            raise ConfigError(
+                f"{table.file}: unknown key {key} in [{table.where}]. Valid keys: {', '.join(valid)}. "
+                "Next step: fix the spelling or remove the key"
+            )
+        mapped[key] = table.string(key, required=True) or ""
+    table.done()
     return mapped
 
 
@@ -455,20 +462,13 @@ def _manifest_interface(table: _Table) -> dict[str, str]:
     from signoff.deploy.lifecycle import KEYS
 
     mapped = {}
-    for key in list(table.keys()):
-        if key not in KEYS:
-            raise ConfigError(
-                f"{table.file}: unknown key {key} in [manifest.interface]. Valid keys: {', '.join(KEYS)}. "
-                "Next step: fix the spelling or remove the key"
-            )
-        value = table.string(key) or ""
+    for key, value in _string_map(table, KEYS).items():
         if not re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*\(.*\)", value.replace(" ", "")):
             raise ConfigError(
-                f"{table.file}: [manifest.interface] {key} = {value!r} is not a full signature. "
+                f"{table.file}: [{table.where}] {key} = {value!r} is not a full signature. "
                 'Next step: write name(argument types), e.g. "proposeRoot(bytes32,uint64)"'
             )
         mapped[key] = value.replace(" ", "")
-    table.done()
     return mapped
 
 

@@ -115,7 +115,7 @@ def test_pd_acl_discovery(signoff_settings: SessionSettings, request: pytest.Fix
     ]
     blocked = {f.subject for f in problems}
     targets = [acl.ProbeTarget(n, system.addresses[n], system.artifacts[n].abi) for n in listed if n not in blocked]
-    routed = _routed_targets(signoff_settings, system)
+    routed = _routed_targets(system)
     runtimes = [system.artifacts[n].runtime.to_bytes() for n in listed if n in system.artifacts]
     constants = acl.collect_constants([*targets, *routed], runtimes, context.simulator, context.outsider)
     result = acl.discover(
@@ -145,23 +145,14 @@ def test_pd_acl_discovery(signoff_settings: SessionSettings, request: pytest.Fix
     evidence.check([*problems, *result.findings])
 
 
-def _routed_targets(settings: SessionSettings, system: DeployedSystem) -> list[acl.ProbeTarget]:
+def _routed_targets(system: DeployedSystem) -> list[acl.ProbeTarget]:
     """Each [[diamonds]] facet's functions, called at its deployed dispatcher's address: in the
     dispatcher's storage, where the facet's guards really run."""
-    from signoff.artifacts.abi import signature
-
-    routed = []
-    for diamond in settings.target.diamonds:
-        dispatcher = settings.artifacts.resolve(diamond.dispatcher)
-        address = system.addresses.get(dispatcher.name)
-        if address is None:
-            continue
-        own = {signature(e) for e in dispatcher.abi if e.get("type") == "function"}
-        for facet_name in diamond.facets:
-            facet = settings.artifacts.resolve(facet_name)
-            abi = [e for e in facet.abi if e.get("type") != "function" or signature(e) not in own]
-            routed.append(acl.ProbeTarget(facet.name, address, abi, via=dispatcher.name))
-    return routed
+    return [
+        acl.ProbeTarget(facet, system.addresses[dispatcher], entries, via=dispatcher)
+        for dispatcher, facets in system.routed.items()
+        for facet, entries in facets.items()
+    ]
 
 
 def _target(system: DeployedSystem, name: str) -> acl.ProbeTarget:

@@ -56,7 +56,7 @@ def test_pd_own(
             f"the {source}. To check some, add deploy steps, a deployments file, or [postdeploy] contracts = [...]"
         )
     system: DeployedSystem = request.getfixturevalue("deployed_system")
-    dispatcher = _routing_dispatcher(signoff_settings, system, contract)
+    dispatcher = system.dispatcher_of(contract)
     if dispatcher is not None:
         not_applicable(
             f"{contract} is a facet routed by {dispatcher} ([[diamonds]]): its functions run in {dispatcher}'s "
@@ -94,19 +94,6 @@ def test_pd_own(
     evidence.attach("authority", result.summary)
     evidence.attach("probed", [label(a) for a in facts.probed] if facts.authority.access_control else [])
     evidence.check(result.findings)
-
-
-def _routing_dispatcher(settings: SessionSettings, system: DeployedSystem, contract: str) -> str | None:
-    """The deployed dispatcher that routes ``contract`` as one of its [[diamonds]] facets, if any."""
-    for diamond in settings.target.diamonds:
-        try:
-            dispatcher = settings.artifacts.resolve(diamond.dispatcher).name
-            facets = {settings.artifacts.resolve(f).name for f in diamond.facets}
-        except LookupError:
-            continue
-        if contract in facets and dispatcher in system.addresses and dispatcher != contract:
-            return dispatcher
-    return None
 
 
 def test_pd_own_governance(signoff_settings: SessionSettings, deployed_system: DeployedSystem, chain, evidence) -> None:

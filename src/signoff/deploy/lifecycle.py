@@ -166,9 +166,9 @@ class Lifecycle:
 
 
 def detect(dispatcher: str, abi: Sequence[Mapping[str, Any]], mapping: Mapping[str, str] | None = None) -> Lifecycle:
-    """The lifecycle of ``abi``: ``mapping`` (``[manifest.interface]``) first, then detection.
-    A mapped signature the ABI does not have is a :class:`ConfigError` (a typo must not silently
-    fall back to detection)."""
+    """The lifecycle of ``abi``: ``mapping`` (``[manifest.interface]``, its keys validated when the
+    target loads) first, then detection. A mapped signature the ABI does not have is a
+    :class:`ConfigError` (a typo must not silently fall back to detection)."""
     mapping = dict(mapping or {})
     by_kind: dict[str, dict[str, Mapping[str, Any]]] = {"function": {}, "error": {}, "event": {}}
     for entry in abi:
@@ -178,12 +178,6 @@ def detect(dispatcher: str, abi: Sequence[Mapping[str, Any]], mapping: Mapping[s
                 by_kind[kind][abi_signature(entry)] = entry
             except (KeyError, TypeError, AttributeError):
                 continue
-    unknown = sorted(set(mapping) - set(KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{TABLE} has unknown key(s) {', '.join(unknown)}. Valid keys: {', '.join(KEYS)}. "
-            "Next step: fix the spelling"
-        )
 
     def pick(kind: str, role: str, names: Sequence[str], accept: Any = None) -> str | None:
         if role in mapping:

@@ -56,9 +56,9 @@ class DeployedSystem:
     aliases: dict[str, str] = field(default_factory=dict)  # live: "@Governance" -> [networks.X] governance
     records: list[StepRecord] = field(default_factory=list)
     block: BlockPin | None = None  # reads are pinned here on live networks and forks
-    # dispatcher alias -> the ABI entries of the facets it routes ([[diamonds]]): a role, a pause or a
-    # privileged function held in a routed facet is called at the dispatcher's address
-    routed: dict[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    # dispatcher alias -> {facet contract name -> its functions the dispatcher routes (not those it answers
+    # itself), events and errors}, from [[diamonds]]: what a routed facet holds is called at the dispatcher
+    routed: dict[str, dict[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
 
     @property
     def rehearsed(self) -> bool:
@@ -109,12 +109,31 @@ class DeployedSystem:
     def abi_of(self, name: str) -> list[Mapping[str, Any]]:
         """The contract's own ABI plus, for a dispatcher, the functions, events and errors of the facets it
         routes (those it does not answer itself)."""
-        own = list(self.artifacts[name].abi) if name in self.artifacts else []
-        return [*own, *self.routed.get(name, ())]
+        from signoff.artifacts.abi import signature
+
+        entries = list(self.artifacts[name].abi) if name in self.artifacts else []
+        seen = {_key(e, signature) for e in entries}
+        for facet_entries in self.routed.get(name, {}).values():
+            for entry in facet_entries:
+                if _key(entry, signature) not in seen:
+                    seen.add(_key(entry, signature))
+                    entries.append(entry)
+        return entries
+
+    def dispatcher_of(self, facet: str) -> str | None:
+        """The deployed dispatcher that routes ``facet`` (a [[diamonds]] facet), if any."""
+        return next((d for d, facets in self.routed.items() if facet in facets and facet != d), None)
 
     def contract_names(self) -> tuple[str, ...]:
         """Deployed contracts that have an artifact, in deployment order."""
         return tuple(name for name in self.addresses if name in self.artifacts)
+
+
+def _key(entry: Mapping[str, Any], signature: Any) -> str:
+    try:
+        return f"{entry.get('type', 'function')} {signature(entry)}"
+    except (KeyError, TypeError, AttributeError):
+        return repr(entry)
 
 
 def attach_routes(system: DeployedSystem, diamonds: Sequence[Any], artifacts: Any) -> None:
@@ -123,23 +142,15 @@ def attach_routes(system: DeployedSystem, diamonds: Sequence[Any], artifacts: An
 
     for diamond in diamonds:
         dispatcher = artifacts.resolve(diamond.dispatcher)
-        alias = dispatcher.name if dispatcher.name in system.addresses else None
-        if alias is None:
+        if dispatcher.name not in system.addresses:
             continue
-        own = {signature(e) for e in dispatcher.abi if e.get("type") == "function"}
-        seen: set[str] = set()
-        entries: list[Mapping[str, Any]] = []
+        own = {_key(e, signature) for e in dispatcher.abi if e.get("type") == "function"}
+        facets = system.routed.setdefault(dispatcher.name, {})
         for facet_name in diamond.facets:
-            for entry in artifacts.resolve(facet_name).abi:
+            facet = artifacts.resolve(facet_name)
+            kept = []
+            for entry in facet.abi:
                 kind = entry.get("type", "function")
-                if kind not in ("function", "event", "error"):
-                    continue
-                try:
-                    text = f"{kind} {signature(entry)}"
-                except (KeyError, TypeError, AttributeError):
-                    continue
-                if text in seen or (kind == "function" and signature(entry) in own):
-                    continue
-                seen.add(text)
-                entries.append(entry)
-        system.routed[alias] = tuple(entries)
+                if kind in ("event", "error") or (kind == "function" and _key(entry, signature) not in own):
+                    kept.append(entry)
+            facets[facet.name] = tuple(kept)

@@ -514,30 +514,15 @@ def drill_commit_epoch(op: Operator, ctx: DispatcherContext) -> AspectResult:
     assert tried.sent is not None
     after = read_state(op.w3, ctx)
     block_time = int(op.w3.eth.get_block("latest")["timestamp"])
-    event = ctx.lifecycle.event("committed")
-    if event is None:
-        result.not_checked(
-            "commit event",
-            "an event with the root and the epoch",
-            f"not checked: {ctx.name} has no commit event (map one with [manifest.interface] committed = "
-            '"Name(bytes32,uint64,...)")',
-        )
-    else:
-        logged = events(tried.sent.logs, ctx.address, event)
-        matches = [
-            log
-            for log in logged
-            if topic_word(log, 1) == root and int.from_bytes(topic_word(log, 2), "big") == expected
-        ]
-        event_name = event.split("(")[0]
-        result.expect(
-            f"{event_name} event",
-            f"{event_name}({hx(root)}, {expected}, ...)",
-            f"{len(logged)} {event_name} event(s)" + (", one for this root and epoch" if matches else ""),
-            bool(matches),
-            f"{name}(root, {expected}) succeeded without emitting {event_name}({hx(root)}, {expected}, ...): "
-            f"monitoring cannot see the commit. Next step: emit {event_name} in {name}",
-        )
+    _expect_root_event(
+        result,
+        ctx,
+        tried.sent,
+        "committed",
+        root,
+        expected,
+        f"{name}(root, {expected})",
+    )
     ready = block_time + before.delay
     result.expect(
         "pending manifest after the commit",
@@ -551,6 +536,37 @@ def drill_commit_epoch(op: Operator, ctx: DispatcherContext) -> AspectResult:
         f"at commit time {block_time} + activation delay {before.delay}. Next step: check {name}'s bookkeeping",
     )
     return result
+
+
+def _expect_root_event(  # noqa: PLR0917 - the row: where, which event, its root and epoch, the failure text
+    result: AspectResult, ctx: DispatcherContext, sent: Sent, role: str, root: bytes, epoch: int, action: str
+) -> None:
+    """One ``role`` event (root and epoch indexed) among ``sent``'s logs; a dispatcher without such an
+    event gets a "not checked" row naming the key that maps it."""
+    event = ctx.lifecycle.event(role)
+    what = {"committed": "commit", "activated": "activation"}[role]
+    if event is None:
+        result.not_checked(
+            f"{what} event",
+            "an event with the root and the epoch",
+            f"not checked: {ctx.name} has no {what} event (map one with [manifest.interface] {role} = "
+            '"Name(bytes32,uint64,...)")',
+        )
+        return
+    event_name = event.split("(")[0]
+    matching = [
+        log
+        for log in events(sent.logs, ctx.address, event)
+        if topic_word(log, 1) == root and int.from_bytes(topic_word(log, 2), "big") == epoch
+    ]
+    result.expect(
+        f"{event_name} event",
+        f"{event_name}({hx(root)}, {epoch}, ...)",
+        f"{len(matching)} matching {event_name} event(s)",
+        len(matching) == 1,
+        f"{action} emitted {len(matching)} {event_name}({hx(root)}, {epoch}, ...) event(s), expected exactly one: "
+        f"monitoring cannot see the {what}. Next step: emit {event_name} once in {action.split('(', 1)[0]}",
+    )
 
 
 def drill_apply_proofs(op: Operator, ctx: DispatcherContext, system: DeployedSystem) -> AspectResult:
@@ -729,28 +745,15 @@ def drill_activation_delay(op: Operator, ctx: DispatcherContext) -> AspectResult
     ):
         return result
     assert late.sent is not None
-    event = ctx.lifecycle.event("activated")
-    if event is None:
-        result.not_checked(
-            "activation event",
-            "an event with the root and the epoch",
-            f"not checked: {ctx.name} has no activation event (map one with [manifest.interface] activated = "
-            '"Name(bytes32,uint64)")',
-        )
-    else:
-        event_name = event.split("(")[0]
-        activated = [
-            log
-            for log in events(late.sent.logs, ctx.address, event)
-            if topic_word(log, 1) == manifest.root and int.from_bytes(topic_word(log, 2), "big") == epoch
-        ]
-        result.expect(
-            f"{event_name} event",
-            f"{event_name}({hx(manifest.root)}, {epoch})",
-            f"{len(activated)} matching {event_name} event(s)",
-            len(activated) == 1,
-            f"{activate_name} emitted no {event_name}({hx(manifest.root)}, {epoch}). Next step: emit {event_name}",
-        )
+    _expect_root_event(
+        result,
+        ctx,
+        late.sent,
+        "activated",
+        manifest.root,
+        epoch,
+        f"{activate_name}()",
+    )
     after = read_state(op.w3, ctx)
     result.expect(
         "state after activation",

@@ -232,7 +232,7 @@ def judge_gas(
 
 def _role(op: Operator, ctx: dsp.DispatcherContext, name: str) -> bytes:
     """The role id from the dispatcher when it exposes it, else OpenZeppelin's keccak256(name)."""
-    if any(e.get("type") == "function" and e.get("name") == name for e in ctx.abi):
+    if _has_function(ctx, name):
         return bytes(dsp.view(op.w3, ctx, name))
     return keccak256(name.encode())
 
@@ -246,9 +246,8 @@ def _require(done: dsp.Attempt, step: str, sender: str) -> int:
     return done.sent.gas_used
 
 
-def _has_roles(op: Operator, ctx: dsp.DispatcherContext) -> bool:
-    """Whether the dispatcher hands out commit and apply roles (AccessControl grantRole)."""
-    return any(e.get("type") == "function" and e.get("name") == "grantRole" for e in ctx.abi)
+def _has_function(ctx: dsp.DispatcherContext, name: str) -> bool:
+    return any(e.get("type") == "function" and e.get("name") == name for e in ctx.abi)
 
 
 def measure_workflow(op: Operator, ctx: dsp.DispatcherContext, selectors: int) -> GasMeasurement:
@@ -264,7 +263,7 @@ def measure_workflow(op: Operator, ctx: dsp.DispatcherContext, selectors: int) -
             f"[postdeploy.gas] selectors = {selectors}, but {plan.label} has {len(plan.routes)} route(s). "
             "Next step: set selectors between 1 and the number of routes (or drop it for all of them)"
         )
-    roles = _has_roles(op, ctx)
+    roles = _has_function(ctx, "grantRole")  # AccessControl: an operator can be given the roles
     operator = op.outsider(0) if roles else ctx.governance
     if roles:
         for role in ("COMMIT_ROLE", "APPLY_ROLE"):
