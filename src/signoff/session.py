@@ -20,6 +20,7 @@ from signoff.chain import Endpoint
 from signoff.deploy.plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
 from signoff.evidence.provenance import git_commit
+from signoff.postdeploy.control.settings import ControlSettings, load_control
 from signoff.postdeploy.settings import PostdeploySettings, load_postdeploy
 from signoff.redaction import display_url
 from signoff.target import BUILTIN_NETWORKS, NetworkSettings, Target, excluded_by, load_target
@@ -46,6 +47,7 @@ class SessionSettings:
     git_commit: str
     deploy_plan: DeployPlan | None = None  # [deploy]: what a rehearsal runs
     postdeploy: PostdeploySettings | None = None  # [postdeploy]: what the deployed system must satisfy
+    control: ControlSettings | None = None  # [control]: the owner control plane (config files as expected values)
     fork: bool = False  # --signoff-fork: drills on an anvil fork of the live network
     strict: bool = False  # --signoff-strict: a check that did not run fails the sign-off
 
@@ -130,6 +132,7 @@ def resolve_session(target_path: Path, network: str, *, fork: bool = False, stri
         git_commit=git_commit(target.root),
         deploy_plan=load_deploy_plan(target),
         postdeploy=load_postdeploy(target),
+        control=load_control(target),
         fork=fork,
         strict=strict,
     )

@@ -6,6 +6,7 @@ Core: the plugin fills it, every phase's fixtures and suites read it. Importing 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -49,3 +50,13 @@ def record_environment(config: pytest.Config, key: str, value: str) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is not None:
         state.environment[key] = redact(value)
+
+
+def reports_directory(config: pytest.Config) -> Path | None:
+    """Where this run's evidence goes (``--signoff-reports`` or the ini's), None for 'none'. Side
+    documents a check writes for people (the owner surface, a Safe batch) go there too."""
+    given = config.getoption("signoff_reports", None)
+    value = str(given or config.getini("signoff_reports") or "reports")
+    if value.lower() == "none":
+        return None
+    return Path(config.invocation_params.dir if given else config.rootpath, value)

@@ -212,6 +212,7 @@ class Target:
     _raw_pou: Mapping[str, Any] | None = field(default=None, repr=False)
     raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy.plan
     raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: postdeploy.settings
+    raw_control: Mapping[str, Any] | None = field(default=None, repr=False)  # [control]: postdeploy.control.settings
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     builtin_readiness: Mapping[str, NetworkSettings] = field(default_factory=dict)  # [networks.anvil] readiness keys
 
@@ -392,6 +393,7 @@ def load_target(path: Path) -> Target:
     # [deploy] and [postdeploy] are validated by their own modules when a postdeploy check needs them.
     raw_deploy = dict(top.raw_table("deploy")) if "deploy" in top.data else None
     raw_postdeploy = dict(top.raw_table("postdeploy")) if "postdeploy" in top.data else None
+    raw_control = dict(top.raw_table("control")) if "control" in top.data else None
     top.done()
 
     return Target(
@@ -412,6 +414,7 @@ def load_target(path: Path) -> Target:
         _raw_pou=raw_pou,
         raw_deploy=raw_deploy,
         raw_postdeploy=raw_postdeploy,
+        raw_control=raw_control,
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )

@@ -63,6 +63,17 @@ def test_pd_own(
             f"storage, so its authority is {dispatcher}'s, judged in test_pd_own[{dispatcher}] with the facets' "
             "functions (the facet's own storage governs nothing)"
         )
+    control = signoff_settings.control
+    if control is not None:
+        from signoff.postdeploy.control.owners import declared_names
+
+        key = declared_names(control.owner_control, control.module_name).get(contract)
+        if key is not None:
+            not_applicable(
+                f"{contract} is module {key} of the owner-control file {control.owner_control}: its holder is the "
+                f"one that file declares for its type, judged in test_pd_ctl[{contract}] (PD-CTL), not "
+                "[postdeploy] governance"
+            )
     reader: own.ChainReader = request.getfixturevalue("reader")
     accounts = _accounts(signoff_settings, system)
     label = own.with_names(system.name_of, accounts)

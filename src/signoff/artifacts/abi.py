@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -142,4 +143,18 @@ def abi_value(abi_type: str, value: Any) -> Any:
         return bytes.fromhex(value[2:])
     if abi_type == "address" and isinstance(value, str) and value.startswith("0x"):
         return value.lower()
+    if abi_type.startswith(("uint", "int")) and isinstance(value, str):
+        return _integer_text(value)
     return value
+
+
+def _integer_text(value: str) -> Any:
+    """An integer written as text, for amounts past TOML's int64: "1000000000000000000000", "-5",
+    "1000 ether", "30 gwei". Anything else is returned as it is, for eth_abi to refuse with its reason."""
+    text = value.strip().replace("_", "")
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    from signoff.target import parse_wei
+
+    parsed = parse_wei(text)
+    return value if parsed is None else parsed

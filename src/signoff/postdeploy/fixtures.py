@@ -17,6 +17,7 @@ import pytest
 from signoff.deploy.system import DEPLOYMENTS_FILE, DeployedSystem
 from signoff.errors import SignoffError
 from signoff.evidence.collector import TABLES
+from signoff.postdeploy.control.fixtures import control_plane  # noqa: F401  (registered with this plugin)
 from signoff.postdeploy.tables import PD_TABLES
 from signoff.redaction import redact
 from signoff.session import SessionSettings

@@ -1,0 +1,324 @@
+"""The control plane as read once per session: config files, mapped values, modules, who controls
+them, and the change plan. Every check of the owner control plane judges this one reading, and
+the control surface report prints it. Reads only (``eth_call`` at the pinned block); the guard
+simulations are ``eth_call`` too, never a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from signoff.errors import ChainError, ConfigError
+from signoff.postdeploy.control import plan as change
+from signoff.postdeploy.control.owners import ControlPath, OwnerControl, parse_owner_control
+from signoff.postdeploy.control.reading import ModuleFacts, ParamReading, detect_type, read_module, read_param
+from signoff.postdeploy.control.settings import ControlSettings, ParamMapping
+from signoff.postdeploy.control.values import (
+    expected_value,
+    leaves,
+    missing,
+    module_addresses,
+    read_json,
+    unmapped,
+)
+from signoff.postdeploy.ownership import ChainReader
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from signoff.deploy.system import DeployedSystem
+
+Label = Callable[[str], str]
+OUTSIDER = "0x5160ff00000000000000000000000000000000d1"  # holds nothing: "signoff outsider"
+
+
+@dataclass(frozen=True)
+class KeyProblem:
+    """A config key that cannot be compared: unmapped, missing from the file, or an invalid value."""
+
+    file: str
+    key: str
+    status: str  # unmapped | missing-key | invalid-value | unmapped-file | no-contract
+    message: str
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    call: change.PlannedCall | None
+    param: str
+    problem: str | None = None  # no setter, unroutable
+    outsider_can_call: bool = False
+    signer_reverts: str | None = None
+
+
+@dataclass
+class ControlPlane:
+    settings: ControlSettings
+    label: Label
+    owner_control: OwnerControl | None
+    address_book: dict[str, str]
+    readings: dict[str, ParamReading] = field(default_factory=dict)  # param id -> reading
+    problems: list[KeyProblem] = field(default_factory=list)
+    modules: dict[str, ModuleFacts] = field(default_factory=dict)  # deployed name -> facts
+    keys: dict[str, str] = field(default_factory=dict)  # deployed name -> config module key
+    paths: dict[str, ControlPath] = field(default_factory=dict)
+    plan: list[PlanEntry] = field(default_factory=list)
+    unguarded: list[str] = field(default_factory=list)  # setters an outsider's eth_call does not revert
+    admin: dict[str, bool] = field(default_factory=dict)  # access-control modules: expected holds the admin role
+    relays: dict[str, change.Relay] = field(default_factory=dict)
+
+    def holder_of(self, address: str) -> str | None:
+        for facts in self.modules.values():
+            if facts.address.lower() == address.lower():
+                return facts.holder
+        return None
+
+    def name_of_key(self, key: str) -> str:
+        return self.settings.module_name(key)
+
+
+def read_plane(
+    settings: ControlSettings, system: DeployedSystem, reader: ChainReader, w3: Web3, label: Label
+) -> ControlPlane:
+    """Read everything the control checks judge. A ConfigError for a file that cannot be read."""
+    owner_control = None
+    if settings.owner_control is not None:
+        owner_control = parse_owner_control(
+            read_json(settings.owner_control, "owner-control file"), settings.owner_control
+        )
+    book = {}
+    if settings.addresses is not None:
+        book = module_addresses(read_json(settings.addresses, "address book"), settings.addresses)
+    plane = ControlPlane(settings, label, owner_control, book)
+    _read_config(plane, system, reader)
+    _read_modules(plane, system, reader, w3)
+    _build_plan(plane, system, w3)
+    return plane
+
+
+def _read_config(plane: ControlPlane, system: DeployedSystem, reader: ChainReader) -> None:
+    settings = plane.settings
+    known = {m.path for m in settings.files}
+    for extra in (settings.owner_control, settings.addresses):
+        if extra is not None:
+            known.add(extra.resolve())
+    for path in sorted(settings.config_dir.glob("*.json")):
+        if path.resolve() not in known and path.name not in settings.ignore_files:
+            plane.problems.append(
+                KeyProblem(
+                    path.name,
+                    "(the whole file)",
+                    "unmapped-file",
+                    f"{path} is a config file signoff does not compare: its values could change unreviewed. "
+                    f'Next step: map it with [[control.file]] path = "{path.name}", or list it in '
+                    "[control.ignore_files] with the reason",
+                )
+            )
+    for mapping in settings.files:
+        data = read_json(mapping.path, "config file")
+        mapped = [p.key for p in mapping.params]
+        for key in unmapped(data, mapped, mapping.ignore):
+            plane.problems.append(
+                KeyProblem(
+                    mapping.name,
+                    key,
+                    "unmapped",
+                    f"{mapping.path}: key {key} is neither mapped nor ignored, so a change to it would reach "
+                    f'production unchecked. Next step: map it in [[control.file]] (path = "{mapping.name}") with '
+                    f'keys.{_toml_key(key)} = {{ getter = "...", unit = "..." }}, or ignore it with the reason',
+                )
+            )
+        for key in missing(data, mapped):
+            plane.problems.append(
+                KeyProblem(
+                    mapping.name,
+                    key,
+                    "missing-key",
+                    f"{mapping.path} has no key {key}, which [[control.file]] maps. Next step: add it to the file "
+                    "or remove the mapping",
+                )
+            )
+        values = leaves(data, mapped)
+        for param in mapping.params:
+            if param.key not in values:
+                continue
+            try:
+                expected = expected_value(param, values[param.key], mapping.path)
+            except ConfigError as exc:
+                plane.problems.append(KeyProblem(mapping.name, param.key, "invalid-value", str(exc)))
+                continue
+            if param.contract not in system.addresses:
+                plane.problems.append(
+                    KeyProblem(
+                        mapping.name,
+                        param.key,
+                        "no-contract",
+                        f"{mapping.path}: {param.key} maps to {param.contract}, which is not deployed here "
+                        f"(deployed: {', '.join(sorted(system.addresses)) or 'nothing'}). Next step: correct "
+                        "contract in [[control.file]] or the deployments file",
+                    )
+                )
+                continue
+            plane.readings[param.id] = read_param(
+                reader, param, system.addresses[param.contract], system.abi_of(param.contract), expected
+            )
+
+
+def _toml_key(key: str) -> str:
+    return f'"{key}"' if "." in key else key
+
+
+def _read_modules(plane: ControlPlane, system: DeployedSystem, reader: ChainReader, w3: Web3) -> None:
+    settings = plane.settings
+    declared_names = {}
+    if plane.owner_control is not None:
+        declared_names = {settings.module_name(k): k for k in plane.owner_control.modules}
+    plane.keys = dict(declared_names)
+    candidates = list(dict.fromkeys([*declared_names, *system.artifacts]))
+    for name in candidates:
+        if name not in system.addresses or name not in system.artifacts:
+            continue
+        abi = system.abi_of(name)
+        if name not in declared_names and detect_type(abi) is None:
+            continue  # ownerless (a token, a library): not a module of the control plane
+        plane.modules[name] = read_module(reader, name, system.addresses[name], abi)
+    relay_text = settings.relay
+    for name, facts in plane.modules.items():
+        function = None
+        if relay_text is not None and relay_text.contract == name:
+            function = relay_text.signature or _only_signature(system.abi_of(name), relay_text.function)
+        elif relay_text is None and name == settings.pause_authority:
+            function = change.detect_relay(system.abi_of(name))
+        if function:
+            plane.relays[facts.address.lower()] = change.Relay(facts.address, name, function)
+    from signoff.deploy.governance import read_governance
+
+    block = reader.block
+    for name, facts in plane.modules.items():
+        hops: list[str] = []
+        holder = facts.holder
+        end = None
+        seen = {facts.address.lower()}
+        while holder is not None and holder.lower() not in seen:
+            hops.append(holder)
+            seen.add(holder.lower())
+            inner = plane.holder_of(holder)
+            if inner is None:
+                try:
+                    end = read_governance(w3, holder, block)
+                except (ChainError, ConfigError):
+                    end = None
+                break
+            holder = inner
+        plane.paths[name] = ControlPath(tuple(hops), end)
+        if facts.kind == "access-control" and plane.owner_control is not None and name in declared_names:
+            declared = plane.owner_control.modules[declared_names[name]]
+            expected = plane.owner_control.expected(declared)
+            if expected:
+                try:
+                    plane.admin[name] = facts.holds_admin(reader, expected)
+                except ChainError:
+                    plane.admin[name] = False
+
+
+def _only_signature(abi: Sequence[Mapping[str, Any]], name: str) -> str | None:
+    from signoff.artifacts.abi import signature
+
+    found = [signature(e) for e in abi if e.get("type") == "function" and e.get("name") == name]
+    return found[0] if len(found) == 1 else None
+
+
+def _build_plan(plane: ControlPlane, system: DeployedSystem, w3: Web3) -> None:
+    for param_id, reading in plane.readings.items():
+        param = reading.param
+        abi = system.abi_of(param.contract)
+        setter = change.find_setter(abi, param)
+        module = system.addresses[param.contract]
+        if isinstance(setter, str):
+            if reading.problem is None and reading.actual != reading.expected:
+                plane.plan.append(PlanEntry(None, param_id, problem=setter))
+            continue
+        current = _current_args(reading, setter)
+        if current is not None and _succeeds(w3, OUTSIDER, module, _data(setter, current), reader_block(system)):
+            plane.unguarded.append(f"{param.contract}.{setter.signature}")
+        if reading.problem is not None:
+            continue
+        for args in change.calls_for(reading, setter):
+            data = _data(setter, args)
+            to, payload, signer, hops = change.route(module, data, plane.holder_of, plane.relays, plane.label)
+            call = change.PlannedCall(
+                param=param_id,
+                contract=param.contract,
+                module=module,
+                function=setter.signature,
+                args=args,
+                to=to,
+                data=payload,
+                signer=signer,
+                route=(f"{param.contract}.{setter.signature}", *hops),
+            )
+            reverts = _revert_reason(w3, signer, to, payload, reader_block(system))
+            plane.plan.append(PlanEntry(call, param_id, signer_reverts=reverts))
+
+
+def reader_block(system: DeployedSystem) -> Any:
+    return system.block.number if system.block is not None else "latest"
+
+
+def _data(setter: change.Setter, args: Sequence[Any]) -> bytes:
+    from signoff.postdeploy.ownership import call_data
+
+    return call_data(setter.signature, list(setter.types), list(args))
+
+
+def _current_args(reading: ParamReading, setter: change.Setter) -> tuple[Any, ...] | None:
+    """Arguments that would leave the value as it is: what an outsider's probe sends."""
+    actual = reading.actual if reading.problem is None else reading.expected
+    if actual is None:
+        return None
+    if setter.mode == "value":
+        return (actual,)
+    members = sorted(actual, key=str.lower) if isinstance(actual, frozenset) else []
+    if setter.mode == "list":
+        return (members,)
+    return (members[0], True) if members else (OUTSIDER, False)
+
+
+def _succeeds(w3: Web3, sender: str, to: str, data: bytes, block: Any) -> bool:
+    return _revert_reason(w3, sender, to, data, block) is None
+
+
+def _revert_reason(w3: Web3, sender: str, to: str, data: bytes, block: Any) -> str | None:
+    """None when ``eth_call`` from ``sender`` succeeds, else why it reverted."""
+    from eth_utils.address import is_address, to_checksum_address
+
+    from signoff.chain.backends import is_revert, revert_data
+    from signoff.deploy.rehearsal import decode_revert
+
+    if not is_address(sender):
+        return f"no sender: {sender}"
+    try:
+        w3.eth.call({"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": data}, block)
+    except Exception as exc:
+        if is_revert(exc):
+            return decode_revert(revert_data(exc))
+        return f"could not be simulated: {exc}"
+    return None
+
+
+def deployed_modules(plane: ControlPlane) -> list[str]:
+    return sorted(plane.modules)
+
+
+def config_files(settings: ControlSettings) -> list[Path]:
+    return [m.path for m in settings.files]
+
+
+def params_by_file(settings: ControlSettings) -> dict[str, list[ParamMapping]]:
+    grouped: dict[str, list[ParamMapping]] = {}
+    for param in settings.params:
+        grouped.setdefault(param.file, []).append(param)
+    return grouped

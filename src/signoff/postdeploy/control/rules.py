@@ -1,0 +1,195 @@
+"""PD-RULE and PD-EVT: the handbook's rules over the read control plane.
+
+PD-RULE: a treasury (a mapped address key named ``*treasury*``) never equals an owner or a
+governance: the owner-control file's targets, any module's holder, or who finally controls it.
+PD-EVT: control events since the deployment block. Ownership and governance changes of every
+module are listed; one that hands control to an address neither declared nor the deployer's fails.
+Roster events (``event`` of an address-set key) that add a member the config does not list fail,
+even when it was removed again later. Pure judges plus :func:`decode_logs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from signoff.artifacts.abi import canonical_type
+from signoff.artifacts.hashing import keccak256
+from signoff.findings import Finding
+
+RULE_ID = "PD-RULE"
+EVENTS_ID = "PD-EVT"
+Label = Callable[[str], str]
+Abi = Sequence[Mapping[str, Any]]
+_CONTROL_EVENT_WORDS = ("ownership", "governance", "owner", "admin", "rolegranted")
+
+
+def judge_treasury(
+    key: str, treasury: str | None, forbidden: Mapping[str, str], label: Label
+) -> tuple[dict[str, Any], tuple[Finding, ...]]:
+    """``forbidden``: address (lower case) -> who holds control there."""
+    row: dict[str, Any] = {"key": key, "treasury": label(treasury) if treasury else "unreadable"}
+    if treasury is None:
+        row.update(clash="", verdict="fail")
+        return row, (Finding(RULE_ID, key, "error", f"{key}: the treasury could not be read (see PD-CFG)"),)
+    clash = forbidden.get(treasury.lower())
+    if clash is None:
+        row.update(clash="none", verdict="pass")
+        return row, ()
+    row.update(clash=clash, verdict="fail")
+    message = (
+        f"{key}: the treasury {label(treasury)} is also {clash}: treasury must never equal an owner or a "
+        "governance (fees would flow to the party that controls the system). Next step: point the treasury at "
+        "a separate account in the config and apply it"
+    )
+    return row, (Finding(RULE_ID, key, "error", message),)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    signature: str
+    topic: bytes
+    inputs: tuple[tuple[str, str, bool], ...]  # (name, type, indexed)
+
+
+def event_specs(abi: Abi, wanted: Callable[[str], bool]) -> list[EventSpec]:
+    specs = []
+    for entry in abi:
+        if entry.get("type") != "event" or not wanted(str(entry.get("name", ""))):
+            continue
+        inputs = tuple(
+            (str(p.get("name", "")), canonical_type(p), bool(p.get("indexed"))) for p in entry.get("inputs", [])
+        )
+        sig = f"{entry['name']}({','.join(t for _, t, _ in inputs)})"
+        specs.append(EventSpec(str(entry["name"]), sig, keccak256(sig.encode()), inputs))
+    return specs
+
+
+def is_control_event(name: str) -> bool:
+    return any(word in name.lower() for word in _CONTROL_EVENT_WORDS)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One decoded event."""
+
+    contract: str
+    event: str
+    block: int
+    values: Mapping[str, Any]
+
+    def new_holder(self) -> str | None:
+        """The address control went to: ``new*``/``next*``/``account`` parameters, else the last address."""
+        addresses = [
+            (k, v) for k, v in self.values.items() if isinstance(v, str) and v.startswith("0x") and len(v) == 42
+        ]
+        for key, value in addresses:
+            if key.lower().lstrip("_").startswith(("new", "next", "account", "pending")):
+                return value
+        return addresses[-1][1] if addresses else None
+
+
+def decode_logs(contract: str, spec: EventSpec, logs: Iterable[Mapping[str, Any]]) -> list[Seen]:
+    from eth_abi.abi import decode
+    from eth_utils.address import to_checksum_address
+
+    found = []
+    for log in logs:
+        topics = [bytes(t) for t in log.get("topics", [])]
+        if not topics or topics[0] != spec.topic:
+            continue
+        plain = [t for _, t, indexed in spec.inputs if not indexed]
+        try:
+            data = list(decode(plain, bytes(log.get("data", b""))))
+        except Exception:  # noqa: BLE001 - an event of the same signature but another layout: not ours
+            data = None
+        if data is None:
+            continue
+        values: dict[str, Any] = {}
+        topic_index = 1
+        for name, abi_type, indexed in spec.inputs:
+            if indexed:
+                raw = topics[topic_index] if topic_index < len(topics) else b""
+                topic_index += 1
+                value: Any = (
+                    decode([abi_type], raw)[0]
+                    if abi_type in ("address", "bool") or abi_type.startswith(("uint", "int", "bytes32"))
+                    else "0x" + raw.hex()
+                )
+            else:
+                value = data.pop(0)
+            if abi_type == "address":
+                value = str(to_checksum_address(value))
+            values[name or f"arg{len(values)}"] = value
+        found.append(Seen(contract, spec.name, int(log.get("blockNumber", 0)), values))
+    return found
+
+
+def judge_control_events(
+    seen: Sequence[Seen], allowed: Mapping[str, str], label: Label
+) -> tuple[list[dict[str, Any]], tuple[Finding, ...]]:
+    """``allowed``: address (lower case) -> why it may receive control."""
+    rows, findings = [], []
+    for event in seen:
+        holder = event.new_holder()
+        ok = holder is None or holder.lower() in allowed or int(holder, 16) == 0
+        rows.append(
+            {
+                "block": event.block,
+                "contract": event.contract,
+                "event": event.event,
+                "to": label(holder) if holder else "",
+                "why": allowed.get(holder.lower(), "") if holder else "",
+                "verdict": "pass" if ok else "fail",
+            }
+        )
+        if not ok:
+            findings.append(
+                Finding(
+                    EVENTS_ID,
+                    event.contract,
+                    "error",
+                    f"{event.contract}: {event.event} at block {event.block} handed control to {label(holder or '')}, "
+                    "which is neither a declared owner/governance nor the deployer. Next step: find out who made "
+                    "that change; rotate control back through governance",
+                )
+            )
+    return rows, tuple(findings)
+
+
+def judge_roster_events(
+    key: str, seen: Sequence[Seen], expected: frozenset[str], label: Label
+) -> tuple[list[dict[str, Any]], tuple[Finding, ...]]:
+    rows, findings = [], []
+    members = {a.lower() for a in expected}
+    for event in seen:
+        addresses = [v for v in event.values.values() if isinstance(v, str) and len(v) == 42]
+        flags = [v for v in event.values.values() if isinstance(v, bool)]
+        if not addresses:
+            continue
+        who, added = addresses[0], (flags[0] if flags else True)
+        ok = not added or who.lower() in members
+        rows.append(
+            {
+                "block": event.block,
+                "contract": event.contract,
+                "event": event.event,
+                "to": f"{'+' if added else '-'} {label(who)}",
+                "why": key if ok else "not in the config",
+                "verdict": "pass" if ok else "fail",
+            }
+        )
+        if not ok:
+            findings.append(
+                Finding(
+                    EVENTS_ID,
+                    key,
+                    "error",
+                    f"{key}: {event.contract}.{event.event} at block {event.block} added {label(who)}, which the "
+                    "reviewed config does not list: an unexpected on-chain addition. Next step: remove it through "
+                    "governance and find out who added it",
+                )
+            )
+    return rows, tuple(findings)

@@ -1,0 +1,52 @@
+"""PD-CTL: every module is held as the team's owner-control file declares, by the declared type.
+
+One test per module: those the file declares and every deployed contract with an owner, a
+governance or roles (an undeclared one fails: its control is not reviewed). Statuses ok, mismatch,
+missing-address, missing-expected, type-drift, undeclared, pending-stranger, eoa; who finally
+controls the module (through the pause authority down to a Safe or timelock) is in the evidence.
+"""
+
+import pytest
+
+from signoff.postdeploy.control.fixtures import control_of, planned_modules
+from signoff.postdeploy.control.owners import judge_module
+from signoff.session import SessionSettings
+from signoff.stash import settings_of
+from signoff.suite import not_applicable
+
+CHECK_ID = "PD-CTL"
+pytestmark = [pytest.mark.postdeploy, pytest.mark.control, pytest.mark.ownership]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "module" in metafunc.fixturenames:
+        names: list[str | None] = list(planned_modules(settings_of(metafunc.config))) or [None]
+        metafunc.parametrize("module", names, ids=[n or "not-configured" for n in names])
+
+
+def test_pd_ctl(
+    module: str | None, signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence
+) -> None:
+    control = control_of(signoff_settings)
+    if module is None or control.owner_control is None:
+        not_applicable(
+            f"{control.source}: [control] has no owner-control file, so the declared types and holders of the "
+            'modules are unknown. To check them, add [control] owner_control = "config/owner-control.json"'
+        )
+    plane = request.getfixturevalue("control_plane")
+    owner_control = plane.owner_control
+    key = plane.keys.get(module)
+    declared = owner_control.modules.get(key) if key else None
+    facts = plane.modules.get(module)
+    row, findings = judge_module(
+        key,
+        module,
+        declared,
+        facts,
+        owner_control,
+        path=plane.paths.get(module),
+        label=plane.label,
+        admin_held=plane.admin.get(module),
+    )
+    evidence.row(CHECK_ID, row)
+    evidence.check(findings)

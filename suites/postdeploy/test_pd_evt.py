@@ -1,0 +1,126 @@
+"""PD-EVT: control events since the deployment block.
+
+Ownership and governance changes of every module are listed; one that handed control to an
+address neither declared (owner-control file, pause authority) nor the deployer fails. Roster
+events of address-set keys (``event = "SignerUpdated"``) that added a member the config does not
+list fail, even when it was removed again. Read-only: ``eth_getLogs`` up to the pinned block.
+"""
+
+import pytest
+
+from signoff.errors import ChainError
+from signoff.findings import Finding
+from signoff.postdeploy.control import rules
+from signoff.postdeploy.control.fixtures import control_of
+from signoff.redaction import redact
+from signoff.session import SessionSettings
+from signoff.suite import not_applicable
+
+CHECK_ID = rules.EVENTS_ID
+pytestmark = [pytest.mark.postdeploy, pytest.mark.control, pytest.mark.events]
+WINDOW = 50_000  # blocks per eth_getLogs request
+
+
+def _from_block(signoff_settings: SessionSettings) -> int:
+    control = control_of(signoff_settings)
+    if control.events_from_block is not None:
+        return control.events_from_block
+    if signoff_settings.is_live:
+        not_applicable(
+            f"{control.source}: [control] events_from_block is not set, so the control events since deployment "
+            f"cannot be listed on {signoff_settings.network}. To list them, set it to the deployment block"
+        )
+    return 0
+
+
+def _logs(w3, address: str, topic: bytes, start: int, end: int) -> list:
+    found = []
+    for low in range(start, end + 1, WINDOW):
+        high = min(end, low + WINDOW - 1)
+        found += w3.eth.get_logs(
+            {"address": address, "fromBlock": low, "toBlock": high, "topics": ["0x" + topic.hex()]}
+        )
+    return found
+
+
+def _pinned(system) -> int:
+    return system.block.number if system.block is not None else 0
+
+
+def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
+    start = _from_block(signoff_settings)
+    plane = request.getfixturevalue("control_plane")
+    system = request.getfixturevalue("deployed_system")
+    w3 = request.getfixturevalue("chain").w3
+    allowed: dict[str, str] = {}
+    oc = plane.owner_control
+    if oc is not None:
+        for what, address in (("declared governance", oc.governance), ("declared owner", oc.owner)):
+            if address:
+                allowed[address.lower()] = what
+        for key, declared in oc.modules.items():
+            for address in (declared.owner, declared.governance, declared.pending):
+                if address:
+                    allowed[address.lower()] = f"declared for {key}"
+    if plane.settings.pause_authority and plane.settings.pause_authority in system.addresses:
+        allowed[system.addresses[plane.settings.pause_authority].lower()] = "the pause authority"
+    deployer = signoff_settings.network_settings.deployer if signoff_settings.network_settings else None
+    for who in [deployer, *([system.accounts[n] for n in ("Deployer",) if n in system.accounts])]:
+        if who:
+            allowed[who.lower()] = "the deployer"
+    if system.rehearsed and signoff_settings.deploy_plan is not None:
+        for plan_step in signoff_settings.deploy_plan.steps:
+            allowed.setdefault(system.address(plan_step.sender).lower(), "a sender of the deploy plan")
+    seen = []
+    try:
+        for name, facts in sorted(plane.modules.items()):
+            for spec in rules.event_specs(system.abi_of(name), rules.is_control_event):
+                seen += rules.decode_logs(name, spec, _logs(w3, facts.address, spec.topic, start, _pinned(system)))
+    except (ChainError, ValueError) as exc:
+        evidence.check([Finding(CHECK_ID, "logs", "error", redact(f"control events could not be read: {exc}"))])
+        return
+    seen.sort(key=lambda e: e.block)
+    rows, findings = rules.judge_control_events(seen, allowed, plane.label)
+    for row in rows:
+        evidence.row(CHECK_ID, row)
+    evidence.attach("blocks", f"{start}..{_pinned(system)}")
+    evidence.check(findings)
+
+
+def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
+    control = control_of(signoff_settings)
+    rosters = [p for p in control.params if p.event]
+    if not rosters:
+        not_applicable(
+            f"{control.source}: no address-set key names its roster event, so on-chain additions are not watched. "
+            'To watch one, add event = "SignerUpdated" to its keys entry'
+        )
+    start = _from_block(signoff_settings)
+    plane = request.getfixturevalue("control_plane")
+    system = request.getfixturevalue("deployed_system")
+    w3 = request.getfixturevalue("chain").w3
+    findings: list[Finding] = []
+    for param in rosters:
+        reading = plane.readings.get(param.id)
+        specs = rules.event_specs(system.abi_of(param.contract), lambda name, wanted=param.event: name == wanted)
+        if reading is None or not isinstance(reading.expected, frozenset) or not specs:
+            findings.append(
+                Finding(
+                    CHECK_ID,
+                    param.id,
+                    "error",
+                    f"{param.id}: {param.contract} has no event {param.event}, or the key could not be read (PD-CFG). "
+                    "Next step: correct event in [[control.file]]",
+                )
+            )
+            continue
+        seen = []
+        for spec in specs:
+            seen += rules.decode_logs(
+                param.contract, spec, _logs(w3, system.addresses[param.contract], spec.topic, start, _pinned(system))
+            )
+        rows, found = rules.judge_roster_events(param.id, seen, reading.expected, plane.label)
+        for row in rows:
+            evidence.row(CHECK_ID, row)
+        findings.extend(found)
+    evidence.check(findings)
