@@ -41,7 +41,7 @@ class SuiteRun:
         return self.result.stdout.str() + "\n" + self.result.stderr.str()
 
     def report(self, suffix: str) -> Path:
-        found = sorted(self.reports.glob(f"*{suffix}"))
+        found = sorted(self.reports.glob(f"signoff-*{suffix}"))  # not a side document (a Safe batch, say)
         if suffix == ".json":  # the evidence, not its integrity manifest
             found = [p for p in found if not p.name.endswith(".manifest.json")]
         assert len(found) == 1, f"expected one *{suffix} report in {self.reports}, found {found}"

@@ -62,6 +62,8 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
             for address in (declared.owner, declared.governance, declared.pending):
                 if address:
                     allowed[address.lower()] = f"declared for {key}"
+    for address in system.governance:  # [postdeploy] governance / [networks.X] governance
+        allowed.setdefault(address.lower(), "the configured governance")
     if plane.settings.pause_authority and plane.settings.pause_authority in system.addresses:
         allowed[system.addresses[plane.settings.pause_authority].lower()] = "the pause authority"
     deployer = signoff_settings.network_settings.deployer if signoff_settings.network_settings else None
@@ -69,8 +71,11 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
         if who:
             allowed[who.lower()] = "the deployer"
     if system.rehearsed and signoff_settings.deploy_plan is not None:
-        for plan_step in signoff_settings.deploy_plan.steps:
-            allowed.setdefault(system.address(plan_step.sender).lower(), "a sender of the deploy plan")
+        from signoff.deploy.plan import DeployStep
+
+        for plan_step in signoff_settings.deploy_plan.steps:  # who deployed: holds each contract until handed over
+            if isinstance(plan_step, DeployStep):
+                allowed.setdefault(system.address(plan_step.sender).lower(), "the deployer")
     seen = []
     try:
         for name, facts in sorted(plane.modules.items()):
@@ -80,7 +85,10 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
         evidence.check([Finding(CHECK_ID, "logs", "error", redact(f"control events could not be read: {exc}"))])
         return
     seen.sort(key=lambda e: e.block)
-    rows, findings = rules.judge_control_events(seen, allowed, plane.label)
+    hint = ""
+    if signoff_settings.is_live and not deployer:
+        hint = f" ([networks.{signoff_settings.network}] deployer is not set, so the deployer's own holding is unknown)"
+    rows, findings = rules.judge_control_events(seen, allowed, plane.label, hint=hint)
     for row in rows:
         evidence.row(CHECK_ID, row)
     evidence.attach("blocks", f"{start}..{_pinned(system)}")

@@ -38,6 +38,9 @@ lives in signoff.toml, or in a file that ``[deploy] plan = "deploy.toml"`` names
                                                           #   "15m", "2h", "1d", or a number of seconds
     # wait = "until OrbitHub.readyAt"                     # ... or until a view's timestamp has passed
 
+With ``plan = "deploy.toml"`` the steps come from that file; ``[[deploy.step]]`` entries of the
+target itself then run after them (a change made after the deployment, say).
+
 Arguments are TOML values; a string ``"@Name"`` is the address of an account, a Safe or a
 contract deployed by an earlier step. Rehearsal accounts are the well-known test keys
 ``0x…01``, ``0x…02``, … (eth-tester's own accounts), so a rehearsal deploys the same addresses on
@@ -174,7 +177,9 @@ def parse_deploy_plan(target: Target, raw: Mapping[str, Any]) -> DeployPlan:
     source = target.path
     table = _Table(source, "deploy", raw, expand=False)
     external = table.path("plan", target.root, must_exist=True, kind="file")
+    then: list[_Table] = []  # with plan = "...": steps of the target's own that run after the plan's
     if external is not None:
+        then = table.table_list("step")
         table.done()
         try:
             document = tomllib.loads(external.read_text(encoding="utf-8"))
@@ -188,6 +193,9 @@ def parse_deploy_plan(target: Target, raw: Mapping[str, Any]) -> DeployPlan:
     base = source.parent
     for index, entry in enumerate(table.table_list("step"), start=1):
         steps.append(_step(entry, index, default_sender, base, target))
+        entry.done()
+    for entry in then:
+        steps.append(_step(entry, len(steps) + 1, default_sender, target.root, target))
         entry.done()
     table.done()
     if not steps:

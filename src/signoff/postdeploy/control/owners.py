@@ -13,6 +13,7 @@ down to a Safe, a timelock, another contract or an EOA (:class:`ControlPath`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def parse_owner_control(data: Any, source: Path) -> OwnerControl:
 def _optional_address(value: Any, source: Path, key: str) -> str | None:
     if value in (None, ""):
         return None
-    return _address(value, f"{source}: {key}")
+    return _address(value, f"{source}: {key} = {json.dumps(value)}")
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signoff.errors import ChainError, ConfigError
 from signoff.postdeploy.control import plan as change
 from signoff.postdeploy.control.owners import ControlPath, OwnerControl, parse_owner_control
 from signoff.postdeploy.control.reading import ModuleFacts, ParamReading, detect_type, read_module, read_param
-from signoff.postdeploy.control.settings import ControlSettings, ParamMapping
+from signoff.postdeploy.control.settings import ControlSettings
 from signoff.postdeploy.control.values import (
     expected_value,
     leaves,
@@ -307,18 +306,3 @@ def _revert_reason(w3: Web3, sender: str, to: str, data: bytes, block: Any) -> s
             return decode_revert(revert_data(exc))
         return f"could not be simulated: {exc}"
     return None
-
-
-def deployed_modules(plane: ControlPlane) -> list[str]:
-    return sorted(plane.modules)
-
-
-def config_files(settings: ControlSettings) -> list[Path]:
-    return [m.path for m in settings.files]
-
-
-def params_by_file(settings: ControlSettings) -> dict[str, list[ParamMapping]]:
-    grouped: dict[str, list[ParamMapping]] = {}
-    for param in settings.params:
-        grouped.setdefault(param.file, []).append(param)
-    return grouped

@@ -1,4 +1,4 @@
-"""PD-SURF: the owner control surface as Markdown, the document the handbook tells operations to
+"""The owner control surface as Markdown, the document the handbook tells operations to
 share with finance, legal and operations: every module with its address, type, holder and who
 finally controls it (Safe k of n, timelock delay), pausers, the mapped parameters with units, and
 the change plan. Pure: :func:`render` returns the text; the suite writes
@@ -13,7 +13,7 @@ from signoff.postdeploy.control import drift
 from signoff.postdeploy.control.plan import shown_args
 from signoff.postdeploy.control.plane import ControlPlane
 
-CHECK_ID = "PD-SURF"
+CHECK_ID = "PD-CTL"  # the surface is written by test_pd_ctl_surface
 
 
 def _cell(value: Any) -> str:
