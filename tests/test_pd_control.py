@@ -293,6 +293,9 @@ def test_every_key_is_mapped_or_ignored() -> None:
     assert unmapped(data, ["a", "allow", "nested.x", "nested.y"], ["notes"]) == []
 
 
+FEE_POOL = '[[control.file]]\npath = "fee-pool.json"\ncontract = "FeePool"\n'
+
+
 def _control(tmp_path: Path, extra: str) -> Path:
     (tmp_path / "config").mkdir(exist_ok=True)
     (tmp_path / "config" / "fee-pool.json").write_text('{"burnPct": 1}')
@@ -305,20 +308,20 @@ def _control(tmp_path: Path, extra: str) -> Path:
     ("extra", "message"),
     [
         (
-            '[[control.file]]\npath = "fee-pool.json"\ncontract = "FeePool"\nkeys.burnPct = "percentage"\n',
+            FEE_POOL + 'keys.burnPct = "percentage"\n',
             "unit 'percentage' is not one of integer, wei, percent",
         ),
         ('[[control.file]]\npath = "nope.json"\ncontract = "FeePool"\n', "is not a file in [control] config"),
         (
-            '[[control.file]]\npath = "fee-pool.json"\ncontract = "FeePool"\nkeys.burnPct = "percent"\nignore = { burnPct = "x" }\n',
+            FEE_POOL + 'keys.burnPct = "percent"\nignore = { burnPct = "x" }\n',
             "both maps and ignores burnPct",
         ),
         (
-            '[[control.file]]\npath = "fee-pool.json"\ncontract = "FeePool"\nkeys.burnPct = { unit = "percent", decimals = 6 }\n',
+            FEE_POOL + 'keys.burnPct = { unit = "percent", decimals = 6 }\n',
             "decimals applies to unit 'tokens' only",
         ),
         (
-            '[[control.file]]\npath = "fee-pool.json"\ncontract = "FeePool"\nkeys.burnPct = { unit = "percent", getter = "burnPct()" }\n',
+            FEE_POOL + 'keys.burnPct = { unit = "percent", getter = "burnPct()" }\n',
             "must be a function name",
         ),
         ('pause_authorty = "SystemPause"\n', "unknown key(s) pause_authorty in [control]"),
@@ -346,3 +349,14 @@ def test_owner_control_file_errors_name_the_key(document: dict[str, Any], messag
     with pytest.raises(ConfigError) as error:
         parse_owner_control(document, Path("config/owner-control.json"))
     assert message in str(error.value), str(error.value)
+
+
+def test_the_committed_variants_are_what_the_generator_writes(tmp_path: Path) -> None:
+    import runpy
+
+    generator = runpy.run_path(str(FIXTURES / "tools" / "make_control_variants.py"))
+    generator["main"](tmp_path)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert len({p.parts[0] for p in written}) == len(VARIANTS)
+    for path in written:
+        assert (tmp_path / path).read_bytes() == (DEFECTIVE / path).read_bytes(), f"rerun the generator: {path}"

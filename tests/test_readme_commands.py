@@ -92,9 +92,10 @@ def layout(tmp_path_factory: pytest.TempPathFactory, sepolia: dict[str, Any]) ->
     for name in ("pytest.ini", "conftest.py"):
         shutil.copy(REPO / name, checkout / name)
     shutil.copytree(REPO / "suites", checkout / "suites", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(
-        FIXTURES / "reference", checkout / "fixtures" / "reference", ignore=shutil.ignore_patterns("reports")
-    )
+    for reference in ("reference", "reference-control"):
+        shutil.copytree(
+            FIXTURES / reference, checkout / "fixtures" / reference, ignore=shutil.ignore_patterns("reports")
+        )
     protocol = root / "protocol"
     shutil.copytree(FIXTURES / "reference", protocol, ignore=shutil.ignore_patterns("reports", "__pycache__"))
     (protocol / "deployments").mkdir()

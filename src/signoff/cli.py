@@ -111,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     example.add_argument("path", nargs="?", default="signoff-reference", help="where (default: signoff-reference)")
     for phase in PHASES:
         commands.add_parser(phase, help=f"run the {phase} suite here: pytest -m {phase} [options]", add_help=False)
+    commands.add_parser(
+        "plan",
+        help="the change plan that would align the chain with config/*.json, as a Safe batch: pytest -m change_plan",
+        add_help=False,
+    )
     for name, (_, text) in DELEGATED.items():
         commands.add_parser(name, help=text, add_help=False)
     return parser
@@ -120,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in PHASES:  # everything after the phase goes to pytest untouched
         return _phase(args[0], args[1:])
+    if args and args[0] == "plan":  # PD-PLAN alone: the change plan, and its Safe batch when not empty
+        return _phase("change_plan", args[1:])
     if args and args[0] in DELEGATED:
         return _delegate(args[0], args[1:])
     parsed = _parser().parse_args(args)
