@@ -36,7 +36,8 @@ def test_fork_runs_the_drills_and_still_sends_no_write(run_suite, live_network) 
     run = run_suite("-m", "postdeploy", "--network=local", "--signoff-fork", target=live_network["target"])
     outcomes = run.outcomes()
     assert run.result.ret == 0, run.output
-    routed_facets = {"test_pd_own[PingFacet]", "test_pd_own[VaultFacet]"}  # not applicable: judged at the dispatcher
+    # not applicable: judged at the dispatcher; and no [control], said once
+    routed_facets = {"test_pd_own[PingFacet]", "test_pd_own[VaultFacet]", "test_pd_cfg[not-configured]"}
     others = {t: o for t, o in outcomes.items() if t not in routed_facets}
     assert set(others.values()) <= {"passed"}, {t: o for t, o in others.items() if o != "passed"}
     assert proxy.write_methods() == (), proxy.write_methods()
@@ -75,7 +76,8 @@ def test_strict_sign_off_fails_on_checks_not_run(run_suite, live_network) -> Non
     assert run.result.ret == 1, run.output
     assert "NOT RUN (a --signoff-strict sign-off fails on every check that did not run)" in run.output
     skipped = {t for t, o in run.outcomes().items() if o == "skipped"}
-    assert skipped == {"test_pd_own[PingFacet]", "test_pd_own[VaultFacet]"}, skipped  # only the not-applicable
+    not_applicable = {"test_pd_own[PingFacet]", "test_pd_own[VaultFacet]", "test_pd_cfg[not-configured]"}
+    assert skipped == not_applicable, skipped  # only the not-applicable
     assert live_network["proxy"].write_methods() == ()
 
 

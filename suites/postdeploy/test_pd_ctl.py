@@ -25,7 +25,7 @@ from signoff.stash import reports_directory, settings_of
 from signoff.suite import not_applicable
 
 CHECK_ID = "PD-CTL"
-pytestmark = [pytest.mark.postdeploy, pytest.mark.control, pytest.mark.ownership]
+pytestmark = [pytest.mark.postdeploy, pytest.mark.control]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -48,15 +48,31 @@ def test_pd_ctl(
     key = plane.keys.get(module)
     declared = owner_control.modules.get(key) if key else None
     facts = plane.modules.get(module)
+    path = plane.paths.get(module)
+    problems: tuple[str, ...] = ()
+    policy = signoff_settings.postdeploy
+    if path is not None and path.end is not None and path.end.kind in ("safe", "timelock") and policy is not None:
+        from signoff.deploy.governance import check_governance
+
+        problems = tuple(
+            check_governance(
+                path.end,
+                min_threshold=policy.min_safe_threshold,
+                min_owners=policy.min_safe_owners,
+                min_delay_seconds=policy.min_timelock_delay_seconds,
+            )
+        )
     row, findings = judge_module(
         key,
         module,
         declared,
         facts,
         owner_control,
-        path=plane.paths.get(module),
+        path=path,
         label=plane.label,
         admin_held=plane.admin.get(module),
+        extra_admins=tuple(plane.extra_admins.get(module, ())),
+        policy_problems=problems,
     )
     evidence.row(CHECK_ID, row)
     evidence.check(findings)

@@ -89,13 +89,17 @@ def test_pd_plan_guarded(signoff_settings: SessionSettings, request: pytest.Fixt
     control_of(signoff_settings)
     plane = request.getfixturevalue("control_plane")
     evidence.attach("setters_probed", len(plane.readings))
-    evidence.check(
+    evidence.attach("outsider", plane.outsider)
+    findings = [
         Finding(
             CHECK_ID,
             setter,
             "error",
-            f"{setter} succeeds for an outsider (eth_call from an address that holds nothing): a config change "
-            "could execute without governance approval. Next step: guard the setter (onlyOwner / onlyGovernance)",
+            f"{setter} succeeds for an outsider ({plane.outsider}, an address that holds nothing, eth_call): a "
+            "config change could execute without governance approval. Next step: guard the setter (onlyOwner / "
+            "onlyGovernance / onlyRole)",
         )
         for setter in plane.unguarded
-    )
+    ]
+    findings += [Finding(CHECK_ID, "simulation", "error", problem) for problem in dict.fromkeys(plane.unsimulated)]
+    evidence.check(findings)

@@ -9,7 +9,8 @@ then unpauses all and checks they work again. Every change is reverted afterward
 
 import pytest
 
-from signoff.errors import ChainError
+from signoff.artifacts.abi import encode_call
+from signoff.errors import ChainError, ConfigError
 from signoff.findings import Finding
 from signoff.postdeploy.control import pause as pse
 from signoff.postdeploy.control.fixtures import control_of
@@ -63,9 +64,20 @@ def test_pd_pse(
             [Finding(CHECK_ID, pause_module, "error", f"{pause_module} is declared but not deployed here (see PD-CTL)")]
         )
         return
-    row, findings = pse.judge_pause_rights(facts, authority, authority_name, plane.label)
+    row, findings = pse.judge_pause_rights(
+        facts,
+        authority,
+        authority_name,
+        plane.label,
+        require_ownership=plane.settings.require_ownership,
+        pause_role=plane.pause_roles.get(pause_module),
+    )
     evidence.row(CHECK_ID, row)
     evidence.check(findings)
+
+
+PAUSE_ALL = ("pauseAll", "pauseAllModules", "haltAll", "emergencyPause", "freezeAll", "pause")
+UNPAUSE_ALL = ("unpauseAll", "unpauseAllModules", "resumeAll", "emergencyUnpause", "unfreezeAll", "unpause")
 
 
 def _named(abi, configured, candidates):
@@ -83,8 +95,8 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
     system = request.getfixturevalue("deployed_system")
     control = plane.settings
     abi = system.abi_of(authority_name)
-    pause_all = _named(abi, control.pause_all, ("pauseAll", "pauseAllModules", "emergencyPause", "pause"))
-    unpause_all = _named(abi, control.unpause_all, ("unpauseAll", "unpauseAllModules", "emergencyUnpause", "unpause"))
+    pause_all = _named(abi, control.pause_all, PAUSE_ALL)
+    unpause_all = _named(abi, control.unpause_all, UNPAUSE_ALL)
     if pause_all is None or unpause_all is None:
         not_applicable(
             f"{authority_name} has no argument-free pause-all/unpause-all function signoff recognises. To drill it, "
@@ -92,13 +104,21 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
         )
     operator = request.getfixturevalue("drill")
     authority = system.address(authority_name)
-    governance = plane.holder_of(authority)
+    governance = system.address(control.caller) if control.caller else plane.holder_of(authority)
     if governance is None:
         evidence.check(
-            [Finding(CHECK_ID, authority_name, "error", f"{authority_name} has no readable governance (see PD-CTL)")]
+            [
+                Finding(
+                    CHECK_ID,
+                    authority_name,
+                    "error",
+                    f"who may call {authority_name}.{pause_all} is not known: it has no readable owner or governance "
+                    '(see PD-CTL). Next step: name the caller with [control.pause] caller = "@Name"',
+                )
+            ]
         )
         return
-    pausable = {name: f for name, f in plane.modules.items() if f.paused is not None and name != authority_name}
+    pausable = {name: f for name, f in plane.modules.items() if f.paused_view and name != authority_name}
     findings: list[Finding] = []
 
     def step(name: str, expected: str, observed: str, ok: bool) -> None:
@@ -111,15 +131,16 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
                 Finding(CHECK_ID, name, "error", f"pause drill, {name}: expected {expected}, observed {observed}")
             )
 
-    def paused(address: str) -> bool:
-        return bool(operator.simulate(governance, address, call_data("paused()"))[-1])
+    def paused(name: str) -> bool:
+        facts = pausable[name]
+        return bool(operator.simulate(governance, facts.address, call_data(facts.paused_view))[-1])
 
     def blocked_reverts(after: str) -> None:
         for call in control.blocked:
             target = system.address(call.function.contract)
-            entry = next(iter(functions(system.abi_of(call.function.contract), call.function.function)), None)
-            sig = call.function.signature or (f"{entry['name']}({','.join(inputs_of(entry))})" if entry else "")
-            data = call_data(sig, inputs_of(entry) if entry else [], list(call.args))
+            function = call.function.signature or call.function.function
+            where = f"{control.source}: [control.pause] blocked {call.function}"
+            data = encode_call(system.abi_of(call.function.contract), function, call.args, where)
             sender = operator.outsider()
             try:
                 operator.simulate(sender, target, data, value=call.value)
@@ -133,6 +154,14 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
                 step(name, "succeeds", "succeeds" if reverted is None else f"reverts: {reverted}", reverted is None)
 
     try:
+        for call in control.blocked:  # a mistyped normal path is the target's error, before anything is sent
+            encode_call(
+                system.abi_of(call.function.contract), call.function.signature or call.function.function, call.args, ""
+            )
+    except (ConfigError, LookupError) as exc:
+        evidence.check([Finding(CHECK_ID, "blocked", "error", f"{control.source}: [control.pause] blocked: {exc}")])
+        return
+    try:
         operator.send(governance, authority, call_data(pause_all), what=f"{authority_name}.{pause_all}")
         step(f"{authority_name}.{pause_all} by {plane.label(governance)}", "succeeds", "succeeds", True)
     except ChainError as exc:
@@ -140,8 +169,8 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
         evidence.check(findings)
         return
     for name, facts in sorted(pausable.items()):
-        now = paused(facts.address)
-        step(f"{name}.paused() after {pause_all}", "true", str(now).lower(), now)
+        now = paused(name)
+        step(f"{name}.{facts.paused_view} after {pause_all}", "true", str(now).lower(), now)
     if not control.blocked:
         evidence.attach("normal_paths", "none configured: only paused() is read. Add [control.pause] blocked = [...]")
     blocked_reverts("while paused")
@@ -153,7 +182,7 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
         evidence.check(findings)
         return
     for name, facts in sorted(pausable.items()):
-        now = paused(facts.address)
-        step(f"{name}.paused() after {unpause_all}", "false", str(now).lower(), not now)
+        now = paused(name)
+        step(f"{name}.{facts.paused_view} after {unpause_all}", "false", str(now).lower(), not now)
     blocked_reverts("after unpausing")
     evidence.check(findings)

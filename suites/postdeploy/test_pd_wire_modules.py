@@ -17,7 +17,7 @@ from signoff.postdeploy.ownership import ChainReader, read_address
 from signoff.session import SessionSettings
 
 CHECK_ID = wire.CHECK_ID
-pytestmark = [pytest.mark.postdeploy, pytest.mark.control, pytest.mark.wiring]
+pytestmark = [pytest.mark.postdeploy, pytest.mark.control]
 
 
 def test_pd_wire_modules(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
@@ -48,7 +48,7 @@ def test_pd_wire_modules(signoff_settings: SessionSettings, request: pytest.Fixt
     for name, facts in sorted(plane.modules.items()):
         own_key = plane.keys.get(name)
         others = [k for k in keys if k != own_key]
-        links = wire.expected_links(name, system.abi_of(name), others, addresses, plane.settings.wiring.get(name, ()))
+        links = wire.expected_links(name, system.abi_of(name), others, addresses, plane.settings.wiring.get(name, {}))
         for link in links:
             actual = None
             if link.present:

@@ -41,10 +41,18 @@ def control_plane(request: pytest.FixtureRequest, signoff_settings: SessionSetti
     chain = request.getfixturevalue("chain")
     reader = ChainReader(chain.w3, chain.w3.eth.default_block, [c.abi for c in signoff_settings.artifacts.contracts])
     deployer = signoff_settings.network_settings.deployer if signoff_settings.network_settings else None
+    from signoff.postdeploy.access_control import live_outsider
+
+    if chain.kind == "embedded":  # a funded eth-tester account the system does not know
+        from signoff.deploy.rehearsal import Operator
+
+        outsider = Operator(chain, system).outsider(0)
+    else:
+        outsider = live_outsider([*system.names().values(), *([deployer] if deployer else [])])
     label = with_names(system.name_of, probe_accounts(system.accounts, deployer))
     problem = ""
     try:
-        return read_plane(settings, system, reader, chain.w3, label)
+        return read_plane(settings, system, reader, chain.w3, label, outsider=outsider, deployer=deployer)
     except SignoffError as exc:
         problem = redact(str(exc))
     pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback

@@ -28,14 +28,18 @@ class ExpectedLink:
 
 
 def expected_links(
-    contract: str, abi: Abi, keys: Sequence[str], addresses: Mapping[str, str], listed: Sequence[str]
+    contract: str, abi: Abi, keys: Sequence[str], addresses: Mapping[str, str], listed: Mapping[str, str]
 ) -> list[ExpectedLink]:
-    """Getters of ``contract`` named after a module key (or listed by the team) and what they must return."""
+    """Getters of ``contract`` named after a module key (``feePool``; ``registry`` for key ``Registry``),
+    and those the team lists (getter -> module key), with what they must return."""
+    wanted = {key[:1].lower() + key[1:]: key for key in keys}
+    wanted.update({key: key for key in keys})
+    wanted.update(listed)
     links = []
-    for key in dict.fromkeys([*keys, *listed]):
-        present = any(not inputs_of(e) and outputs_of(e) == ["address"] for e in functions(abi, key))
-        if present or key in listed:
-            links.append(ExpectedLink(contract, key, key, addresses.get(key), present))
+    for getter, key in wanted.items():
+        present = any(not inputs_of(e) and outputs_of(e) == ["address"] for e in functions(abi, getter))
+        if present or getter in listed:
+            links.append(ExpectedLink(contract, getter, key, addresses.get(key), present))
     return links
 
 

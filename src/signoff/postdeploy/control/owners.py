@@ -133,8 +133,11 @@ def judge_module(
     path: ControlPath | None,
     label: Label,
     admin_held: bool | None = None,
+    extra_admins: tuple[str, ...] = (),
+    policy_problems: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], tuple[Finding, ...]]:
-    """The PD-CTL row of one module and its findings."""
+    """The PD-CTL row of one module and its findings. ``policy_problems``: what the Safe or timelock
+    that finally controls it lacks against ``[postdeploy] min_safe_threshold`` and friends."""
     where = control.source
     expected = control.expected(declared) if declared is not None else None
     row: dict[str, Any] = {
@@ -190,6 +193,13 @@ def judge_module(
                     f"{name}: {label(expected)} does not hold DEFAULT_ADMIN_ROLE, as {where.name} declares. "
                     "Next step: grant it, then renounce the deployer's",
                 )
+            if extra_admins:
+                fail(
+                    "mismatch",
+                    f"{name}: DEFAULT_ADMIN_ROLE is also held by {', '.join(label(a) for a in extra_admins)}, which "
+                    f"{where.name} does not declare: each holder can grant itself every role. Next step: revoke it "
+                    "(revokeRole, or renounceRole from that account)",
+                )
         elif facts.holder is not None and facts.holder.lower() != expected.lower():
             fail(
                 "mismatch",
@@ -215,6 +225,12 @@ def judge_module(
             f"{name} is finally controlled by {end}: governance and owner targets must be a multisig or a "
             "timelock. Next step: hand control to a Safe or a timelock"
             + (f" ({where.name} declares {label(expected)})" if expected else ""),
+        )
+    for problem in policy_problems if facts is not None else ():
+        fail(
+            "weak-governance",
+            f"{name} is finally controlled by {problem}. Next step: raise it to the policy of [postdeploy] "
+            "(min_safe_threshold, min_safe_owners, min_timelock_delay_seconds)",
         )
     row.setdefault("status", "ok")
     row["verdict"] = "pass" if row["status"] == "ok" else "fail"

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from signoff.errors import ChainError, ConfigError
 from signoff.postdeploy.control import plan as change
 from signoff.postdeploy.control.owners import ControlPath, OwnerControl, parse_owner_control
-from signoff.postdeploy.control.reading import ModuleFacts, ParamReading, detect_type, read_module, read_param
+from signoff.postdeploy.control.reading import (
+    PAUSER_GETTERS,
+    ModuleFacts,
+    ParamReading,
+    detect_type,
+    read_module,
+    read_param,
+)
 from signoff.postdeploy.control.settings import ControlSettings
 from signoff.postdeploy.control.values import (
     expected_value,
@@ -29,9 +36,10 @@ if TYPE_CHECKING:
     from web3 import Web3
 
     from signoff.deploy.system import DeployedSystem
+    from signoff.postdeploy.access_control import Simulator
 
 Label = Callable[[str], str]
-OUTSIDER = "0x5160ff00000000000000000000000000000000d1"  # holds nothing: "signoff outsider"
+NOBODY = "0x" + "00" * 19 + "01"  # the probe's "remove" argument when a set is empty
 
 
 @dataclass(frozen=True)
@@ -68,19 +76,40 @@ class ControlPlane:
     unguarded: list[str] = field(default_factory=list)  # setters an outsider's eth_call does not revert
     admin: dict[str, bool] = field(default_factory=dict)  # access-control modules: expected holds the admin role
     relays: dict[str, change.Relay] = field(default_factory=dict)
+    pause_roles: dict[str, tuple[str, bool]] = field(default_factory=dict)  # module -> (role, authority holds it)
+    extra_admins: dict[str, list[str]] = field(default_factory=dict)  # AccessControl: undeclared admins found
+    outsider: str = ""  # an address that holds nothing: the guard probes' sender
+    simulator: Simulator | None = None
+    unsimulated: list[str] = field(default_factory=list)  # eth_calls that could not execute at all
 
     def holder_of(self, address: str) -> str | None:
-        for facts in self.modules.values():
+        """Who controls the contract at ``address``: its owner/governance, or for AccessControl the
+        declared admin when it holds DEFAULT_ADMIN_ROLE."""
+        for name, facts in self.modules.items():
             if facts.address.lower() == address.lower():
+                if facts.kind == "access-control":
+                    return self.declared_admin(name) if self.admin.get(name) else None
                 return facts.holder
         return None
+
+    def declared_admin(self, name: str) -> str | None:
+        if self.owner_control is None or name not in self.keys:
+            return None
+        return self.owner_control.expected(self.owner_control.modules[self.keys[name]])
 
     def name_of_key(self, key: str) -> str:
         return self.settings.module_name(key)
 
 
 def read_plane(
-    settings: ControlSettings, system: DeployedSystem, reader: ChainReader, w3: Web3, label: Label
+    settings: ControlSettings,
+    system: DeployedSystem,
+    reader: ChainReader,
+    w3: Web3,
+    label: Label,
+    *,
+    outsider: str,
+    deployer: str | None = None,
 ) -> ControlPlane:
     """Read everything the control checks judge. A ConfigError for a file that cannot be read."""
     owner_control = None
@@ -91,9 +120,12 @@ def read_plane(
     book = {}
     if settings.addresses is not None:
         book = module_addresses(read_json(settings.addresses, "address book"), settings.addresses)
-    plane = ControlPlane(settings, label, owner_control, book)
+    from signoff.postdeploy.access_control import eth_call_simulator
+
+    plane = ControlPlane(settings, label, owner_control, book, outsider=outsider)
+    plane.simulator = eth_call_simulator(w3, reader.abis, override_balances=False)
     _read_config(plane, system, reader)
-    _read_modules(plane, system, reader, w3)
+    _read_modules(plane, system, reader, w3, deployer)
     _build_plan(plane, system, w3)
     return plane
 
@@ -170,8 +202,18 @@ def _toml_key(key: str) -> str:
     return f'"{key}"' if "." in key else key
 
 
-def _read_modules(plane: ControlPlane, system: DeployedSystem, reader: ChainReader, w3: Web3) -> None:
+def _holds_admin(facts: ModuleFacts, reader: ChainReader, who: str) -> bool:
+    try:
+        return facts.holds_admin(reader, who)
+    except ChainError:
+        return False
+
+
+def _read_modules(
+    plane: ControlPlane, system: DeployedSystem, reader: ChainReader, w3: Web3, deployer: str | None
+) -> None:
     settings = plane.settings
+    known_accounts = list(dict.fromkeys([*system.accounts.values(), *([deployer] if deployer else [])]))
     declared_names = {}
     if plane.owner_control is not None:
         declared_names = {settings.module_name(k): k for k in plane.owner_control.modules}
@@ -183,7 +225,10 @@ def _read_modules(plane: ControlPlane, system: DeployedSystem, reader: ChainRead
         abi = system.abi_of(name)
         if name not in declared_names and detect_type(abi) is None:
             continue  # ownerless (a token, a library): not a module of the control plane
-        plane.modules[name] = read_module(reader, name, system.addresses[name], abi)
+        getters: tuple[str, ...] = PAUSER_GETTERS
+        if settings.pauser and not settings.pauser.endswith("_ROLE"):
+            getters = (settings.pauser, *PAUSER_GETTERS)
+        plane.modules[name] = read_module(reader, name, system.addresses[name], abi, getters)
     relay_text = settings.relay
     for name, facts in plane.modules.items():
         function = None
@@ -212,7 +257,6 @@ def _read_modules(plane: ControlPlane, system: DeployedSystem, reader: ChainRead
                     end = None
                 break
             holder = inner
-        plane.paths[name] = ControlPath(tuple(hops), end)
         if facts.kind == "access-control" and plane.owner_control is not None and name in declared_names:
             declared = plane.owner_control.modules[declared_names[name]]
             expected = plane.owner_control.expected(declared)
@@ -221,6 +265,27 @@ def _read_modules(plane: ControlPlane, system: DeployedSystem, reader: ChainRead
                     plane.admin[name] = facts.holds_admin(reader, expected)
                 except ChainError:
                     plane.admin[name] = False
+                plane.extra_admins[name] = [
+                    who
+                    for who in known_accounts
+                    if who.lower() != expected.lower() and _holds_admin(facts, reader, who)
+                ]
+                if plane.admin[name]:  # controlled by the admin it declares: follow that one
+                    try:
+                        end = read_governance(w3, expected, block)
+                    except (ChainError, ConfigError):
+                        end = None
+                    hops = [expected]
+        plane.paths[name] = ControlPath(tuple(hops), end)
+    authority = system.addresses.get(settings.pause_authority or "")
+    for name, facts in plane.modules.items():
+        role = settings.pauser if settings.pauser and settings.pauser.endswith("_ROLE") else facts.pause_role
+        if authority is None or role is None or facts.kind != "access-control":
+            continue
+        try:
+            plane.pause_roles[name] = (role, facts.holds_role(reader, role, authority))
+        except ChainError:
+            plane.pause_roles[name] = (role, False)
 
 
 def _only_signature(abi: Sequence[Mapping[str, Any]], name: str) -> str | None:
@@ -241,7 +306,7 @@ def _build_plan(plane: ControlPlane, system: DeployedSystem, w3: Web3) -> None:
                 plane.plan.append(PlanEntry(None, param_id, problem=setter))
             continue
         current = _current_args(reading, setter)
-        if current is not None and _succeeds(w3, OUTSIDER, module, _data(setter, current), reader_block(system)):
+        if current is not None and _succeeds(plane, plane.outsider, module, _data(setter, current)):
             plane.unguarded.append(f"{param.contract}.{setter.signature}")
         if reading.problem is not None:
             continue
@@ -259,12 +324,8 @@ def _build_plan(plane: ControlPlane, system: DeployedSystem, w3: Web3) -> None:
                 signer=signer,
                 route=(f"{param.contract}.{setter.signature}", *hops),
             )
-            reverts = _revert_reason(w3, signer, to, payload, reader_block(system))
+            reverts = _revert_reason(plane, signer, to, payload)
             plane.plan.append(PlanEntry(call, param_id, signer_reverts=reverts))
-
-
-def reader_block(system: DeployedSystem) -> Any:
-    return system.block.number if system.block is not None else "latest"
 
 
 def _data(setter: change.Setter, args: Sequence[Any]) -> bytes:
@@ -283,26 +344,25 @@ def _current_args(reading: ParamReading, setter: change.Setter) -> tuple[Any, ..
     members = sorted(actual, key=str.lower) if isinstance(actual, frozenset) else []
     if setter.mode == "list":
         return (members,)
-    return (members[0], True) if members else (OUTSIDER, False)
+    return (members[0], True) if members else (NOBODY, False)
 
 
-def _succeeds(w3: Web3, sender: str, to: str, data: bytes, block: Any) -> bool:
-    return _revert_reason(w3, sender, to, data, block) is None
+def _succeeds(plane: ControlPlane, sender: str, to: str, data: bytes) -> bool:
+    """Whether ``eth_call`` from ``sender`` succeeds; a call that could not execute at all (no funds, a
+    node error) is recorded in ``plane.unsimulated``, never taken for a revert."""
+    return _revert_reason(plane, sender, to, data) is None
 
 
-def _revert_reason(w3: Web3, sender: str, to: str, data: bytes, block: Any) -> str | None:
-    """None when ``eth_call`` from ``sender`` succeeds, else why it reverted."""
-    from eth_utils.address import is_address, to_checksum_address
-
-    from signoff.chain.backends import is_revert, revert_data
-    from signoff.deploy.rehearsal import decode_revert
+def _revert_reason(plane: ControlPlane, sender: str, to: str, data: bytes) -> str | None:
+    """None when ``eth_call`` from ``sender`` succeeds, else why not."""
+    from eth_utils.address import is_address
 
     if not is_address(sender):
         return f"no sender: {sender}"
+    assert plane.simulator is not None
     try:
-        w3.eth.call({"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": data}, block)
-    except Exception as exc:
-        if is_revert(exc):
-            return decode_revert(revert_data(exc))
+        result = plane.simulator.call(sender, to, data, 0)
+    except ChainError as exc:
+        plane.unsimulated.append(str(exc))
         return f"could not be simulated: {exc}"
-    return None
+    return None if result.ok else plane.simulator.decode(result.data)

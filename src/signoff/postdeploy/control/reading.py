@@ -148,23 +148,60 @@ class ModuleFacts:
     holder: str | None = None  # governance() for governable, owner() otherwise; DEFAULT_ADMIN_ROLE: None
     holder_getter: str = ""
     pending: str | None = None  # Ownable2Step pendingOwner(), None when zero or absent
-    pauser: str | None = None
+    pauser: str | None = None  # who holds the pause right through a getter (pauser(), brake(), guardian())
     has_pauser: bool = False
+    pauser_getter: str = ""  # "pauser()" / "brake()"; "" when the right is a role or absent
+    pause_role: str | None = None  # "PAUSER_ROLE": the pause right is an AccessControl role
     paused: bool | None = None
+    paused_view: str = ""  # "paused()", "isHalted()", ...
     version: int | None = None
     code_size: int = 0
     problems: tuple[str, ...] = ()
 
     def holds_admin(self, reader: ChainReader, who: str) -> bool:
+        return self.holds_role(reader, "DEFAULT_ADMIN_ROLE", who)
+
+    def holds_role(self, reader: ChainReader, role: str, who: str) -> bool:
+        """``hasRole(role, who)``; the role id is read from the role's constant getter."""
+        what = f"{self.name}.hasRole({role}, {who})"
+        role_id = b"\0" * 32
+        if role != "DEFAULT_ADMIN_ROLE":
+            role_id = bytes(decode_single("bytes32", reader.call(self.address, call_data(f"{role}()"), role), role))
         raw = reader.call(
-            self.address,
-            call_data("hasRole(bytes32,address)", ["bytes32", "address"], [b"\0" * 32, who]),
-            f"{self.name}.hasRole(DEFAULT_ADMIN_ROLE, {who})",
+            self.address, call_data("hasRole(bytes32,address)", ["bytes32", "address"], [role_id, who]), what
         )
-        return bool(decode_single("bool", raw, f"{self.name}.hasRole"))
+        return bool(decode_single("bool", raw, what))
 
 
-def read_module(reader: ChainReader, name: str, address: str, abi: Abi) -> ModuleFacts:
+PAUSED_VIEWS = ("paused", "isPaused", "halted", "isHalted", "frozen", "isFrozen")
+PAUSER_GETTERS = ("pauser", "brake", "guardian", "pauseGuardian", "emergencyBrake", "pauseAuthority")
+
+
+def _first_view(abi: Abi, names: Sequence[str], returns: str) -> str | None:
+    for name in names:
+        if any(not inputs_of(e) and outputs_of(e) == [returns] for e in functions(abi, name)):
+            return name
+    return None
+
+
+def pause_role(abi: Abi) -> str | None:
+    """The AccessControl role that may pause (a ``*_ROLE`` constant naming pause, halt or guard)."""
+    for entry in abi:
+        name = str(entry.get("name", ""))
+        upper = name.upper()
+        if (
+            entry.get("type") == "function"
+            and name.endswith("_ROLE")
+            and not inputs_of(entry)
+            and any(word in upper for word in ("PAUSE", "HALT", "GUARD", "EMERGENCY"))
+        ):
+            return name
+    return None
+
+
+def read_module(
+    reader: ChainReader, name: str, address: str, abi: Abi, pauser_getters: Sequence[str] = PAUSER_GETTERS
+) -> ModuleFacts:
     kind = detect_type(abi)
     problems: list[str] = []
     values: dict[str, Any] = {}
@@ -172,8 +209,10 @@ def read_module(reader: ChainReader, name: str, address: str, abi: Abi) -> Modul
     reads = [(getter, "address")] if kind in ("ownable", "ownable2step", "governable") else []
     if kind == "ownable2step":
         reads.append(("pendingOwner", "address"))
-    for view, kind_out in (("pauser", "address"), ("paused", "bool"), ("version", "uint256")):
-        if any(not inputs_of(e) for e in functions(abi, view)):
+    pauser_view = _first_view(abi, pauser_getters, "address")
+    paused_view = _first_view(abi, PAUSED_VIEWS, "bool")
+    for view, kind_out in ((pauser_view, "address"), (paused_view, "bool"), ("version", "uint256")):
+        if view and any(not inputs_of(e) for e in functions(abi, view)):
             reads.append((view, kind_out))
     for view, out in reads:
         what = f"{name}.{view}()"
@@ -184,6 +223,8 @@ def read_module(reader: ChainReader, name: str, address: str, abi: Abi) -> Modul
         except (ChainError, StopIteration) as exc:
             problems.append(str(exc) or f"{what} could not be read")
     pending = values.get("pendingOwner")
+    pauser = values.get(pauser_view) if pauser_view else None
+    paused = values.get(paused_view) if paused_view else None
     return ModuleFacts(
         name=name,
         address=address,
@@ -191,9 +232,12 @@ def read_module(reader: ChainReader, name: str, address: str, abi: Abi) -> Modul
         holder=values.get(getter) if kind != "access-control" else None,
         holder_getter=f"{getter}()" if kind != "access-control" else "DEFAULT_ADMIN_ROLE",
         pending=None if pending in (None, ZERO) else str(pending),
-        pauser=values.get("pauser") if isinstance(values.get("pauser"), str) else None,
-        has_pauser="pauser" in values,
-        paused=values.get("paused") if isinstance(values.get("paused"), bool) else None,
+        pauser=pauser if isinstance(pauser, str) else None,
+        has_pauser=bool(pauser_view) and pauser_view in values,
+        pauser_getter=f"{pauser_view}()" if pauser_view else "",
+        pause_role=pause_role(abi) if kind == "access-control" else None,
+        paused=paused if isinstance(paused, bool) else None,
+        paused_view=f"{paused_view}()" if paused_view else "",
         version=values.get("version") if isinstance(values.get("version"), int) else None,
         code_size=reader.code_size(address),
         problems=tuple(problems),

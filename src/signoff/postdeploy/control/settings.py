@@ -23,8 +23,15 @@ The team's own files are the expected values; signoff.toml holds only the mappin
     keys.treasuryAllowlist = { unit = "address-set", getter = "isTreasuryAllowed", setter = "setTreasuryAllowlist" }
     ignore = { notes = "free text for reviewers" }
 
-    [control.pause]                            # PD-PSE's drill
-    blocked = [{ call = "JobRegistry.createJob(uint256)", args = [1] }]
+    [control.pause]                            # PD-PSE
+    blocked = [{ call = "JobRegistry.createJob(uint256)", args = [1] }]   # normal paths the pause must stop
+    # pause_all = "haltAll"  unpause_all = "resumeAll"   # detected: pauseAll/unpauseAll, haltAll/resumeAll, ...
+    # require_ownership = false   # the authority holds each module's pause right instead of owning it
+    # pauser = "brake"            # the modules' pause-right getter or role, when not detected
+    # caller = "@Guardian"        # who calls pause-all in the drill (default: the authority's holder)
+
+    [control.wiring]                           # getters that point at modules, beyond those named after a key
+    # OracleHub = { brake = "EmergencyBrake" }
 
 Units: integer, wei, percent (0-100), bps (0-10000), seconds, tokens (whole tokens, ``decimals``
 default 18), address, bool, address-set (a list or a map of address -> true; read through an
@@ -100,7 +107,10 @@ class ControlSettings:
     pause_all: str | None = None
     unpause_all: str | None = None
     blocked: tuple[BlockedCall, ...] = ()
-    wiring: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # contract -> getters the team expects
+    require_ownership: bool = True  # the handbook's rule: the authority owns every module (else: holds its pause right)
+    pauser: str | None = None  # the modules' pause-right getter ("brake") or role ("PAUSER_ROLE"), when not detected
+    caller: str | None = None  # who calls pause-all in the drill ("@Guardian"); default the authority's holder
+    wiring: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # contract -> getter -> module key
 
     def module_name(self, key: str) -> str:
         """The deployed name of a config module key (``jobRegistry`` -> ``JobRegistry``)."""
@@ -151,6 +161,13 @@ def parse_control(path: Path, raw: Mapping[str, Any]) -> ControlSettings:
     pause = table.table("pause")
     pause_all = pause.string("pause_all")
     unpause_all = pause.string("unpause_all")
+    require_ownership = pause.boolean("require_ownership")
+    pauser = pause.string("pauser")
+    caller = pause.string("caller")
+    if caller is not None and not re.fullmatch(r"@[A-Za-z_]\w*|0x[0-9a-fA-F]{40}", caller):
+        raise ConfigError(
+            f"{path}: control.pause.caller = {caller!r} must be '@Name' or a 0x address. Next step: correct it"
+        )
     blocked = []
     for index, item in enumerate(pause.list_of_any("blocked") or []):
         entry = _Table(path, f"control.pause.blocked[{index}]", item, expand=False)
@@ -165,7 +182,13 @@ def parse_control(path: Path, raw: Mapping[str, Any]) -> ControlSettings:
     pause.done()
 
     wiring_table = table.table("wiring")
-    wiring = {name: tuple(wiring_table.string_list(name)) for name in wiring_table.keys()}
+    wiring: dict[str, dict[str, str]] = {}
+    for name in wiring_table.keys():
+        raw_links = wiring_table.data.get(name)
+        if isinstance(raw_links, dict):
+            wiring[name] = _reasons(wiring_table.table(name))  # getter -> module key
+        else:
+            wiring[name] = {getter: getter for getter in wiring_table.string_list(name)}
     wiring_table.done()
     table.done()
     return ControlSettings(
@@ -183,6 +206,9 @@ def parse_control(path: Path, raw: Mapping[str, Any]) -> ControlSettings:
         pause_all=pause_all,
         unpause_all=unpause_all,
         blocked=tuple(blocked),
+        require_ownership=True if require_ownership is None else require_ownership,
+        pauser=pauser,
+        caller=caller,
         wiring=wiring,
     )
 
