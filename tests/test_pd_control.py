@@ -30,6 +30,7 @@ MODULES = ("JobRegistry", "StakeManager", "FeePool", "EnergyOracle", "Thermostat
 SAFE = "0x9db516B65E1e6Fd5e6f296FC85Ad7b43Fafc6885"
 SYSTEM_PAUSE = "0x5CF7F96627F3C9903763d128A1cc5D97556A6b99"
 THERMOSTAT = "0x6D411e0A54382eD43F02410Ce1c7a7c122afA6E1"
+TIMELOCK = "0xcbD945E77ADB65651F503723aC322591f3435cC5"  # the roles reference's GovernanceTimelock
 
 
 def _copy_reference(destination: Path) -> None:
@@ -101,7 +102,10 @@ def test_the_roles_shaped_reference_passes_with_only_its_mapping(run_suite) -> N
     drill = [r["step"] for r in _rows(run, "PD-PSE-drill")]
     assert f"EmergencyBrake.haltAll() by Governance ({SAFE})" in drill and "Vault.isHalted() after haltAll()" in drill
     control = {r["module"]: r for r in _rows(run, "PD-CTL")}
-    assert control["Vault (Vault)"]["controlled_by"] == f"Governance ({SAFE}) (Safe 2 of 3)"
+    assert control["Vault (Vault)"]["controlled_by"] == f"GovernanceTimelock ({TIMELOCK}) (timelock, min delay 86400 s)"
+    assert control["OracleHub (OracleHub)"]["controlled_by"] == f"Governance ({SAFE}) (Safe 2 of 3)"
+    checks = {c["nodeid"].split("::", 1)[1]: c for c in run.evidence()["checks"]}
+    assert checks["test_pd_own[GovernanceTimelock]"]["outcome"] == "passed"  # it administers itself
     wiring = {r["getter"]: r["verdict"] for r in _rows(run, "PD-WIRE")}
     assert wiring["OracleHub.brake"] == wiring["Registry.vault"] == "pass"
     assert wiring["Vault.version"] == "not applicable"
@@ -182,6 +186,25 @@ def test_each_control_variant_fails_exactly_its_checks(run_suite, variant: str) 
     assert _failed(run) == failing, run.outcomes()
     assert message in run.output
     assert "Traceback" not in run.output
+
+
+def test_a_change_behind_a_timelock_is_scheduled_then_executed(run_suite) -> None:
+    from eth_abi.abi import decode
+
+    run: SuiteRun = run_suite("-m", "change_plan", target=DEFECTIVE / "control-roles-fee-drift" / "signoff.toml")
+    assert run.result.ret == 1, run.output
+    [row] = _rows(run, "PD-PLAN")
+    assert row["route"] == f"Vault.setFeeBps(uint16) <- GovernanceTimelock ({TIMELOCK}).schedule, execute after 86400 s"
+    assert row["signer"] == f"Governance ({SAFE})"  # the timelock's proposer
+    prefix = f"eth-tester-change-plan-{SAFE[:10].lower()}"
+    schedule = json.loads((run.reports / f"{prefix}.json").read_text())["transactions"]
+    execute = json.loads((run.reports / f"{prefix}-execute.json").read_text())["transactions"]
+    assert [t["to"] for t in schedule] == [TIMELOCK] == [t["to"] for t in execute]
+    target, value, inner, _, _, delay = decode(
+        ["address", "uint256", "bytes", "bytes32", "bytes32", "uint256"], bytes.fromhex(schedule[0]["data"][10:])
+    )
+    assert (target.lower(), value, delay) == ("0x2946259e0334f33a064106302415ad3391bed384", 0, 86400)
+    assert inner.hex() == "023b1fc9" + f"{30:064x}"  # setFeeBps(30)
 
 
 def test_the_change_plan_is_a_safe_batch_routed_through_the_pause_authority(run_suite) -> None:

@@ -7,6 +7,7 @@ test proves no mapped setter executes without approval: an outsider's ``eth_call
 """
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -38,6 +39,8 @@ def test_pd_plan_empty(signoff_settings: SessionSettings, request: pytest.Fixtur
             continue
         shown = f"{call.contract}.{call.function.split('(')[0]}({shown_args(call.args, label)})"
         simulated = "succeeds as the signer" if entry.signer_reverts is None else f"REVERTS: {entry.signer_reverts}"
+        if entry.signer_reverts and entry.signer_reverts.startswith("could not be simulated"):
+            simulated = f"not simulated ({entry.signer_reverts})"
         evidence.row(
             CHECK_ID,
             {
@@ -67,6 +70,18 @@ def test_pd_plan_empty(signoff_settings: SessionSettings, request: pytest.Fixtur
             )
             path.write_text(redact(json.dumps(batch, indent=2)) + "\n", encoding="utf-8")
             written.append(str(path))
+            later = [replace(c, data=c.execute) for c in signer_calls if c.execute is not None]
+            if later:  # behind a timelock: the second batch, once the delay has passed
+                path = path.with_name(path.stem + "-execute.json")
+                batch = safe_batch(
+                    system.chain_id,
+                    signer,
+                    later,
+                    name=f"signoff change plan (execute after the timelock's delay): {signoff_settings.target.name}",
+                    description=f"{len(later)} timelock execute call(s), valid once the scheduled delay has passed",
+                )
+                path.write_text(redact(json.dumps(batch, indent=2)) + "\n", encoding="utf-8")
+                written.append(str(path))
         evidence.attach("safe_batches", written)
     if calls:
         listing = "; ".join(f"{e.call.contract}.{e.call.function} for {e.param}" for e in calls if e.call)

@@ -100,8 +100,19 @@ class Sent:
     logs: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Timelock:
+    """A TimelockController the rehearsal drives: who proposes, who executes, the delay it waits out."""
+
+    address: str
+    min_delay: int
+    proposer: str
+    executor: str
+
+
 class Operator:
-    """Sends and simulates calls as the system's accounts on one writable chain."""
+    """Sends and simulates calls as the system's accounts on one writable chain. On eth-tester a call
+    "from" a TimelockController is scheduled by its proposer, the delay waited out, then executed."""
 
     def __init__(self, chain: Chain, system: DeployedSystem, *, abis: Sequence[Sequence[Mapping[str, Any]]] = ()):
         if chain.read_only:
@@ -112,6 +123,7 @@ class Operator:
         self.abis = list(abis)
         self._impersonated: set[str] = set()
         self._accounts: set[str] | None = None
+        self._operations = 0  # timelock operations scheduled (each gets its own salt)
 
     # -- accounts ------------------------------------------------------------------------------
     def prepare_accounts(self, addresses: Sequence[str]) -> None:
@@ -174,7 +186,11 @@ class Operator:
         if self.chain.kind != "embedded":
             self._impersonate(sender)
         elif sender.lower() not in self._unlocked():
-            self._not_an_account(sender)
+            timelock = self._timelock(sender) if to is not None else None
+            if timelock is None:
+                self._not_an_account(sender)
+            else:
+                return self._through_timelock(timelock, to or "", data, value, label)
         tx: dict[str, Any] = {"from": to_checksum_address(sender), "data": data, "value": value}
         if to is not None:
             tx["to"] = to_checksum_address(to)
@@ -202,6 +218,65 @@ class Operator:
             return bytes(self.w3.eth.call(tx))  # type: ignore[arg-type]
         except Exception as exc:
             self._raise(exc, f"simulated call to {self.system.name_of(to)}", sender)
+
+    def _timelock(self, sender: str) -> Timelock | None:
+        """``sender`` as an OpenZeppelin TimelockController that a rehearsal account or Safe may propose
+        to and execute on (eth-tester cannot impersonate it); None when it is not one."""
+        from signoff.deploy.governance import read_governance
+
+        try:
+            facts = read_governance(self.w3, sender)
+        except (ChainError, ConfigError):
+            return None
+        if facts.kind != "timelock":
+            return None
+        candidates = [
+            *(safe.address for safe in self.system.safes.values()),
+            *self.system.accounts.values(),
+            *self.w3.eth.accounts,
+        ]
+        proposer = next((c for c in candidates if self._has_role(sender, "PROPOSER_ROLE", c)), None)
+        if proposer is None:
+            return None
+        anyone = self._has_role(sender, "EXECUTOR_ROLE", "0x" + "00" * 20)
+        executor = (
+            proposer if anyone else next((c for c in candidates if self._has_role(sender, "EXECUTOR_ROLE", c)), None)
+        )
+        if executor is None:
+            return None
+        return Timelock(str(to_checksum_address(sender)), int(facts.min_delay or 0), str(proposer), str(executor))
+
+    def _has_role(self, contract: str, role: str, who: str) -> bool:
+        from eth_abi.abi import decode, encode
+
+        try:
+            role_id = bytes(
+                self.w3.eth.call({"to": to_checksum_address(contract), "data": keccak256(f"{role}()".encode())[:4]})
+            )
+            data = keccak256(b"hasRole(bytes32,address)")[:4] + encode(["bytes32", "address"], [role_id[:32], who])
+            return bool(
+                decode(["bool"], bytes(self.w3.eth.call({"to": to_checksum_address(contract), "data": data})))[0]
+            )
+        except Exception:
+            return False
+
+    def _through_timelock(self, timelock: Timelock, to: str, data: bytes, value: int, label: str) -> Sent:
+        """Schedule the call with the proposer, wait the minimum delay out, execute it with the executor."""
+        from eth_abi.abi import encode
+
+        self._operations += 1
+        salt = keccak256(f"signoff operation {self._operations}".encode())
+        operation = [to_checksum_address(to), value, data, b"\0" * 32, salt]
+        schedule = keccak256(b"schedule(address,uint256,bytes,bytes32,bytes32,uint256)")[:4] + encode(
+            ["address", "uint256", "bytes", "bytes32", "bytes32", "uint256"], [*operation, timelock.min_delay]
+        )
+        execute = keccak256(b"execute(address,uint256,bytes,bytes32,bytes32)")[:4] + encode(
+            ["address", "uint256", "bytes", "bytes32", "bytes32"], operation
+        )
+        self.send(timelock.proposer, timelock.address, schedule, what=f"{label}: schedule on the timelock")
+        if timelock.min_delay:
+            self.chain.time_travel(timelock.min_delay + 1)
+        return self.send(timelock.executor, timelock.address, execute, value=value, what=label)
 
     def _unlocked(self) -> set[str]:
         if self._accounts is None:

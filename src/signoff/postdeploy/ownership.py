@@ -166,6 +166,18 @@ class Authority:
         return not self.owner_getters and not self.access_control
 
 
+def is_timelock(abi: Abi) -> bool:
+    """An OpenZeppelin-style TimelockController: ``getMinDelay()``, ``schedule`` and ``execute``."""
+    names = {str(e.get("name")) for e in abi if e.get("type") == "function"}
+    return has_getter(abi, "getMinDelay", "uint256") and {"schedule", "execute"} <= names
+
+
+def is_safe(abi: Abi) -> bool:
+    return has_getter(abi, "getThreshold", "uint256") and any(
+        e.get("type") == "function" and e.get("name") == "getOwners" for e in abi
+    )
+
+
 def detect_authority(abi: Abi) -> Authority:
     """The authority of a contract, read from its ABI alone."""
     access_control = has_function(abi, "hasRole", ["bytes32", "address"], ["bool"]) and has_getter(

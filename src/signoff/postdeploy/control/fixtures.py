@@ -66,7 +66,7 @@ def planned_modules(settings: SessionSettings) -> list[str]:
         return []
     from signoff.postdeploy.control.owners import declared_names
     from signoff.postdeploy.control.reading import detect_type
-    from signoff.postdeploy.ownership import planned_contracts
+    from signoff.postdeploy.ownership import is_safe, is_timelock, planned_contracts
 
     names = list(declared_names(control.owner_control, control.module_name))
     for name in planned_contracts(settings):
@@ -74,6 +74,6 @@ def planned_modules(settings: SessionSettings) -> list[str]:
             abi = settings.artifacts.resolve(name).abi
         except LookupError:
             continue
-        if detect_type(abi) is not None and name not in names:
+        if detect_type(abi) is not None and not is_timelock(abi) and not is_safe(abi) and name not in names:
             names.append(name)
     return names

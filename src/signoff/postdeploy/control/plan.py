@@ -78,6 +78,7 @@ class PlannedCall:
     data: bytes  # after relays
     signer: str  # who must approve and send it
     route: tuple[str, ...]  # "FeePool.setBurnPct(uint256)" <- "SystemPause.executeGovernanceCall" <- signer
+    execute: bytes | None = None  # behind a timelock: ``data`` schedules, this executes after the delay
 
     @property
     def inner(self) -> bytes:
@@ -145,6 +146,22 @@ def route(
         holder = holder_of(relay.address)
     signer = holder or "(nobody: the module has no readable owner)"
     return to, payload, signer, tuple(hops)
+
+
+def through_timelock(timelock: str, to: str, data: bytes, delay: int, salt: bytes) -> tuple[bytes, bytes]:
+    """(schedule, execute) calldata of an OpenZeppelin TimelockController operation calling ``to``."""
+    operation = [to, 0, data, b"\0" * 32, salt]
+    schedule = call_data(
+        "schedule(address,uint256,bytes,bytes32,bytes32,uint256)",
+        ["address", "uint256", "bytes", "bytes32", "bytes32", "uint256"],
+        [*operation, delay],
+    )
+    execute = call_data(
+        "execute(address,uint256,bytes,bytes32,bytes32)",
+        ["address", "uint256", "bytes", "bytes32", "bytes32"],
+        operation,
+    )
+    return schedule, execute
 
 
 def detect_relay(abi: Abi) -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from signoff.artifacts.hashing import keccak256
 from signoff.errors import ChainError, ConfigError
 from signoff.postdeploy.control import plan as change
 from signoff.postdeploy.control.owners import ControlPath, OwnerControl, parse_owner_control
@@ -30,7 +31,7 @@ from signoff.postdeploy.control.values import (
     read_json,
     unmapped,
 )
-from signoff.postdeploy.ownership import ChainReader
+from signoff.postdeploy.ownership import ChainReader, is_safe, is_timelock
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -81,6 +82,7 @@ class ControlPlane:
     outsider: str = ""  # an address that holds nothing: the guard probes' sender
     simulator: Simulator | None = None
     unsimulated: list[str] = field(default_factory=list)  # eth_calls that could not execute at all
+    timelocks: dict[str, tuple[int, str | None]] = field(default_factory=dict)  # address -> (min delay, proposer)
 
     def holder_of(self, address: str) -> str | None:
         """Who controls the contract at ``address``: its owner/governance, or for AccessControl the
@@ -202,6 +204,28 @@ def _toml_key(key: str) -> str:
     return f'"{key}"' if "." in key else key
 
 
+def _proposer(plane: ControlPlane, system: DeployedSystem, reader: ChainReader, timelock: str) -> str | None:
+    """Who may propose to ``timelock`` (PROPOSER_ROLE) among the declared holders, the Safes and accounts."""
+    from signoff.postdeploy.ownership import call_data, decode_single
+
+    candidates = [*(safe.address for safe in system.safes.values()), *system.accounts.values()]
+    if plane.owner_control is not None:
+        candidates = [a for a in (plane.owner_control.governance, plane.owner_control.owner) if a] + candidates
+    try:
+        role = bytes(
+            decode_single("bytes32", reader.call(timelock, call_data("PROPOSER_ROLE()"), "PROPOSER_ROLE"), "role")
+        )
+        for who in dict.fromkeys(candidates):
+            answer = reader.call(
+                timelock, call_data("hasRole(bytes32,address)", ["bytes32", "address"], [role, who]), "hasRole"
+            )
+            if decode_single("bool", answer, "hasRole"):
+                return who
+    except ChainError:
+        return None
+    return None
+
+
 def _holds_admin(facts: ModuleFacts, reader: ChainReader, who: str) -> bool:
     try:
         return facts.holds_admin(reader, who)
@@ -225,6 +249,8 @@ def _read_modules(
         abi = system.abi_of(name)
         if name not in declared_names and detect_type(abi) is None:
             continue  # ownerless (a token, a library): not a module of the control plane
+        if name not in declared_names and (is_timelock(abi) or is_safe(abi)):
+            continue  # a Safe or timelock of the deployment is the governance itself (PD-OWN judges it)
         getters: tuple[str, ...] = PAUSER_GETTERS
         if settings.pauser and not settings.pauser.endswith("_ROLE"):
             getters = (settings.pauser, *PAUSER_GETTERS)
@@ -277,6 +303,11 @@ def _read_modules(
                         end = None
                     hops = [expected]
         plane.paths[name] = ControlPath(tuple(hops), end)
+        if end is not None and end.kind == "timelock" and end.address.lower() not in plane.timelocks:
+            plane.timelocks[end.address.lower()] = (
+                int(end.min_delay or 0),
+                _proposer(plane, system, reader, end.address),
+            )
     authority = system.addresses.get(settings.pause_authority or "")
     for name, facts in plane.modules.items():
         role = settings.pauser if settings.pauser and settings.pauser.endswith("_ROLE") else facts.pause_role
@@ -313,6 +344,17 @@ def _build_plan(plane: ControlPlane, system: DeployedSystem, w3: Web3) -> None:
         for args in change.calls_for(reading, setter):
             data = _data(setter, args)
             to, payload, signer, hops = change.route(module, data, plane.holder_of, plane.relays, plane.label)
+            execute = None
+            reverts = _revert_reason(plane, signer, to, payload, strict=False)
+            lock = plane.timelocks.get(signer.lower())
+            if lock is not None:  # the signer is a timelock: its proposer schedules, anyone executes after
+                delay, proposer = lock
+                salt = keccak256(f"signoff change plan {param_id} {len(plane.plan)}".encode())
+                payload, execute = change.through_timelock(signer, to, payload, delay, salt)
+                hops = (*hops, f"{plane.label(signer)}.schedule, execute after {delay} s")
+                to, signer = signer, proposer or f"(no proposer of {signer} is known)"
+                if reverts is None or reverts.startswith("could not be simulated"):
+                    reverts = _revert_reason(plane, signer, to, payload, strict=False)
             call = change.PlannedCall(
                 param=param_id,
                 contract=param.contract,
@@ -323,8 +365,8 @@ def _build_plan(plane: ControlPlane, system: DeployedSystem, w3: Web3) -> None:
                 data=payload,
                 signer=signer,
                 route=(f"{param.contract}.{setter.signature}", *hops),
+                execute=execute,
             )
-            reverts = _revert_reason(plane, signer, to, payload)
             plane.plan.append(PlanEntry(call, param_id, signer_reverts=reverts))
 
 
@@ -353,8 +395,10 @@ def _succeeds(plane: ControlPlane, sender: str, to: str, data: bytes) -> bool:
     return _revert_reason(plane, sender, to, data) is None
 
 
-def _revert_reason(plane: ControlPlane, sender: str, to: str, data: bytes) -> str | None:
-    """None when ``eth_call`` from ``sender`` succeeds, else why not."""
+def _revert_reason(plane: ControlPlane, sender: str, to: str, data: bytes, *, strict: bool = True) -> str | None:
+    """None when ``eth_call`` from ``sender`` succeeds, else why not. ``strict``: a call that could not
+    execute at all is recorded as a problem (a guard probe must never pass that way); otherwise it is
+    only reported (a signer's simulation that could not run proves nothing either way)."""
     from eth_utils.address import is_address
 
     if not is_address(sender):
@@ -363,6 +407,7 @@ def _revert_reason(plane: ControlPlane, sender: str, to: str, data: bytes) -> st
     try:
         result = plane.simulator.call(sender, to, data, 0)
     except ChainError as exc:
-        plane.unsimulated.append(str(exc))
+        if strict:
+            plane.unsimulated.append(str(exc))
         return f"could not be simulated: {exc}"
     return None if result.ok else plane.simulator.decode(result.data)
