@@ -87,3 +87,30 @@ def test_the_compile_covers_the_whole_reference(recompiled: Path) -> None:
     assert len([name for name in hardhat if name.startswith("build-info/")]) == 1
     assert len(_files(recompiled / "truffle/build/contracts")) == 6
     assert (recompiled / "solc-output.json").stat().st_size > 100_000
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        FIXTURES / "reference-control",
+        FIXTURES / "reference-control-roles",
+        REPO / "tests" / "data" / "genesis-target",
+    ],
+    ids=lambda p: p.name,
+)
+def test_the_control_references_are_what_their_sources_compile_to(tmp_path: Path, target: Path) -> None:
+    result = subprocess.run(
+        ["node", str(FIXTURES / "tools" / "compile.cjs"), str(target), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"compile.cjs failed:\n{result.stdout}{result.stderr}"
+    committed = sorted(p.relative_to(target / "artifacts") for p in (target / "artifacts").rglob("*") if p.is_file())
+    fresh = sorted(p.relative_to(tmp_path / "artifacts") for p in (tmp_path / "artifacts").rglob("*") if p.is_file())
+    assert committed == fresh, f"{target}: the file lists differ. Next step: node fixtures/tools/compile.cjs {target}"
+    for path in committed:
+        assert (target / "artifacts" / path).read_bytes() == (tmp_path / "artifacts" / path).read_bytes(), (
+            f"{target}/artifacts/{path} differs from a fresh compile. Next step: recompile {target} with compile.cjs"
+        )

@@ -826,7 +826,9 @@ def signoff_endpoint(request: pytest.FixtureRequest, signoff_settings: SessionSe
     node: AnvilNode | None = None
     problem = None
     try:
-        node = AnvilNode(find_anvil(request.config.rootpath, request.config.invocation_params.dir))
+        plan = signoff_settings.deploy_plan
+        lifted = ["--disable-code-size-limit"] if plan is not None and not plan.code_size_limit else []
+        node = AnvilNode(find_anvil(request.config.rootpath, request.config.invocation_params.dir), lifted)
         url = node.start()
         record_environment(request.config, "anvil", node.version())
         client = JsonRpcClient(url)
@@ -871,13 +873,19 @@ def chain(request: pytest.FixtureRequest, signoff_settings: SessionSettings) -> 
     problem = None
     try:
         if signoff_settings.network == "eth-tester":
-            opened = open_eth_tester()
+            plan = signoff_settings.deploy_plan
+            from signoff.deploy.rehearsal import genesis_alloc
+
+            opened = open_eth_tester(
+                genesis_alloc(plan, signoff_settings.artifacts) if plan is not None else None,
+                code_size_limit=plan is None or plan.code_size_limit,
+            )
             state.chain_id, state.pin = opened.chain_id, opened.pinned
             _record_chain(request.config, None, state, network="eth-tester")
         else:
             endpoint: Endpoint = request.getfixturevalue("signoff_endpoint")
             opened = open_endpoint(endpoint, pin=state.pin)
-    except ChainError as exc:
+    except (ChainError, ConfigError) as exc:
         problem = redact(str(exc))
     if opened is None:
         pytest.fail(problem or "no chain", pytrace=False)

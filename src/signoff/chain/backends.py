@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from eth_tester.exceptions import TransactionFailed
@@ -165,12 +165,44 @@ class Chain:
             self._close = None
 
 
-def open_eth_tester() -> Chain:
-    """A fresh in-process py-evm chain: the rehearsal default."""
-    w3 = Web3(EthereumTesterProvider())
+def open_eth_tester(genesis: Mapping[str, bytes] | None = None, *, code_size_limit: bool = True) -> Chain:
+    """A fresh in-process py-evm chain: the rehearsal default. ``genesis``: runtime code at addresses
+    before the first block (a genesis alloc); ``code_size_limit=False`` lifts EIP-170 and EIP-3860 for
+    as long as the chain is open (py-evm keeps them as module constants: they are restored at close)."""
+    if genesis:
+        from eth_tester import EthereumTester, PyEVMBackend
+
+        state = PyEVMBackend.generate_genesis_state(num_accounts=10)
+        for address, code in genesis.items():
+            state[bytes.fromhex(address[2:])] = {"balance": 0, "nonce": 1, "code": code, "storage": {}}
+        w3 = Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend(genesis_state=state))))
+    else:
+        w3 = Web3(EthereumTesterProvider())
+    restore = None if code_size_limit else _lift_code_size_limit()
     return Chain(
-        network="eth-tester", kind="embedded", w3=w3, capabilities=frozenset({TIME_TRAVEL, SNAPSHOT}), read_only=False
+        network="eth-tester",
+        kind="embedded",
+        w3=w3,
+        capabilities=frozenset({TIME_TRAVEL, SNAPSHOT}),
+        read_only=False,
+        close=restore,
     )
+
+
+def _lift_code_size_limit() -> Callable[[], None]:
+    import eth.vm.forks.shanghai.computation as shanghai
+    import eth.vm.forks.spurious_dragon.computation as spurious_dragon
+
+    limits = ((spurious_dragon, "EIP170_CODE_SIZE_LIMIT"), (shanghai, "MAX_INITCODE_SIZE"))
+    saved = [(module, name, getattr(module, name)) for module, name in limits]
+    for module, name in limits:
+        setattr(module, name, 2**64)
+
+    def restore() -> None:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+    return restore
 
 
 class DeadlineHTTPProvider(JSONBaseProvider):

@@ -38,6 +38,11 @@ lives in signoff.toml, or in a file that ``[deploy] plan = "deploy.toml"`` names
                                                           #   "15m", "2h", "1d", or a number of seconds
     # wait = "until OrbitHub.readyAt"                     # ... or until a view's timestamp has passed
 
+Before the first step, ``[[deploy.genesis]] at = "0x…"`` and ``code = "Name"`` (or 0x hex) put a
+contract's runtime code at an address the system hard-codes (a genesis alloc on eth-tester,
+``anvil_setCode`` on anvil); ``code_size_limit = false`` lifts EIP-170/EIP-3860 on the rehearsal
+chain (preflight's PF-SIZE still judges the sizes).
+
 With ``plan = "deploy.toml"`` the steps come from that file; ``[[deploy.step]]`` entries of the
 target itself then run after them (a change made after the deployment, say).
 
@@ -130,12 +135,23 @@ Step = SafeStep | DeployStep | CallStep | ManifestStep | WaitStep
 
 
 @dataclass(frozen=True)
+class GenesisCode:
+    """Runtime code the rehearsal chain holds at ``at`` before the first step: a contract the system
+    hard-codes (a token at its mainnet address, say). ``code`` is an artifact name or 0x hex."""
+
+    at: str
+    code: str
+
+
+@dataclass(frozen=True)
 class DeployPlan:
     """The ordered steps of a rehearsal and the accounts they use."""
 
     source: Path  # the file the plan was read from (signoff.toml or the file it names)
     accounts: Mapping[str, int]  # name -> rehearsal key index
     steps: tuple[Step, ...]
+    genesis: tuple[GenesisCode, ...] = ()
+    code_size_limit: bool = True  # false: the rehearsal chain accepts code over EIP-170 / EIP-3860
 
     def names(self) -> tuple[str, ...]:
         """Every name a ``"@Name"`` reference can use, in plan order."""
@@ -189,6 +205,8 @@ def parse_deploy_plan(target: Target, raw: Mapping[str, Any]) -> DeployPlan:
         table = _Table(external, "deploy", document.get("deploy", document), expand=False)
     accounts = _accounts(table)
     default_sender = table.string("sender") or "@" + next(iter(accounts))
+    genesis = _genesis(table)
+    size_limit = table.boolean("code_size_limit")
     steps: list[Step] = []
     base = source.parent
     for index, entry in enumerate(table.table_list("step"), start=1):
@@ -200,9 +218,33 @@ def parse_deploy_plan(target: Target, raw: Mapping[str, Any]) -> DeployPlan:
     table.done()
     if not steps:
         raise ConfigError(f"{source}: [deploy] has no [[deploy.step]]. Next step: list the deployment's steps in order")
-    plan = DeployPlan(source=source, accounts=accounts, steps=tuple(steps))
+    plan = DeployPlan(
+        source=source,
+        accounts=accounts,
+        steps=tuple(steps),
+        genesis=genesis,
+        code_size_limit=True if size_limit is None else size_limit,
+    )
     _check_references(plan, target)
     return plan
+
+
+def _genesis(table: _Table) -> tuple[GenesisCode, ...]:
+    found = []
+    for entry in table.table_list("genesis"):
+        at = entry.string("at", required=True) or ""
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", at):
+            raise ConfigError(
+                f"{entry.file}: {entry.where}.at = {at!r} must be a 0x address of 40 hex digits. Next step: correct it"
+            )
+        code = entry.string("code", required=True) or ""
+        if code.startswith("0x") and (len(code) % 2 or not re.fullmatch(r"0x[0-9a-fA-F]+", code)):
+            raise ConfigError(
+                f"{entry.file}: {entry.where}.code must be a contract name or 0x hex bytes. Next step: correct it"
+            )
+        entry.done()
+        found.append(GenesisCode(at, code))
+    return tuple(found)
 
 
 def _accounts(table: _Table) -> dict[str, int]:

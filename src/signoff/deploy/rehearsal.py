@@ -153,8 +153,8 @@ class Operator:
         taken = {a.lower() for a in self.system.names().values()}
         taken |= {o.lower() for safe in self.system.safes.values() for o in safe.owners}
         taken |= {g.lower() for g in self.system.governance}
-        if self.chain.kind == "embedded":
-            free = [a for a in self.w3.eth.accounts if str(a).lower() not in taken]
+        if self.chain.kind == "embedded":  # a keyed account: not a genesis alloc of code
+            free = [a for a in self.w3.eth.accounts if str(a).lower() not in taken and not self.w3.eth.get_code(a)]
             if index >= len(free):
                 raise ChainError(f"eth-tester has no unused account #{index} to act as an outsider")
             return str(free[-1 - index])
@@ -332,6 +332,63 @@ class Operator:
 # -- the rehearsal ------------------------------------------------------------------------------
 
 
+_SIZE_LIMIT = ("exceeds EIP170", "initcode", "CreateContractSizeLimit", "max code size", "code size")
+
+
+def _hint(step: Step, error: BaseException) -> str:
+    """The next step for the two ways a system as built cannot be rehearsed on a stock chain."""
+    text = str(error)
+    if not isinstance(step, DeployStep):
+        return ""
+    if any(marker.lower() in text.lower() for marker in _SIZE_LIMIT):
+        return (
+            ". Next step: shrink the contract (preflight's PF-SIZE judges it), or rehearse it as built with "
+            "[deploy] code_size_limit = false"
+        )
+    if isinstance(error, Reverted) and not error.data:
+        return (
+            ". The constructor reverted without a reason: if it calls a contract at an address the code "
+            'hard-codes (a token, an oracle), put that code there first with [[deploy.genesis]] at = "0x…" and '
+            'code = "<artifact>"'
+        )
+    return ""
+
+
+def genesis_alloc(plan: DeployPlan, artifacts: ArtifactSet) -> dict[str, bytes]:
+    """``[[deploy.genesis]]`` as address -> runtime code (an artifact's deployed code, or the hex given)."""
+    alloc = {}
+    for entry in plan.genesis:
+        if entry.code.startswith("0x"):
+            alloc[entry.at.lower()] = bytes.fromhex(entry.code[2:])
+            continue
+        try:
+            contract = artifacts.resolve(entry.code)
+        except LookupError as exc:
+            raise ConfigError(f"{plan.source}: [[deploy.genesis]] at {entry.at}: {exc}") from None
+        if contract.runtime.is_empty:
+            raise ConfigError(
+                f"{plan.source}: [[deploy.genesis]] code = {entry.code!r} has no runtime code (an interface or "
+                "abstract contract). Next step: name a deployable contract"
+            )
+        alloc[entry.at.lower()] = contract.runtime.to_bytes()
+    return alloc
+
+
+def _apply_genesis(operator: Operator, plan: DeployPlan, artifacts: ArtifactSet) -> None:
+    """Check the eth-tester genesis holds the code (it was put there when the chain was made), or put it
+    there on anvil with ``anvil_setCode``."""
+    for address, code in genesis_alloc(plan, artifacts).items():
+        if operator.chain.kind != "embedded":
+            operator.chain.request("anvil_setCode", to_checksum_address(address), "0x" + code.hex())
+        found = bytes(operator.w3.eth.get_code(to_checksum_address(address)))
+        if found != code:
+            raise ChainError(
+                f"{plan.source}: [[deploy.genesis]] at {address}: the rehearsal chain holds {len(found)} bytes there, "
+                f"not the {len(code)} bytes of code asked for. Next step: start the chain from signoff's fixture "
+                "(it applies the genesis alloc), or remove the entry"
+            )
+
+
 def rehearse(
     chain: Chain,
     target: Target,
@@ -354,6 +411,8 @@ def rehearse(
     )
     operator = Operator(chain, system, abis=[c.abi for c in artifacts.contracts])
     operator.prepare_accounts(list(system.accounts.values()))
+    if plan.genesis:
+        _apply_genesis(operator, plan, artifacts)
     builds: dict[Path, ArtifactSet] = {}
     manifest_plan: Plan | None = None
     for step in plan.steps:
@@ -373,7 +432,7 @@ def rehearse(
                 record = _manifest_step(operator, step, sender, target, manifest_plan)
         except (ChainError, ConfigError) as exc:
             kind = ConfigError if isinstance(exc, ConfigError) else ChainError
-            raise kind(f"rehearsal step {describe(step)} of {plan.source} failed: {exc}") from None
+            raise kind(f"rehearsal step {describe(step)} of {plan.source} failed: {exc}{_hint(step, exc)}") from None
         system.records.append(record)
     for alias, contract in system.artifacts.items():
         settings = target.contract_settings(contract.fqn)
