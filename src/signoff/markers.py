@@ -37,7 +37,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("dispatcher", "PD-DSP - dispatcher lifecycle: epochs, proofs, codehashes, activation delay, live routes"),
     ("gas", "PD-GAS - gas from receipts within budgets and the committed baseline"),
     ("emergency", "PD-EMG - pause/unpause and governance-rotation drills"),
-    ("control", "the owner control plane - PD-CFG, PD-PLAN, PD-CTL, PD-PSE, PD-RULE, PD-EVT, PD-WIRE, PD-SURF"),
+    ("control", "the owner control plane - PD-CFG, PD-PLAN, PD-CTL, PD-PSE, PD-RULE, PD-EVT, PD-WIRE, the surface"),
     ("config_drift", "PD-CFG - on-chain parameters equal the team's reviewed config files; no key unmapped"),
     ("change_plan", "PD-PLAN - the setter calls that would align the chain with the config: empty, guarded"),
     ("pause_authority", "PD-PSE - the pause authority owns every module, holds pauser rights, pauses all"),

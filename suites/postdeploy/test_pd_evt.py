@@ -52,30 +52,16 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
     plane = request.getfixturevalue("control_plane")
     system = request.getfixturevalue("deployed_system")
     w3 = request.getfixturevalue("chain").w3
-    allowed: dict[str, str] = {}
-    oc = plane.owner_control
-    if oc is not None:
-        for what, address in (("declared governance", oc.governance), ("declared owner", oc.owner)):
-            if address:
-                allowed[address.lower()] = what
-        for key, declared in oc.modules.items():
-            for address in (declared.owner, declared.governance, declared.pending):
-                if address:
-                    allowed[address.lower()] = f"declared for {key}"
-    for address in system.governance:  # [postdeploy] governance / [networks.X] governance
-        allowed.setdefault(address.lower(), "the configured governance")
-    if plane.settings.pause_authority and plane.settings.pause_authority in system.addresses:
-        allowed[system.addresses[plane.settings.pause_authority].lower()] = "the pause authority"
     deployer = signoff_settings.network_settings.deployer if signoff_settings.network_settings else None
-    for who in [deployer, *([system.accounts[n] for n in ("Deployer",) if n in system.accounts])]:
-        if who:
-            allowed[who.lower()] = "the deployer"
+    deployers = [deployer] if deployer else []
     if system.rehearsed and signoff_settings.deploy_plan is not None:
         from signoff.deploy.plan import DeployStep
 
-        for plan_step in signoff_settings.deploy_plan.steps:  # who deployed: holds each contract until handed over
-            if isinstance(plan_step, DeployStep):
-                allowed.setdefault(system.address(plan_step.sender).lower(), "the deployer")
+        deployers += [  # who deployed a contract holds it until handing it over
+            system.address(step.sender) for step in signoff_settings.deploy_plan.steps if isinstance(step, DeployStep)
+        ]
+    authority = system.addresses.get(plane.settings.pause_authority or "")
+    allowed = rules.expected_recipients(plane, system.governance, authority, deployers)
     seen = []
     try:
         for name, facts in sorted(plane.modules.items()):

@@ -9,14 +9,11 @@ then unpauses all and checks they work again. Every change is reverted afterward
 
 import pytest
 
-from signoff.artifacts.abi import encode_call
-from signoff.errors import ChainError, ConfigError
+from signoff.errors import ConfigError
 from signoff.findings import Finding
 from signoff.postdeploy.control import pause as pse
 from signoff.postdeploy.control.fixtures import control_of
 from signoff.postdeploy.control.owners import declared_names
-from signoff.postdeploy.control.reading import functions, inputs_of
-from signoff.postdeploy.ownership import call_data
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
 from signoff.suite import not_applicable
@@ -76,18 +73,6 @@ def test_pd_pse(
     evidence.check(findings)
 
 
-PAUSE_ALL = ("pauseAll", "pauseAllModules", "haltAll", "emergencyPause", "freezeAll", "pause")
-UNPAUSE_ALL = ("unpauseAll", "unpauseAllModules", "resumeAll", "emergencyUnpause", "unfreezeAll", "unpause")
-
-
-def _named(abi, configured, candidates):
-    for name in [configured] if configured else candidates:
-        for entry in functions(abi, name):
-            if not inputs_of(entry):
-                return f"{name}()"
-    return None
-
-
 @pytest.mark.drill
 def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
     authority_name = _authority(signoff_settings)
@@ -95,17 +80,15 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
     system = request.getfixturevalue("deployed_system")
     control = plane.settings
     abi = system.abi_of(authority_name)
-    pause_all = _named(abi, control.pause_all, PAUSE_ALL)
-    unpause_all = _named(abi, control.unpause_all, UNPAUSE_ALL)
+    pause_all = pse.argument_free(abi, control.pause_all, pse.PAUSE_ALL)
+    unpause_all = pse.argument_free(abi, control.unpause_all, pse.UNPAUSE_ALL)
     if pause_all is None or unpause_all is None:
         not_applicable(
             f"{authority_name} has no argument-free pause-all/unpause-all function signoff recognises. To drill it, "
             'name them with [control.pause] pause_all = "..." and unpause_all = "..."'
         )
-    operator = request.getfixturevalue("drill")
-    authority = system.address(authority_name)
-    governance = system.address(control.caller) if control.caller else plane.holder_of(authority)
-    if governance is None:
+    caller = system.address(control.caller) if control.caller else plane.holder_of(system.address(authority_name))
+    if caller is None:
         evidence.check(
             [
                 Finding(
@@ -118,71 +101,21 @@ def test_pd_pse_drill(signoff_settings: SessionSettings, request: pytest.Fixture
             ]
         )
         return
-    pausable = {name: f for name, f in plane.modules.items() if f.paused_view and name != authority_name}
-    findings: list[Finding] = []
-
-    def step(name: str, expected: str, observed: str, ok: bool) -> None:
-        evidence.row(
-            "PD-PSE-drill",
-            {"step": name, "expected": expected, "observed": observed, "verdict": "pass" if ok else "fail"},
-        )
-        if not ok:
-            findings.append(
-                Finding(CHECK_ID, name, "error", f"pause drill, {name}: expected {expected}, observed {observed}")
-            )
-
-    def paused(name: str) -> bool:
-        facts = pausable[name]
-        return bool(operator.simulate(governance, facts.address, call_data(facts.paused_view))[-1])
-
-    def blocked_reverts(after: str) -> None:
-        for call in control.blocked:
-            target = system.address(call.function.contract)
-            function = call.function.signature or call.function.function
-            where = f"{control.source}: [control.pause] blocked {call.function}"
-            data = encode_call(system.abi_of(call.function.contract), function, call.args, where)
-            sender = operator.outsider()
-            try:
-                operator.simulate(sender, target, data, value=call.value)
-                reverted = None
-            except ChainError as exc:
-                reverted = str(exc)
-            name = f"{call.function} {after}"
-            if after == "while paused":
-                step(name, "reverts", "reverts" if reverted else "SUCCEEDS", reverted is not None)
-            else:
-                step(name, "succeeds", "succeeds" if reverted is None else f"reverts: {reverted}", reverted is None)
-
+    if not control.blocked:
+        evidence.attach("normal_paths", "none configured: only the paused views are read. Add [control.pause] blocked")
     try:
-        for call in control.blocked:  # a mistyped normal path is the target's error, before anything is sent
-            encode_call(
-                system.abi_of(call.function.contract), call.function.signature or call.function.function, call.args, ""
-            )
-    except (ConfigError, LookupError) as exc:
+        drill = pse.run_pause_drill(
+            request.getfixturevalue("drill"),
+            system,
+            plane,
+            authority_name=authority_name,
+            caller=caller,
+            pause_all=pause_all,
+            unpause_all=unpause_all,
+        )
+    except (ConfigError, LookupError) as exc:  # a mistyped normal path: said before anything is sent
         evidence.check([Finding(CHECK_ID, "blocked", "error", f"{control.source}: [control.pause] blocked: {exc}")])
         return
-    try:
-        operator.send(governance, authority, call_data(pause_all), what=f"{authority_name}.{pause_all}")
-        step(f"{authority_name}.{pause_all} by {plane.label(governance)}", "succeeds", "succeeds", True)
-    except ChainError as exc:
-        step(f"{authority_name}.{pause_all} by {plane.label(governance)}", "succeeds", str(exc), False)
-        evidence.check(findings)
-        return
-    for name, facts in sorted(pausable.items()):
-        now = paused(name)
-        step(f"{name}.{facts.paused_view} after {pause_all}", "true", str(now).lower(), now)
-    if not control.blocked:
-        evidence.attach("normal_paths", "none configured: only paused() is read. Add [control.pause] blocked = [...]")
-    blocked_reverts("while paused")
-    try:
-        operator.send(governance, authority, call_data(unpause_all), what=f"{authority_name}.{unpause_all}")
-        step(f"{authority_name}.{unpause_all}", "succeeds", "succeeds", True)
-    except ChainError as exc:
-        step(f"{authority_name}.{unpause_all}", "succeeds", str(exc), False)
-        evidence.check(findings)
-        return
-    for name, facts in sorted(pausable.items()):
-        now = paused(name)
-        step(f"{name}.{facts.paused_view} after {unpause_all}", "false", str(now).lower(), not now)
-    blocked_reverts("after unpausing")
-    evidence.check(findings)
+    for row in drill.rows:
+        evidence.row("PD-PSE-drill", row)
+    evidence.check(drill.findings)

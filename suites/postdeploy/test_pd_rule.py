@@ -8,7 +8,7 @@ import pytest
 
 from signoff.findings import Finding
 from signoff.postdeploy.control.fixtures import control_of
-from signoff.postdeploy.control.rules import RULE_ID, judge_treasury
+from signoff.postdeploy.control.rules import RULE_ID, controllers, judge_treasury
 from signoff.session import SessionSettings
 from signoff.suite import not_applicable
 
@@ -26,22 +26,7 @@ def test_pd_rule_treasury(signoff_settings: SessionSettings, request: pytest.Fix
         )
     plane = request.getfixturevalue("control_plane")
     label = plane.label
-    forbidden: dict[str, str] = {}
-    if plane.owner_control is not None:
-        for what, address in (
-            ("the declared governance", plane.owner_control.governance),
-            ("the declared owner", plane.owner_control.owner),
-        ):
-            if address:
-                forbidden.setdefault(address.lower(), f"{what} ({plane.owner_control.source.name})")
-    for name, facts in plane.modules.items():
-        if facts.holder:
-            forbidden.setdefault(facts.holder.lower(), f"the holder of {name} ({facts.holder_getter})")
-        path = plane.paths.get(name)
-        if path is not None and path.end is not None:
-            forbidden.setdefault(path.end.address.lower(), f"who finally controls {name}")
-            for owner in path.end.owners:
-                forbidden.setdefault(owner.lower(), f"an owner of the Safe that controls {name}")
+    forbidden = controllers(plane)
     findings: list[Finding] = []
     for param in treasuries:
         reading = plane.readings.get(param.id)

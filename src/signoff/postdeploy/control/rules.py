@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signoff.artifacts.abi import canonical_type
 from signoff.artifacts.hashing import keccak256
 from signoff.findings import Finding
+
+if TYPE_CHECKING:
+    from signoff.postdeploy.control.plane import ControlPlane
 
 RULE_ID = "PD-RULE"
 EVENTS_ID = "PD-EVT"
@@ -25,6 +28,51 @@ Abi = Sequence[Mapping[str, Any]]
 _PROPOSALS = ("Started", "Pending", "Proposed", "Nominated")  # a transfer under way, not a hand-over
 _SUBJECTS = ("ownership", "owner", "governance", "governor", "admin")
 _CHANGES = ("transfer", "updated", "changed", "set", "new", "granted", "started", "accepted", "proposed", "nominated")
+
+
+def controllers(plane: ControlPlane) -> dict[str, str]:
+    """Every address that holds control (lower case -> who it is): what a treasury must never be. The
+    owner-control file's targets, each module's holder, and whoever finally controls it (with a Safe's
+    owners)."""
+    found: dict[str, str] = {}
+    control = plane.owner_control
+    if control is not None:
+        for what, address in (("the declared governance", control.governance), ("the declared owner", control.owner)):
+            if address:
+                found.setdefault(address.lower(), f"{what} ({control.source.name})")
+    for name, facts in plane.modules.items():
+        if facts.holder:
+            found.setdefault(facts.holder.lower(), f"the holder of {name} ({facts.holder_getter})")
+        path = plane.paths.get(name)
+        if path is not None and path.end is not None:
+            found.setdefault(path.end.address.lower(), f"who finally controls {name}")
+            for owner in path.end.owners:
+                found.setdefault(owner.lower(), f"an owner of the Safe that controls {name}")
+    return found
+
+
+def expected_recipients(
+    plane: ControlPlane, governance: Sequence[str], authority: str | None, deployers: Sequence[str]
+) -> dict[str, str]:
+    """Who may receive control in an event (lower case -> why): the owner-control file's holders, the
+    configured governance, the pause authority, and the deployer(s) who hold contracts until handing over."""
+    allowed: dict[str, str] = {}
+    control = plane.owner_control
+    if control is not None:
+        for what, address in (("declared governance", control.governance), ("declared owner", control.owner)):
+            if address:
+                allowed[address.lower()] = what
+        for key, declared in control.modules.items():
+            for address in (declared.owner, declared.governance, declared.pending):
+                if address:
+                    allowed[address.lower()] = f"declared for {key}"
+    for address in governance:
+        allowed.setdefault(address.lower(), "the configured governance")
+    if authority:
+        allowed[authority.lower()] = "the pause authority"
+    for address in deployers:
+        allowed.setdefault(address.lower(), "the deployer")
+    return allowed
 
 
 def judge_treasury(
