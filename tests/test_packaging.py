@@ -216,7 +216,8 @@ def test_the_network_option_space_form_writes_evidence(tmp_path: Path) -> None:
 def test_the_built_wheel_alone_runs_preflight_and_postdeploy(tmp_path: Path) -> None:
     """Only the wheel (and its dependencies) in a new venv; a Hardhat project with no node_modules anywhere:
     `signoff init` + `pytest -m eip170` fail exactly on the oversized contract and write the project's
-    reports; the bundled reference rehearses with a real Safe (from safe-eth-py) under `pytest -m postdeploy`."""
+    reports; the bundled reference rehearses with a real Safe (from safe-eth-py) under `pytest -m postdeploy`;
+    an owner-controlled protocol's repository passes `pytest -m control` and gets its owner surface."""
     dist = tmp_path / "dist"
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(REPO)], tmp_path)
     assert built.returncode == 0, built.stderr
@@ -262,6 +263,15 @@ def test_the_built_wheel_alone_runs_preflight_and_postdeploy(tmp_path: Path) -> 
     [evidence] = _evidence_json(reference / "reports")
     [governance] = json.loads(evidence.read_text())["tables"]["PD-OWN-governance"]["rows"]
     assert (governance["kind"], governance["threshold"], governance["verdict"]) == ("safe 1.4.1", "3 of 5", "pass")
+
+    # an owner-controlled protocol's repository: its config/*.json and the mapping, nothing of signoff's
+    owner = tmp_path / "owner-protocol"
+    control = REPO / "fixtures" / "reference-control"
+    shutil.copytree(control, owner, ignore=lambda at, _: ["contracts"] if Path(at) == control else [])
+    plane = _run([str(bin_dir / "pytest"), "-m", "control"], owner, env)
+    assert plane.returncode == 0, plane.stdout + plane.stderr
+    assert (owner / "reports" / "eth-tester-owner-surface.md").is_file()
+    assert set(_outcomes(owner / "reports").values()) == {"passed"}
     assert not any(p.name == "node_modules" for p in tmp_path.rglob("node_modules"))
 
 
