@@ -153,6 +153,17 @@ def _read_config(plane: ControlPlane, system: DeployedSystem, reader: ChainReade
     for mapping in settings.files:
         data = read_json(mapping.path, "config file")
         mapped = [p.key for p in mapping.params]
+        if not isinstance(data, dict):
+            found = "an array" if isinstance(data, list) else f"a {type(data).__name__}"
+            why = f"{mapping.path} is {found}, not a JSON object of key -> value"
+            plane.problems.append(
+                KeyProblem(mapping.name, "(the whole file)", "unmapped", f"{why}. Next step: fix the file")
+            )
+            for key in mapped:
+                plane.problems.append(
+                    KeyProblem(mapping.name, key, "not-an-object", f"{mapping.name}: {key} cannot be compared: {why}")
+                )
+            continue
         for key in unmapped(data, mapped, mapping.ignore):
             plane.problems.append(
                 KeyProblem(
