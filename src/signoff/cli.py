@@ -17,7 +17,7 @@ from pathlib import Path
 
 from signoff.errors import SignoffError
 
-PHASES = ("preflight", "postdeploy", "e2e_pou")
+PHASES = ("preflight", "postdeploy", "e2e_pou", "e2e_flows")
 USAGE_ERROR = 4
 
 

@@ -18,6 +18,7 @@ PHASES: tuple[tuple[str, str], ...] = (
     ("preflight", "suite phase - artifacts, configuration and network readiness, before deploying (nothing is sent)"),
     ("postdeploy", "suite phase - what is on chain, after deploying (read-only on live networks)"),
     ("e2e_pou", "suite phase - the Proof-of-Usefulness broker flow end to end"),
+    ("e2e_flows", "suite phase - a deployed system as its users meet it: its service's health and latency"),
 )
 
 CHECKS: tuple[tuple[str, str], ...] = (
@@ -50,6 +51,8 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("finalizer", "PU-FIN - the automatic finalizer finalizes receipts at quorum within its interval"),
     ("reputation", "PU-REP - reputation updated on settlement by EWMA (a = 0.2) on seven dimensions"),
     ("websocket", "PU-WS - client and agent notified over WebSocket on settlement"),
+    ("service_health", "FL-HLT - the service's health endpoint, judged by its body (db.ok), not its status"),
+    ("latency", "FL-LAT - p95 latency and error rate of named endpoints within their budgets (bounded probe)"),
     ("slow", "takes more than a few seconds"),
 )
 

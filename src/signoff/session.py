@@ -20,6 +20,7 @@ from signoff.chain import Endpoint
 from signoff.deploy.plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
 from signoff.evidence.provenance import git_commit
+from signoff.flows.settings import ServiceSettings, load_service
 from signoff.postdeploy.control.settings import ControlSettings, load_control
 from signoff.postdeploy.settings import PostdeploySettings, load_postdeploy
 from signoff.redaction import display_url
@@ -48,6 +49,7 @@ class SessionSettings:
     deploy_plan: DeployPlan | None = None  # [deploy]: what a rehearsal runs
     postdeploy: PostdeploySettings | None = None  # [postdeploy]: what the deployed system must satisfy
     control: ControlSettings | None = None  # [control]: the owner control plane (config files as expected values)
+    service: ServiceSettings | None = None  # [service]: the off-chain service (e2e_flows)
     fork: bool = False  # --signoff-fork: drills on an anvil fork of the live network
     strict: bool = False  # --signoff-strict: a check that did not run fails the sign-off
 
@@ -133,6 +135,7 @@ def resolve_session(target_path: Path, network: str, *, fork: bool = False, stri
         deploy_plan=load_deploy_plan(target),
         postdeploy=load_postdeploy(target),
         control=load_control(target),
+        service=load_service(target),
         fork=fork,
         strict=strict,
     )

@@ -213,6 +213,7 @@ class Target:
     raw_deploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [deploy]: signoff.deploy.plan
     raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: postdeploy.settings
     raw_control: Mapping[str, Any] | None = field(default=None, repr=False)  # [control]: postdeploy.control.settings
+    raw_service: Mapping[str, Any] | None = field(default=None, repr=False)  # [service]: flows.settings
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     builtin_readiness: Mapping[str, NetworkSettings] = field(default_factory=dict)  # [networks.anvil] readiness keys
 
@@ -394,6 +395,7 @@ def load_target(path: Path) -> Target:
     raw_deploy = dict(top.raw_table("deploy")) if "deploy" in top.data else None
     raw_postdeploy = dict(top.raw_table("postdeploy")) if "postdeploy" in top.data else None
     raw_control = dict(top.raw_table("control")) if "control" in top.data else None
+    raw_service = dict(top.raw_table("service")) if "service" in top.data else None
     top.done()
 
     return Target(
@@ -415,6 +417,7 @@ def load_target(path: Path) -> Target:
         raw_deploy=raw_deploy,
         raw_postdeploy=raw_postdeploy,
         raw_control=raw_control,
+        raw_service=raw_service,
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )

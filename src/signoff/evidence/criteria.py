@@ -72,7 +72,7 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("000", "Owner control surface shared as Markdown", ("PD-CTL",)),
     Criterion("004", "End-to-end flow: register -> post job -> ... -> certificate mint", ()),
     Criterion("004", "Migrations dry-run first; rollback plan validated", ()),
-    Criterion("004", "/api/admin/health healthy; p95 latency and error-rate budgets", ()),
+    Criterion("004", "/api/admin/health healthy; p95 latency and error-rate budgets", ("FL-HLT", "FL-LAT")),
 )
 
 
