@@ -56,6 +56,8 @@ def test_each_service_variant_fails_exactly_its_check(run_suite, variant: str, f
     assert run.result.ret == 1, run.output
     assert _failed(run) == failing, run.outcomes()
     assert message in run.output and "Traceback" not in run.output
+    outputs = [c["data"].get("service_output", "") for c in run.evidence()["checks"] if c["outcome"] == "failed"]
+    assert all("listening on 127.0.0.1:" in output for output in outputs), outputs  # what the service printed
 
 
 def _copy(tmp_path: Path, replace: tuple[str, str]) -> Path:

@@ -41,4 +41,6 @@ def test_fl_hlt(signoff_settings: SessionSettings, request: pytest.FixtureReques
         evidence.row(CHECK_ID, row)
     evidence.attach("body", redact(answer.body[:2000].decode("utf-8", errors="replace")))
     evidence.attach("milliseconds", round(answer.seconds * 1000, 1))
+    if findings:
+        evidence.attach("service_output", running.output())
     evidence.check(findings)

@@ -45,4 +45,6 @@ def test_fl_lat(
             samples.append(svc.Sample(settings.request_timeout_seconds, None, str(exc).split(": ")[-1][:60]))
     row, findings = svc.judge_probe(running.shown + probe.path, probe, samples)
     evidence.row(CHECK_ID, row)
+    if findings:
+        evidence.attach("service_output", running.output())
     evidence.check(findings)

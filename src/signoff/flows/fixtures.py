@@ -15,6 +15,7 @@ from signoff.evidence.spec import TableSpec
 from signoff.findings import NOT_APPLICABLE
 from signoff.flows.settings import ServiceSettings
 from signoff.redaction import display_url, redact, register_secret
+from signoff.services import ServiceProcess
 from signoff.session import SessionSettings
 from signoff.stash import record_environment, settings_of
 
@@ -58,14 +59,17 @@ def service_of(settings: SessionSettings) -> ServiceSettings:
 class Service:
     url: str  # base URL, no trailing slash
     settings: ServiceSettings
-    shown: str  # for messages: scheme and host only
+    shown: str  # for messages (secrets redacted)
+    process: ServiceProcess | None = None  # when signoff started it: its captured output
+
+    def output(self) -> str:
+        """The last lines the service printed (stdout and stderr), for the evidence."""
+        return self.process.log_tail(40) if self.process is not None else "(not started by signoff)"
 
 
 @pytest.fixture(scope="session")
 def service(request: pytest.FixtureRequest) -> Iterator[Service]:
     settings = service_of(settings_of(request.config))
-    from signoff.services import ServiceProcess
-
     problem = ""
     process = None
     try:
@@ -98,7 +102,7 @@ def service(request: pytest.FixtureRequest) -> Iterator[Service]:
         pytest.fail(problem, pytrace=False)
     assert url is not None
     try:
-        yield Service(url.rstrip("/"), settings, redact(url.rstrip("/")))
+        yield Service(url.rstrip("/"), settings, redact(url.rstrip("/")), process)
     finally:
         if process is not None:
             process.stop()
