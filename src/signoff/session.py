@@ -20,6 +20,7 @@ from signoff.chain import Endpoint
 from signoff.deploy.plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
 from signoff.evidence.provenance import git_commit
+from signoff.flows.declared import Flow, load_flows
 from signoff.flows.settings import ServiceSettings, load_service
 from signoff.postdeploy.control.settings import ControlSettings, load_control
 from signoff.postdeploy.settings import PostdeploySettings, load_postdeploy
@@ -50,6 +51,7 @@ class SessionSettings:
     postdeploy: PostdeploySettings | None = None  # [postdeploy]: what the deployed system must satisfy
     control: ControlSettings | None = None  # [control]: the owner control plane (config files as expected values)
     service: ServiceSettings | None = None  # [service]: the off-chain service (e2e_flows)
+    flows: tuple[Flow, ...] = ()  # [[flows]]: declared end-to-end flows (e2e_flows)
     fork: bool = False  # --signoff-fork: drills on an anvil fork of the live network
     strict: bool = False  # --signoff-strict: a check that did not run fails the sign-off
 
@@ -136,6 +138,7 @@ def resolve_session(target_path: Path, network: str, *, fork: bool = False, stri
         postdeploy=load_postdeploy(target),
         control=load_control(target),
         service=load_service(target),
+        flows=load_flows(target),
         fork=fork,
         strict=strict,
     )

@@ -214,6 +214,7 @@ class Target:
     raw_postdeploy: Mapping[str, Any] | None = field(default=None, repr=False)  # [postdeploy]: postdeploy.settings
     raw_control: Mapping[str, Any] | None = field(default=None, repr=False)  # [control]: postdeploy.control.settings
     raw_service: Mapping[str, Any] | None = field(default=None, repr=False)  # [service]: flows.settings
+    raw_flows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # [[flows]]: flows.declared
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     builtin_readiness: Mapping[str, NetworkSettings] = field(default_factory=dict)  # [networks.anvil] readiness keys
 
@@ -396,6 +397,7 @@ def load_target(path: Path) -> Target:
     raw_postdeploy = dict(top.raw_table("postdeploy")) if "postdeploy" in top.data else None
     raw_control = dict(top.raw_table("control")) if "control" in top.data else None
     raw_service = dict(top.raw_table("service")) if "service" in top.data else None
+    raw_flows = tuple(dict(entry.data) for entry in top.table_list("flows"))
     top.done()
 
     return Target(
@@ -418,6 +420,7 @@ def load_target(path: Path) -> Target:
         raw_postdeploy=raw_postdeploy,
         raw_control=raw_control,
         raw_service=raw_service,
+        raw_flows=raw_flows,
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )

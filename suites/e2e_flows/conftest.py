@@ -1,5 +1,5 @@
-"""e2e_flows: a target without [service] says "not applicable" once (one check stays selected and
-says it, naming the key), not once per check."""
+"""e2e_flows: a target without [service] says "not applicable" once for the service checks (one stays
+selected and says it, naming the key), not once per check."""
 
 import pytest
 
@@ -13,7 +13,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if settings.service is not None:
         return
-    flows = [item for item in items if item.get_closest_marker("e2e_flows") is not None]
+    flows = [item for item in items if any(item.get_closest_marker(m) for m in ("service_health", "latency"))]
     if len(flows) > 1:
         config.hook.pytest_deselected(items=flows[1:])
         dropped = {id(item) for item in flows[1:]}

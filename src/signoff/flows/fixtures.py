@@ -26,6 +26,17 @@ TABLES.update(
             (("field", "Field"), ("expected", "Expected"), ("observed", "Observed"), ("verdict", "Verdict")),
             "order",
         ),
+        "FL-FLOW": TableSpec(
+            "FL-FLOW: declared end-to-end flows, step by step",
+            (
+                ("step", "Step"),
+                ("expected", "Expected"),
+                ("observed", "Observed"),
+                ("gas", "Gas"),
+                ("verdict", "Verdict"),
+            ),
+            "order",
+        ),
         "FL-LAT": TableSpec(
             "FL-LAT: latency and error rate of named endpoints",
             (
