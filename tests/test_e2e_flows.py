@@ -113,7 +113,7 @@ def test_a_command_that_exits_says_so_with_its_output(run_suite, tmp_path: Path)
 def test_a_target_without_service_says_not_applicable_once(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "e2e_flows", target=FIXTURES / "reference" / "signoff.toml")
     [check] = run.evidence()["checks"]
-    assert check["result"] == "not applicable" and "no [service] in" in check["message"]
+    assert check["result"] == "not applicable" and "no [[flows]] and no [service] in" in check["message"]
 
 
 @pytest.mark.parametrize(
@@ -142,3 +142,73 @@ def test_the_probe_judge() -> None:
         "GET /a", probe, [Sample(0.1, 200)] * 18 + [Sample(0.1, 500), Sample(5.0, None, "timed out")]
     )
     assert [f.message.split(": ", 1)[1][:30] for f in findings] == ["2 of 20 requests failed (10.0%"]
+
+
+FLOW = """
+[[flows]]
+name = "pause-stops-jobs"
+
+[[flows.step]]
+call = "JobRegistry.createJob"
+args = ["1 ether"]
+from = "@Owner1"
+expect_events = ["JobCreated"]
+
+[[flows.step]]
+call = "SystemPause.pauseAll"
+from = "@Governance"
+expect_events = ["Paused"]
+
+[[flows.step]]
+call = "JobRegistry.createJob"
+args = [1]
+from = "@Owner1"
+expect_revert = "{revert}"
+"""
+
+
+def _control_with_flow(tmp_path: Path, revert: str) -> Path:
+    source = FIXTURES / "reference-control"
+    folder = tmp_path / "control"
+    shutil.copytree(source, folder, ignore=lambda at, _: ["contracts"] if Path(at) == source else [])
+    toml = folder / "signoff.toml"
+    toml.write_text(toml.read_text() + FLOW.replace("{revert}", revert))
+    return toml
+
+
+def test_a_declared_flow_runs_step_by_step_on_the_rehearsal_chain(run_suite, tmp_path: Path) -> None:
+    run: SuiteRun = run_suite("-m", "flows", target=_control_with_flow(tmp_path, "EnforcedPause"))
+    assert run.result.ret == 0, run.output
+    rows = run.evidence()["tables"]["FL-FLOW"]["rows"]
+    assert [r["verdict"] for r in rows] == ["pass"] * 3
+    assert rows[0]["observed"] == "succeeded, emitted JobCreated" and rows[0]["gas"] > 0
+    assert rows[2]["observed"] == "reverted: EnforcedPause()"
+
+
+def test_a_flow_step_that_does_not_revert_as_it_must_is_the_finding(run_suite, tmp_path: Path) -> None:
+    run: SuiteRun = run_suite("-m", "flows", target=_control_with_flow(tmp_path, "NotPauser"))
+    assert run.result.ret == 1, run.output
+    assert (
+        "flow 'pause-stops-jobs', step #3 call JobRegistry.createJob from @Owner1: expected it reverts with "
+        in run.output
+    )
+    assert "NotPauser, but it reverted (" in run.output and "Traceback" not in run.output
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ('deploy = "JobRegistry"', "a flow step calls or waits"),
+        ('call = "JobRegistry.createJob"\nexpect_revert = 3', "expect_revert must be true or a text"),
+        ('wait = "1d"\nexpect_events = ["X"]', "a wait expects nothing"),
+    ],
+)
+def test_flow_errors_name_the_step(tmp_path: Path, step: str, message: str) -> None:
+    from signoff.flows.declared import load_flows
+    from signoff.target import load_target
+
+    toml = _control_with_flow(tmp_path, "EnforcedPause")
+    toml.write_text(toml.read_text() + f'\n[[flows]]\nname = "bad"\n\n[[flows.step]]\n{step}\n')
+    with pytest.raises(ConfigError) as error:
+        load_flows(load_target(toml))
+    assert message in str(error.value), str(error.value)

@@ -1,5 +1,6 @@
-"""e2e_flows: a target without [service] says "not applicable" once for the service checks (one stays
-selected and says it, naming the key), not once per check."""
+"""e2e_flows: what is not configured says "not applicable" once, naming the key, not once per check:
+one item for the whole phase when the target has neither [service] nor [[flows]], else one for the
+service checks when it has no [service]."""
 
 import pytest
 
@@ -13,8 +14,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if settings.service is not None:
         return
-    flows = [item for item in items if any(item.get_closest_marker(m) for m in ("service_health", "latency"))]
-    if len(flows) > 1:
-        config.hook.pytest_deselected(items=flows[1:])
-        dropped = {id(item) for item in flows[1:]}
+    markers = ("service_health", "latency") if settings.flows else ("service_health", "latency", "flows")
+    group = [item for item in items if any(item.get_closest_marker(m) for m in markers)]
+    if len(group) > 1:
+        config.hook.pytest_deselected(items=group[1:])
+        dropped = {id(item) for item in group[1:]}
         items[:] = [item for item in items if id(item) not in dropped]
