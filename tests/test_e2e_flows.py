@@ -33,6 +33,10 @@ def test_the_reference_service_passes(run_suite) -> None:
     assert health["db.ok"]["observed"] == "true" and health["HTTP status"]["observed"] == 200
     [latency] = tables["FL-LAT"]["rows"]
     assert latency["requests"] == 20 and latency["verdict"] == "pass"
+    flow = tables["FL-FLOW"]["rows"]
+    assert len(flow) == 10 and {r["verdict"] for r in flow} == {"pass"}
+    assert flow[4]["observed"] == "succeeded, emitted MilestoneReleased, EscrowCompleted"
+    assert flow[9]["observed"] == "reverted: AlreadyReviewed(1)"
     assert "started by signoff: python service.py --port " in run.output or run.evidence()["environment"]
 
 
@@ -43,6 +47,12 @@ def test_the_reference_service_passes(run_suite) -> None:
             "market-health-200-db-down",
             {"test_fl_hlt", "test_fl_lat[/api/jobs]"},
             "/api/admin/health answered 200 with db.ok = false, expected true while its status says healthy",
+        ),
+        (
+            "market-second-review",
+            {"test_fl_flow[runbook]"},
+            "step #10 call MarketReviews.submitReview from @Freelancer: expected it reverts with AlreadyReviewed, "
+            "but it succeeded",
         ),
         (
             "market-latency-regression",
@@ -56,14 +66,15 @@ def test_each_service_variant_fails_exactly_its_check(run_suite, variant: str, f
     assert run.result.ret == 1, run.output
     assert _failed(run) == failing, run.outcomes()
     assert message in run.output and "Traceback" not in run.output
-    outputs = [c["data"].get("service_output", "") for c in run.evidence()["checks"] if c["outcome"] == "failed"]
+    checks = [c for c in run.evidence()["checks"] if c["outcome"] == "failed" and "test_fl_flow" not in c["nodeid"]]
+    outputs = [c["data"].get("service_output", "") for c in checks]
     assert all("listening on 127.0.0.1:" in output for output in outputs), outputs  # what the service printed
 
 
 def _copy(tmp_path: Path, replace: tuple[str, str]) -> Path:
     folder = tmp_path / "market"
-    shutil.copytree(FIXTURES / "reference-market", folder)
-    shutil.copytree(FIXTURES / "reference-control" / "artifacts", tmp_path / "reference-control" / "artifacts")
+    source = FIXTURES / "reference-market"
+    shutil.copytree(source, folder, ignore=lambda at, _: ["contracts", "defects"] if Path(at) == source else [])
     toml = folder / "signoff.toml"
     toml.write_text(toml.read_text().replace(*replace))
     return toml

@@ -94,6 +94,7 @@ def test_the_compile_covers_the_whole_reference(recompiled: Path) -> None:
     [
         FIXTURES / "reference-control",
         FIXTURES / "reference-control-roles",
+        FIXTURES / "reference-market",
         REPO / "tests" / "data" / "genesis-target",
     ],
     ids=lambda p: p.name,
