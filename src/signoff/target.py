@@ -397,7 +397,7 @@ def load_target(path: Path) -> Target:
     raw_postdeploy = dict(top.raw_table("postdeploy")) if "postdeploy" in top.data else None
     raw_control = dict(top.raw_table("control")) if "control" in top.data else None
     raw_service = dict(top.raw_table("service")) if "service" in top.data else None
-    raw_flows = tuple(dict(entry.data) for entry in top.table_list("flows"))
+    raw_flows = tuple(dict(entry.data) for entry in top.table_list("flows")) if "flows" in top.data else ()
     top.done()
 
     return Target(
