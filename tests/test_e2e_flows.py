@@ -33,8 +33,12 @@ def test_the_reference_service_passes(run_suite) -> None:
     assert health["db.ok"]["observed"] == "true" and health["HTTP status"]["observed"] == 200
     [latency] = tables["FL-LAT"]["rows"]
     assert latency["requests"] == 20 and latency["verdict"] == "pass"
-    flow = tables["FL-FLOW"]["rows"]
-    assert len(flow) == 10 and {r["verdict"] for r in flow} == {"pass"}
+    flow = [r for r in tables["FL-FLOW"]["rows"] if r["step"].startswith("#")]
+    assert len(flow) == 17 and {r["verdict"] for r in flow} == {"pass"}
+    invariant = tables["FL-INV"]["rows"]
+    assert len(invariant) == 17 and {(r["invariant"], r["observed"]) for r in invariant} == {
+        ("escrow-solvent", "holds")
+    }
     assert flow[4]["observed"] == "succeeded, emitted MilestoneReleased, EscrowCompleted"
     assert flow[9]["observed"] == "reverted: AlreadyReviewed(1)"
     assert "started by signoff: python service.py --port " in run.output or run.evidence()["environment"]
@@ -47,6 +51,14 @@ def test_the_reference_service_passes(run_suite) -> None:
             "market-health-200-db-down",
             {"test_fl_hlt", "test_fl_lat[/api/jobs]"},
             "/api/admin/health answered 200 with db.ok = false, expected true while its status says healthy",
+        ),
+        (
+            "market-escrow-overpays",
+            {"test_fl_inv[dispute-after-release]", "test_fl_flow[dispute-after-release]"},
+            "invariant 'escrow-solvent' broke in flow 'dispute-after-release' after #6 call "
+            "MarketEscrow.resolveDispute from @Deployer: MarketEscrow holds 550000000000000000 wei but its open "
+            "escrows are owed "
+            "1025000000000000000 wei: short by 475000000000000000 wei",
         ),
         (
             "market-second-review",
@@ -66,7 +78,10 @@ def test_each_service_variant_fails_exactly_its_check(run_suite, variant: str, f
     assert run.result.ret == 1, run.output
     assert _failed(run) == failing, run.outcomes()
     assert message in run.output and "Traceback" not in run.output
-    checks = [c for c in run.evidence()["checks"] if c["outcome"] == "failed" and "test_fl_flow" not in c["nodeid"]]
+    service = ("test_fl_hlt", "test_fl_lat")  # what the service printed goes with its own checks
+    checks = [
+        c for c in run.evidence()["checks"] if c["outcome"] == "failed" and any(t in c["nodeid"] for t in service)
+    ]
     outputs = [c["data"].get("service_output", "") for c in checks]
     assert all("listening on 127.0.0.1:" in output for output in outputs), outputs  # what the service printed
 
@@ -223,3 +238,25 @@ def test_flow_errors_name_the_step(tmp_path: Path, step: str, message: str) -> N
     with pytest.raises(ConfigError) as error:
         load_flows(load_target(toml))
     assert message in str(error.value), str(error.value)
+
+
+def test_an_invariant_that_cannot_be_loaded_is_a_usage_error(tmp_path: Path) -> None:
+    from signoff.flows.invariants import load_invariants
+    from signoff.target import load_target
+
+    toml = _copy(tmp_path, ('python = "invariants.py:escrow_solvent"', 'python = "invariants.py"'))
+    with pytest.raises(ConfigError, match=r'must be "file.py:function"'):
+        load_invariants(load_target(toml))
+    toml.write_text(toml.read_text().replace('python = "invariants.py"', 'python = "nope.py:f"'))
+    with pytest.raises(ConfigError, match=r"nope\.py, which does not exist"):
+        load_invariants(load_target(toml))
+
+
+def test_an_invariant_that_crashes_is_reported_not_raised(run_suite, tmp_path: Path) -> None:
+    toml = _copy(tmp_path, ("", ""))
+    (toml.parent / "invariants.py").write_text(
+        "def escrow_solvent(chain):\n    return chain.call('MarketEscrow', 'nope')\n"
+    )
+    run: SuiteRun = run_suite("-m", "invariants", target=toml)
+    assert run.result.ret == 1, run.output
+    assert "the invariant raised " in run.output and "Traceback" not in run.output

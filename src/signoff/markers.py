@@ -52,6 +52,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("reputation", "PU-REP - reputation updated on settlement by EWMA (a = 0.2) on seven dimensions"),
     ("websocket", "PU-WS - client and agent notified over WebSocket on settlement"),
     ("flows", "FL-FLOW - declared end-to-end flows: each step succeeds with its events, or reverts as it must"),
+    ("invariants", "FL-INV - the team's invariants hold after every step of every declared flow"),
     ("service_health", "FL-HLT - the service's health endpoint, judged by its body (db.ok), not its status"),
     ("latency", "FL-LAT - p95 latency and error rate of named endpoints within their budgets (bounded probe)"),
     ("slow", "takes more than a few seconds"),

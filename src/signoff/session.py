@@ -21,6 +21,7 @@ from signoff.deploy.plan import DeployPlan, load_deploy_plan
 from signoff.errors import ArtifactError, ConfigError
 from signoff.evidence.provenance import git_commit
 from signoff.flows.declared import Flow, load_flows
+from signoff.flows.invariants import Invariant, load_invariants
 from signoff.flows.settings import ServiceSettings, load_service
 from signoff.postdeploy.control.settings import ControlSettings, load_control
 from signoff.postdeploy.settings import PostdeploySettings, load_postdeploy
@@ -52,6 +53,7 @@ class SessionSettings:
     control: ControlSettings | None = None  # [control]: the owner control plane (config files as expected values)
     service: ServiceSettings | None = None  # [service]: the off-chain service (e2e_flows)
     flows: tuple[Flow, ...] = ()  # [[flows]]: declared end-to-end flows (e2e_flows)
+    invariants: tuple[Invariant, ...] = ()  # [[invariants]]: checked after every step of every flow
     fork: bool = False  # --signoff-fork: drills on an anvil fork of the live network
     strict: bool = False  # --signoff-strict: a check that did not run fails the sign-off
 
@@ -139,6 +141,7 @@ def resolve_session(target_path: Path, network: str, *, fork: bool = False, stri
         control=load_control(target),
         service=load_service(target),
         flows=load_flows(target),
+        invariants=load_invariants(target),
         fork=fork,
         strict=strict,
     )

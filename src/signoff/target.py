@@ -215,6 +215,7 @@ class Target:
     raw_control: Mapping[str, Any] | None = field(default=None, repr=False)  # [control]: postdeploy.control.settings
     raw_service: Mapping[str, Any] | None = field(default=None, repr=False)  # [service]: flows.settings
     raw_flows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # [[flows]]: flows.declared
+    raw_invariants: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # [[invariants]]: flows.invariants
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     builtin_readiness: Mapping[str, NetworkSettings] = field(default_factory=dict)  # [networks.anvil] readiness keys
 
@@ -398,6 +399,9 @@ def load_target(path: Path) -> Target:
     raw_control = dict(top.raw_table("control")) if "control" in top.data else None
     raw_service = dict(top.raw_table("service")) if "service" in top.data else None
     raw_flows = tuple(dict(entry.data) for entry in top.table_list("flows")) if "flows" in top.data else ()
+    raw_invariants = (
+        tuple(dict(entry.data) for entry in top.table_list("invariants")) if "invariants" in top.data else ()
+    )
     top.done()
 
     return Target(
@@ -421,6 +425,7 @@ def load_target(path: Path) -> Target:
         raw_control=raw_control,
         raw_service=raw_service,
         raw_flows=raw_flows,
+        raw_invariants=raw_invariants,
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )

@@ -14,7 +14,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if settings.service is not None:
         return
-    markers = ("service_health", "latency") if settings.flows else ("service_health", "latency", "flows")
+    markers = ("service_health", "latency") if settings.flows else ("service_health", "latency", "flows", "invariants")
     group = [item for item in items if any(item.get_closest_marker(m) for m in markers)]
     if len(group) > 1:
         config.hook.pytest_deselected(items=group[1:])

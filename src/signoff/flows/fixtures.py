@@ -37,6 +37,17 @@ TABLES.update(
             ),
             "order",
         ),
+        "FL-INV": TableSpec(
+            "FL-INV: invariants after every step of the declared flows",
+            (
+                ("step", "Step"),
+                ("outcome", "Step outcome"),
+                ("invariant", "Invariant"),
+                ("observed", "Observed"),
+                ("verdict", "Verdict"),
+            ),
+            "order",
+        ),
         "FL-LAT": TableSpec(
             "FL-LAT: latency and error rate of named endpoints",
             (
