@@ -89,7 +89,7 @@ def test_each_service_variant_fails_exactly_its_check(run_suite, variant: str, f
 def _copy(tmp_path: Path, replace: tuple[str, str]) -> Path:
     folder = tmp_path / "market"
     source = FIXTURES / "reference-market"
-    shutil.copytree(source, folder, ignore=lambda at, _: ["contracts", "defects"] if Path(at) == source else [])
+    shutil.copytree(source, folder, ignore=lambda at, _: ["contracts"] if Path(at) == source else [])
     toml = folder / "signoff.toml"
     toml.write_text(toml.read_text().replace(*replace))
     return toml

@@ -61,3 +61,13 @@ def contract_cases(artifacts: ArtifactSet, include: Callable[[Contract], bool]) 
             shown = problem.path.name
         cases.append(ContractCase(safe_id(f"unreadable:{shown}"), problem=problem))
     return cases
+
+
+def say_once(config: pytest.Config, items: list[pytest.Item], markers: tuple[str, ...]) -> None:
+    """Keep the first item carrying any of ``markers`` and deselect the rest: for checks that would all
+    say the same "not applicable" (a table the target lacks), one says it, naming the key."""
+    group = [item for item in items if any(item.get_closest_marker(marker) for marker in markers)]
+    if len(group) > 1:
+        config.hook.pytest_deselected(items=group[1:])
+        dropped = {id(item) for item in group[1:]}
+        items[:] = [item for item in items if id(item) not in dropped]

@@ -5,6 +5,7 @@ service checks when it has no [service]."""
 import pytest
 
 from signoff.stash import settings_of
+from signoff.suite import say_once
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -12,11 +13,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         settings = settings_of(config)
     except pytest.UsageError:
         return
-    if settings.service is not None:
-        return
-    markers = ("service_health", "latency") if settings.flows else ("service_health", "latency", "flows", "invariants")
-    group = [item for item in items if any(item.get_closest_marker(m) for m in markers)]
-    if len(group) > 1:
-        config.hook.pytest_deselected(items=group[1:])
-        dropped = {id(item) for item in group[1:]}
-        items[:] = [item for item in items if id(item) not in dropped]
+    if settings.service is None:
+        service = ("service_health", "latency")
+        say_once(config, items, service if settings.flows else (*service, "flows", "invariants"))

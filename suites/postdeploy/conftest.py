@@ -7,6 +7,7 @@ its own line; one of them stays selected and says it, naming the key that adds t
 import pytest
 
 from signoff.stash import settings_of
+from signoff.suite import say_once
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -14,10 +15,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         settings = settings_of(config)
     except pytest.UsageError:
         return
-    if settings.control is not None:
-        return
-    control = [item for item in items if item.get_closest_marker("control") is not None]
-    if len(control) > 1:
-        config.hook.pytest_deselected(items=control[1:])
-        dropped = {id(item) for item in control[1:]}
-        items[:] = [item for item in items if id(item) not in dropped]
+    if settings.control is None:
+        say_once(config, items, ("control",))

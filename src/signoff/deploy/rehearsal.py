@@ -247,18 +247,14 @@ class Operator:
         return Timelock(str(to_checksum_address(sender)), int(facts.min_delay or 0), str(proposer), str(executor))
 
     def _has_role(self, contract: str, role: str, who: str) -> bool:
-        from eth_abi.abi import decode, encode
+        from signoff.postdeploy.ownership import ChainReader, has_role, role_id
 
+        reader = ChainReader(self.w3, "latest")
         try:
-            role_id = bytes(
-                self.w3.eth.call({"to": to_checksum_address(contract), "data": keccak256(f"{role}()".encode())[:4]})
-            )
-            data = keccak256(b"hasRole(bytes32,address)")[:4] + encode(["bytes32", "address"], [role_id[:32], who])
-            return bool(
-                decode(["bool"], bytes(self.w3.eth.call({"to": to_checksum_address(contract), "data": data})))[0]
-            )
-        except Exception:
-            return False
+            role_hash = role_id(reader, "timelock", contract, role)
+            return has_role(reader, contract, who, role_hash, label=f"{contract}.hasRole({role})")
+        except ChainError:
+            return False  # not a timelock with these roles
 
     def _through_timelock(self, timelock: Timelock, to: str, data: bytes, value: int, label: str) -> Sent:
         """Schedule the call with the proposer, wait the minimum delay out, execute it with the executor."""

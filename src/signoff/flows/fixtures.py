@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,7 +16,6 @@ from signoff.evidence.spec import TableSpec
 from signoff.findings import NOT_APPLICABLE
 from signoff.flows.settings import ServiceSettings
 from signoff.redaction import display_url, redact, register_secret
-from signoff.services import ServiceProcess
 from signoff.session import SessionSettings
 from signoff.stash import record_environment, settings_of
 
@@ -65,6 +65,9 @@ TABLES.update(
     }
 )
 
+if TYPE_CHECKING:
+    from signoff.services import ServiceProcess
+
 NO_SERVICE = (
     "no [service] in {path}: the service's health and latency are not checked. To check them, add [service] with "
     'command = ["...", "{{port}}"] (signoff starts it) or url = "${{SERVICE_URL}}", and health = "/api/admin/health"'
@@ -92,6 +95,8 @@ class Service:
 @pytest.fixture(scope="session")
 def service(request: pytest.FixtureRequest) -> Iterator[Service]:
     settings = service_of(settings_of(request.config))
+    from signoff.services import ServiceProcess
+
     problem = ""
     process = None
     try:

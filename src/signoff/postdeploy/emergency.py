@@ -144,7 +144,7 @@ _PAUSE_SHAPES: tuple[tuple[str, tuple[Any, ...], str, tuple[Any, ...]], ...] = (
     ("setPause(bool)", (True,), "setPause(bool)", (False,)),
     ("halt()", (), "resume()", ()),
 )
-_PAUSED_VIEWS = ("paused", "isPaused", "halted", "isHalted", "pausedAll")
+PAUSED_VIEWS = ("paused", "isPaused", "halted", "isHalted", "pausedAll")
 
 
 def pause_shape(abi: ABI, drill: PauseDrill, where: str) -> PauseShape:
@@ -190,7 +190,7 @@ def pause_shape(abi: ABI, drill: PauseDrill, where: str) -> PauseShape:
         paused = next(
             (
                 signature(e)
-                for name in _PAUSED_VIEWS
+                for name in PAUSED_VIEWS
                 for e in abi
                 if e.get("type") == "function"
                 and e.get("name") == name
@@ -201,7 +201,7 @@ def pause_shape(abi: ABI, drill: PauseDrill, where: str) -> PauseShape:
         )
     if paused is None and drill.blocked is None:
         raise ConfigError(
-            f"{where}: {drill.contract} has no paused view ({', '.join(f'{n}()' for n in _PAUSED_VIEWS)}) and the "
+            f"{where}: {drill.contract} has no paused view ({', '.join(f'{n}()' for n in PAUSED_VIEWS)}) and the "
             "drill names no blocked path, so nothing could show that the pause took effect. Next step: set paused = "
             '"yourView" or blocked = "aFunction" in [[postdeploy.emergency]]'
         )

@@ -130,25 +130,25 @@ def read_address(reader: ChainReader, contract: str, address: str, getter: str) 
 # ---------------------------------------------------------------- what the ABI declares
 
 
-def _functions(abi: Abi, name: str) -> list[Mapping[str, Any]]:
+def functions(abi: Abi, name: str) -> list[Mapping[str, Any]]:
     return [e for e in abi if e.get("type") == "function" and e.get("name") == name]
 
 
-def _outputs(entry: Mapping[str, Any]) -> list[str]:
+def outputs_of(entry: Mapping[str, Any]) -> list[str]:
     return [canonical_type(p) for p in entry.get("outputs", [])]
 
 
-def _inputs(entry: Mapping[str, Any]) -> list[str]:
+def inputs_of(entry: Mapping[str, Any]) -> list[str]:
     return [canonical_type(p) for p in entry.get("inputs", [])]
 
 
 def has_getter(abi: Abi, name: str, returns: str) -> bool:
     """``name()`` exists without arguments and returns exactly one ``returns``."""
-    return any(not _inputs(e) and _outputs(e) == [returns] for e in _functions(abi, name))
+    return any(not inputs_of(e) and outputs_of(e) == [returns] for e in functions(abi, name))
 
 
 def has_function(abi: Abi, name: str, inputs: Sequence[str], returns: Sequence[str]) -> bool:
-    return any(_inputs(e) == list(inputs) and _outputs(e) == list(returns) for e in _functions(abi, name))
+    return any(inputs_of(e) == list(inputs) and outputs_of(e) == list(returns) for e in functions(abi, name))
 
 
 @dataclass(frozen=True)
@@ -281,34 +281,44 @@ def read_ownership(reader: ChainReader, contract: str, address: str, abi: Abi, p
     )
 
 
+def role_id(reader: ChainReader, contract: str, address: str, role: str) -> bytes:
+    """The id of ``role``, read from its constant getter (``DEFAULT_ADMIN_ROLE`` is zero)."""
+    if role == ADMIN_ROLE:
+        return bytes(32)
+    what = f"{contract}.{role}()"
+    return bytes(decode_single("bytes32", reader.call(address, call_data(f"{role}()"), what), what))
+
+
+def has_role(reader: ChainReader, address: str, who: str, role_hash: bytes, *, label: str) -> bool:
+    """``hasRole(role, who)`` at ``address``; ``role_hash`` from :func:`role_id`, ``label`` for messages."""
+    what = f"{label} for {who}"
+    raw = reader.call(address, call_data("hasRole(bytes32,address)", ["bytes32", "address"], [role_hash, who]), what)
+    return bool(decode_single("bool", raw, what))
+
+
 def _role_holders(
     reader: ChainReader, contract: str, address: str, role: str, *, enumerable: bool, probe: Sequence[str]
 ) -> RoleHolders:
     from eth_utils.address import to_checksum_address
 
-    what = f"{contract}.{role}()"
-    role_id = bytes(decode_single("bytes32", reader.call(address, call_data(f"{role}()"), what), what))
+    role_hash = role_id(reader, contract, address, role)
     if enumerable:
         what = f"{contract}.getRoleMemberCount({role})"
-        raw = reader.call(address, call_data("getRoleMemberCount(bytes32)", ["bytes32"], [role_id]), what)
+        raw = reader.call(address, call_data("getRoleMemberCount(bytes32)", ["bytes32"], [role_hash]), what)
         count = int(decode_single("uint256", raw, what))
         members = []
         for index in range(min(count, _MAX_ENUMERATED)):
             what = f"{contract}.getRoleMember({role}, {index})"
             raw = reader.call(
-                address, call_data("getRoleMember(bytes32,uint256)", ["bytes32", "uint256"], [role_id, index]), what
+                address, call_data("getRoleMember(bytes32,uint256)", ["bytes32", "uint256"], [role_hash, index]), what
             )
             members.append(str(to_checksum_address(decode_single("address", raw, what))))
-        return RoleHolders(role, "0x" + role_id.hex(), tuple(members), enumerated=True)
+        return RoleHolders(role, "0x" + role_hash.hex(), tuple(members), enumerated=True)
     holders = []
     for account in probe:
-        what = f"{contract}.hasRole({role}, {account})"
-        raw = reader.call(
-            address, call_data("hasRole(bytes32,address)", ["bytes32", "address"], [role_id, account]), what
-        )
-        if decode_single("bool", raw, what):
+        if has_role(reader, address, account, role_hash, label=f"{contract}.hasRole({role})"):
             holders.append(str(to_checksum_address(account)))
-    return RoleHolders(role, "0x" + role_id.hex(), tuple(holders), enumerated=False)
+    return RoleHolders(role, "0x" + role_hash.hex(), tuple(holders), enumerated=False)
 
 
 # ---------------------------------------------------------------- judging

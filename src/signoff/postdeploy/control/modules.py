@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from signoff.findings import Finding
-from signoff.postdeploy.control.reading import functions, inputs_of, outputs_of
+from signoff.postdeploy.ownership import functions, inputs_of, outputs_of
 
 CHECK_ID = "PD-WIRE"
 Abi = Sequence[Mapping[str, Any]]

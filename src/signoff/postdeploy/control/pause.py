@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from signoff.artifacts.abi import encode_call
 from signoff.errors import ChainError
 from signoff.findings import Finding
-from signoff.postdeploy.control.reading import ModuleFacts, functions, inputs_of
-from signoff.postdeploy.ownership import call_data
+from signoff.postdeploy.control.reading import ModuleFacts
+from signoff.postdeploy.ownership import call_data, functions, inputs_of
 
 if TYPE_CHECKING:
     from signoff.deploy.rehearsal import Operator

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from signoff.artifacts.abi import signature
-from signoff.postdeploy.control.reading import ParamReading, functions, inputs_of
+from signoff.postdeploy.control.reading import ParamReading
 from signoff.postdeploy.control.settings import ParamMapping
-from signoff.postdeploy.ownership import call_data
+from signoff.postdeploy.ownership import call_data, functions, inputs_of
 
 Abi = Sequence[Mapping[str, Any]]
 Label = Callable[[str], str]
@@ -79,29 +79,6 @@ class PlannedCall:
     signer: str  # who must approve and send it
     route: tuple[str, ...]  # "FeePool.setBurnPct(uint256)" <- "SystemPause.executeGovernanceCall" <- signer
     execute: bytes | None = None  # behind a timelock: ``data`` schedules, this executes after the delay
-
-    @property
-    def inner(self) -> bytes:
-        return call_data(self.function, list(_types(self.function)), list(self.args))
-
-
-def _types(sig: str) -> list[str]:
-    inner = sig[sig.index("(") + 1 : -1]
-    return [t for t in _split(inner) if t]
-
-
-def _split(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in text:
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-            continue
-        depth += char == "("
-        depth -= char == ")"
-        current += char
-    parts.append(current)
-    return parts
 
 
 def calls_for(reading: ParamReading, setter: Setter) -> list[tuple[Any, ...]]:

@@ -6,10 +6,11 @@ simulations are ``eth_call`` too, never a transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from signoff.artifacts.abi import find_function, signature
 from signoff.artifacts.hashing import keccak256
 from signoff.errors import ChainError, ConfigError
 from signoff.postdeploy.control import plan as change
@@ -217,24 +218,19 @@ def _toml_key(key: str) -> str:
 
 def _proposer(plane: ControlPlane, system: DeployedSystem, reader: ChainReader, timelock: str) -> str | None:
     """Who may propose to ``timelock`` (PROPOSER_ROLE) among the declared holders, the Safes and accounts."""
-    from signoff.postdeploy.ownership import call_data, decode_single
+    from signoff.postdeploy.ownership import has_role, role_id
 
     candidates = [*(safe.address for safe in system.safes.values()), *system.accounts.values()]
     if plane.owner_control is not None:
         candidates = [a for a in (plane.owner_control.governance, plane.owner_control.owner) if a] + candidates
     try:
-        role = bytes(
-            decode_single("bytes32", reader.call(timelock, call_data("PROPOSER_ROLE()"), "PROPOSER_ROLE"), "role")
+        proposer = role_id(reader, "timelock", timelock, "PROPOSER_ROLE")
+        label = f"{timelock}.hasRole(PROPOSER_ROLE)"
+        return next(
+            (who for who in dict.fromkeys(candidates) if has_role(reader, timelock, who, proposer, label=label)), None
         )
-        for who in dict.fromkeys(candidates):
-            answer = reader.call(
-                timelock, call_data("hasRole(bytes32,address)", ["bytes32", "address"], [role, who]), "hasRole"
-            )
-            if decode_single("bool", answer, "hasRole"):
-                return who
     except ChainError:
         return None
-    return None
 
 
 def _holds_admin(facts: ModuleFacts, reader: ChainReader, who: str) -> bool:
@@ -270,7 +266,9 @@ def _read_modules(
     for name, facts in plane.modules.items():
         function = None
         if relay_text is not None and relay_text.contract == name:
-            function = relay_text.signature or _only_signature(system.abi_of(name), relay_text.function)
+            function = relay_text.signature or signature(
+                find_function(system.abi_of(name), relay_text.function, f"{settings.source}: [control] relay")
+            )
         elif relay_text is None and name == settings.pause_authority:
             function = change.detect_relay(system.abi_of(name))
         if function:
@@ -328,13 +326,6 @@ def _read_modules(
             plane.pause_roles[name] = (role, facts.holds_role(reader, role, authority))
         except ChainError:
             plane.pause_roles[name] = (role, False)
-
-
-def _only_signature(abi: Sequence[Mapping[str, Any]], name: str) -> str | None:
-    from signoff.artifacts.abi import signature
-
-    found = [signature(e) for e in abi if e.get("type") == "function" and e.get("name") == name]
-    return found[0] if len(found) == 1 else None
 
 
 def _build_plan(plane: ControlPlane, system: DeployedSystem, w3: Web3) -> None:

@@ -12,27 +12,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from signoff.artifacts.abi import canonical_type, signature
+from signoff.artifacts.abi import signature
 from signoff.errors import ChainError
 from signoff.postdeploy.control.settings import ParamMapping
 from signoff.postdeploy.control.values import Value
-from signoff.postdeploy.ownership import ChainReader, call_data, decode_single, has_function, has_getter
+from signoff.postdeploy.emergency import PAUSED_VIEWS
+from signoff.postdeploy.ownership import (
+    ChainReader,
+    call_data,
+    decode_single,
+    functions,
+    has_function,
+    has_getter,
+    has_role,
+    inputs_of,
+    outputs_of,
+    role_id,
+)
 
 Abi = Sequence[Mapping[str, Any]]
 ZERO = "0x" + "00" * 20
 MODULE_TYPES = ("ownable", "ownable2step", "governable", "access-control")
-
-
-def functions(abi: Abi, name: str) -> list[Mapping[str, Any]]:
-    return [e for e in abi if e.get("type") == "function" and e.get("name") == name]
-
-
-def inputs_of(entry: Mapping[str, Any]) -> list[str]:
-    return [canonical_type(p) for p in entry.get("inputs", [])]
-
-
-def outputs_of(entry: Mapping[str, Any]) -> list[str]:
-    return [canonical_type(p) for p in entry.get("outputs", [])]
 
 
 def _numeric(abi_type: str) -> bool:
@@ -155,7 +155,6 @@ class ModuleFacts:
     paused: bool | None = None
     paused_view: str = ""  # "paused()", "isHalted()", ...
     version: int | None = None
-    code_size: int = 0
     problems: tuple[str, ...] = ()
 
     def holds_admin(self, reader: ChainReader, who: str) -> bool:
@@ -163,17 +162,10 @@ class ModuleFacts:
 
     def holds_role(self, reader: ChainReader, role: str, who: str) -> bool:
         """``hasRole(role, who)``; the role id is read from the role's constant getter."""
-        what = f"{self.name}.hasRole({role}, {who})"
-        role_id = b"\0" * 32
-        if role != "DEFAULT_ADMIN_ROLE":
-            role_id = bytes(decode_single("bytes32", reader.call(self.address, call_data(f"{role}()"), role), role))
-        raw = reader.call(
-            self.address, call_data("hasRole(bytes32,address)", ["bytes32", "address"], [role_id, who]), what
-        )
-        return bool(decode_single("bool", raw, what))
+        role_hash = role_id(reader, self.name, self.address, role)
+        return has_role(reader, self.address, who, role_hash, label=f"{self.name}.hasRole({role})")
 
 
-PAUSED_VIEWS = ("paused", "isPaused", "halted", "isHalted", "frozen", "isFrozen")
 PAUSER_GETTERS = ("pauser", "brake", "guardian", "pauseGuardian", "emergencyBrake", "pauseAuthority")
 
 
@@ -239,6 +231,5 @@ def read_module(
         paused=paused if isinstance(paused, bool) else None,
         paused_view=f"{paused_view}()" if paused_view else "",
         version=values.get("version") if isinstance(values.get("version"), int) else None,
-        code_size=reader.code_size(address),
         problems=tuple(problems),
     )
