@@ -1,7 +1,8 @@
-"""Phase e2e_flows, so far the service checks of the marketplace runbook (seed 004): the reference
-service, started by signoff with its own command, passes FL-HLT and FL-LAT; its defective variants
-fail exactly their checks; a running service is reached by URL; bad input and dead services are
-clear failures or usage errors, never tracebacks."""
+"""Phase e2e_flows on the marketplace runbook (seed 004): the reference's flows, invariants (an
+expression and a Python function), stateful search and service pass; its defective variants fail
+exactly their checks (the over-payout found by the search, with no flow that walks it, shrunk and
+replayable); a running service is reached by URL; bad input and dead services are clear failures
+or usage errors, never tracebacks."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ def _failed(run: SuiteRun) -> set[str]:
     return {t for t, o in run.outcomes().items() if o in ("failed", "error")}
 
 
-def test_the_reference_service_passes(run_suite) -> None:
-    run: SuiteRun = run_suite("-m", "e2e_flows", "--signoff-strict", target=MARKET)
+QUICK_SEARCH = "--signoff-search-examples=8"  # the variants below that are not about the search
+
+
+def test_the_reference_passes(run_suite) -> None:
+    run: SuiteRun = run_suite("-m", "e2e_flows", "--signoff-strict", QUICK_SEARCH, target=MARKET)
     assert run.result.ret == 0, run.output
     tables = run.evidence()["tables"]
     health = {r["field"]: r for r in tables["FL-HLT"]["rows"]}
@@ -34,13 +38,19 @@ def test_the_reference_service_passes(run_suite) -> None:
     [latency] = tables["FL-LAT"]["rows"]
     assert latency["requests"] == 20 and latency["verdict"] == "pass"
     flow = [r for r in tables["FL-FLOW"]["rows"] if r["step"].startswith("#")]
-    assert len(flow) == 17 and {r["verdict"] for r in flow} == {"pass"}
+    assert len(flow) == 19 and {r["verdict"] for r in flow} == {"pass"}  # runbook 9, dispute 3, emergency 4, pause 3
     invariant = tables["FL-INV"]["rows"]
-    assert len(invariant) == 17 and {(r["invariant"], r["observed"]) for r in invariant} == {
-        ("escrow-solvent", "holds")
+    assert len(invariant) == 38 and {(r["invariant"], r["observed"]) for r in invariant} == {
+        ("escrow-solvent", "holds"),
+        ("certificates-earned", "holds"),
     }
-    assert flow[4]["observed"] == "succeeded, emitted MilestoneReleased, EscrowCompleted"
-    assert flow[9]["observed"] == "reverted: AlreadyReviewed(1)"
+    runbook = [r for r in flow if "MarketReviews.submitReview from @Client" in r["step"]]
+    assert runbook[0]["observed"] == "succeeded, emitted ReviewSubmitted, Transfer, CertificateMinted"
+    assert any(r["observed"] == "reverted: AlreadyReviewed(1)" for r in flow)
+    coverage = tables["FL-SEARCH-coverage"]["rows"]
+    assert len(coverage) == 19 and sum(r["tried"] for r in coverage) > 50
+    [search] = [c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_fl_search")]
+    assert search["outcome"] == "passed" and search["data"]["search"]["sequences"] == 8
     assert "started by signoff: python service.py --port " in run.output or run.evidence()["environment"]
 
 
@@ -53,18 +63,16 @@ def test_the_reference_service_passes(run_suite) -> None:
             "/api/admin/health answered 200 with db.ok = false, expected true while its status says healthy",
         ),
         (
-            "market-escrow-overpays",
-            {"test_fl_inv[dispute-after-release]", "test_fl_flow[dispute-after-release]"},
-            "invariant 'escrow-solvent' broke in flow 'dispute-after-release' after #6 call "
-            "MarketEscrow.resolveDispute from @Deployer: MarketEscrow holds 550000000000000000 wei but its open "
-            "escrows are owed "
-            "1025000000000000000 wei: short by 475000000000000000 wei",
+            "market-second-review",  # the second review (rating 2) also leaves a certificate its rating does not earn
+            {"test_fl_flow[runbook]", "test_fl_inv[runbook]", "test_fl_search"},
+            "step #9 call MarketReviews.submitReview from @Freelancer: expected it reverts with AlreadyReviewed, "
+            "but it succeeded",
         ),
         (
-            "market-second-review",
+            "market-certificate-never-minted",
             {"test_fl_flow[runbook]"},
-            "step #10 call MarketReviews.submitReview from @Freelancer: expected it reverts with AlreadyReviewed, "
-            "but it succeeded",
+            "step #6 call MarketReviews.submitReview from @Client: expected it succeeds, emits ReviewSubmitted, "
+            "CertificateMinted, but it did not emit CertificateMinted",
         ),
         (
             "market-latency-regression",
@@ -73,8 +81,8 @@ def test_the_reference_service_passes(run_suite) -> None:
         ),
     ],
 )
-def test_each_service_variant_fails_exactly_its_check(run_suite, variant: str, failing: set[str], message: str) -> None:
-    run: SuiteRun = run_suite("-m", "e2e_flows", target=DEFECTIVE / variant / "signoff.toml")
+def test_each_variant_fails_exactly_its_check(run_suite, variant: str, failing: set[str], message: str) -> None:
+    run: SuiteRun = run_suite("-m", "e2e_flows", QUICK_SEARCH, target=DEFECTIVE / variant / "signoff.toml")
     assert run.result.ret == 1, run.output
     assert _failed(run) == failing, run.outcomes()
     assert message in run.output and "Traceback" not in run.output
@@ -84,6 +92,29 @@ def test_each_service_variant_fails_exactly_its_check(run_suite, variant: str, f
     ]
     outputs = [c["data"].get("service_output", "") for c in checks]
     assert all("listening on 127.0.0.1:" in output for output in outputs), outputs  # what the service printed
+
+
+def test_the_search_finds_the_over_payout_no_flow_walks(run_suite, tmp_path: Path) -> None:
+    """market-escrow-overpays: its flows all pass (none pays a milestone and then disputes or withdraws),
+    with the reference's own [search] settings the state machine interleaves them into a payout of
+    another escrow's money, shrinks it, and writes it as a [[flows]] entry that FL-INV then replays."""
+    target = DEFECTIVE / "market-escrow-overpays" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "e2e_flows and not service_health and not latency", target=target)
+    assert run.result.ret == 1, run.output
+    assert _failed(run) == {"test_fl_search"}, run.outcomes()
+    assert "invariant 'escrow-solvent' broke after a sequence of 6 steps found by the search" in run.output
+    assert "short by 475000000000000000 wei" in run.output or "short by 500000000000000000 wei" in run.output
+    rows = run.evidence()["tables"]["FL-SEARCH"]["rows"]
+    assert len(rows) == 6 and rows[-1]["verdict"] == "fail" and "from @Client" in rows[0]["move"]
+    [replay] = list((run.reports).glob("eth-tester-search-escrow-solvent.toml"))
+    folder = tmp_path / "overpays"
+    shutil.copytree(target.parent, folder, ignore=shutil.ignore_patterns("overlay"))
+    toml = folder / "signoff.toml"
+    text = toml.read_text().replace("../../reference-market", str(FIXTURES / "reference-market"))
+    toml.write_text(text + "\n" + replay.read_text())
+    again: SuiteRun = run_suite("-m", "invariants and not search", target=toml)
+    assert _failed(again) == {"test_fl_inv[found-by-search-escrow-solvent]"}, again.outcomes()
+    assert "invariant 'escrow-solvent' broke in flow 'found-by-search-escrow-solvent' after #6" in again.output
 
 
 def _copy(tmp_path: Path, replace: tuple[str, str]) -> Path:
@@ -244,7 +275,7 @@ def test_an_invariant_that_cannot_be_loaded_is_a_usage_error(tmp_path: Path) -> 
     from signoff.flows.invariants import load_invariants
     from signoff.target import load_target
 
-    toml = _copy(tmp_path, ('python = "invariants.py:escrow_solvent"', 'python = "invariants.py"'))
+    toml = _copy(tmp_path, ('python = "invariants.py:certificates_earned"', 'python = "invariants.py"'))
     with pytest.raises(ConfigError, match=r'must be "file.py:function"'):
         load_invariants(load_target(toml))
     toml.write_text(toml.read_text().replace('python = "invariants.py"', 'python = "nope.py:f"'))
@@ -252,11 +283,96 @@ def test_an_invariant_that_cannot_be_loaded_is_a_usage_error(tmp_path: Path) -> 
         load_invariants(load_target(toml))
 
 
-def test_an_invariant_that_crashes_is_reported_not_raised(run_suite, tmp_path: Path) -> None:
-    toml = _copy(tmp_path, ("", ""))
+def test_an_invariant_that_cannot_be_read_is_its_own_error(run_suite, tmp_path: Path) -> None:
+    toml = _copy(tmp_path, ("MarketEscrow.owedBy(i)", "MarketEscrow.owed(i)"))
     (toml.parent / "invariants.py").write_text(
-        "def escrow_solvent(chain):\n    return chain.call('MarketEscrow', 'nope')\n"
+        "def certificates_earned(chain):\n    return chain.call('MarketEscrow', 'nope')\n"
     )
-    run: SuiteRun = run_suite("-m", "invariants", target=toml)
+    run: SuiteRun = run_suite("-m", "invariants", QUICK_SEARCH, target=toml)
     assert run.result.ret == 1, run.output
-    assert "the invariant raised " in run.output and "Traceback" not in run.output
+    assert "invariants.py:certificates_earned) cannot be evaluated: invariant view MarketEscrow: nope is not" in run.output
+    assert "invariant 'escrow-solvent' (balance(MarketEscrow) >= sum(MarketEscrow.owed(i)" in run.output
+    assert "owed is not a function of its ABI" in run.output and "Traceback" not in run.output
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("balance(MarketEscrow) >=", "is not an expression"),
+        ("__import__('os').system('x')", "is not Contract.view"),
+        ("[x for x in range(3)]", "uses ListComp"),
+        ("sum(MarketEscrow.owedBy(i) for i in [1, 2])", "'for name in range(a, b)'"),
+        ("lambda: 1", "uses Lambda"),
+    ],
+)
+def test_invariant_expressions_outside_the_language_are_usage_errors(tmp_path: Path, expr: str, message: str) -> None:
+    from signoff.flows.expressions import ExpressionError, parse_expression
+
+    try:
+        parsed = parse_expression(expr, "signoff.toml: invariants[0].expr")
+    except ConfigError as error:
+        assert message in str(error), str(error)
+        return
+    with pytest.raises(ExpressionError, match=message):  # parses, but names no function of the language
+        parsed.evaluate(_NoChain())
+
+
+class _NoChain:
+    """A reader that refuses everything: an expression that gets this far must not read anything."""
+
+    def address(self, name: str) -> str:
+        raise ConfigError(name)
+
+    def balance(self, name: str) -> int:
+        raise ConfigError(name)
+
+    def call(self, contract: str, function: str, *args: object) -> object:
+        raise AssertionError("no call expected")
+
+    def outputs(self, contract: str, function: str) -> list[str]:
+        raise AssertionError("no call expected")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[[invariants]]\nname = "x"\n', "needs exactly one of expr"),
+        ('[[invariants]]\nname = "x"\nexpr = "1 > 0"\npython = "invariants.py:f"\n', "needs exactly one of expr"),
+        ('[[invariants]]\nname = "escrow-solvent"\nexpr = "1 > 0"\n', "two [[invariants]] are named"),
+        ('[search]\nflows = ["nope"]\n', "search.flows names 'nope'"),
+        ('[search]\nactors = ["Client"]\n', 'an actor is an account name written "@Name"'),
+        ("[search]\nexamples = 0\n", "search.examples must be >= 1"),
+    ],
+)
+def test_invariant_and_search_settings_errors_name_the_key(tmp_path: Path, table: str, message: str) -> None:
+    from signoff.session import resolve_session
+
+    reference = MARKET.read_text()
+    search = reference[reference.index("[search]") :].split("\n\n")[0]
+    toml = _copy(tmp_path, (search, table) if table.startswith("[search]") else ("", ""))
+    if not table.startswith("[search]"):
+        toml.write_text(toml.read_text() + "\n" + table)
+    with pytest.raises(ConfigError) as error:
+        resolve_session(toml, "eth-tester")
+    assert message in str(error.value), str(error.value)
+
+
+def test_a_replay_is_written_as_flows_signoff_reads() -> None:
+    from signoff.deploy.plan import CallStep, WaitStep
+    from signoff.flows.search import Action, Breach, Move, Outcome, format_wei, replay_toml
+
+    create = CallStep(1, "MarketEscrow", "createEscrow", ("@Freelancer", ["a"], ["0.5 ether"], 9, 'say "hi"'), "@Client", 10**18)
+    wait = WaitStep(2, 86400, None, None, "@Deployer")
+    moves = [
+        (Move(Action(create, "runbook", 1), "@Client2", create.args), Outcome(True, "succeeded, emitted EscrowCreated")),
+        (Move(Action(wait, "emergency", 3), "@Deployer", ()), Outcome(True, "time passed")),
+    ]
+    text = replay_toml(Breach(moves, "escrow-solvent", "short by 1 wei"), "found")
+    import tomllib
+
+    parsed = tomllib.loads(text)["flows"][0]
+    assert parsed["name"] == "found" and parsed["step"][0]["from"] == "@Client2"
+    assert parsed["step"][0]["value"] == "1 ether" and parsed["step"][0]["args"][4] == 'say "hi"'
+    assert parsed["step"][1] == {"wait": "86400s"}
+    assert format_wei(1025 * 10**15) == "1.025 ether" and format_wei(7) == "7 wei"
+

@@ -57,6 +57,18 @@ RESERVATION_KEY = pytest.StashKey[Path]()
 # -- options ---------------------------------------------------------------------------------
 
 
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("signoff", "signoff: acceptance gate for EVM contract systems")
     if not _aliases_taken():
@@ -111,6 +123,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="stop the whole run after SECONDS (recorded as interrupted: NOT SIGNED OFF); default: ini "
         "signoff_deadline, else none",
+    )
+    group.addoption(
+        "--signoff-search-examples",
+        dest="signoff_search_examples",
+        metavar="N",
+        type=_positive_int,
+        default=None,
+        help="FL-SEARCH: try N sequences instead of [search] examples (a deeper nightly search, a quicker gate)",
     )
     parser.addini("signoff_deadline", "a deadline for the whole run, in seconds (see --signoff-deadline)")
     parser.addini(

@@ -216,6 +216,7 @@ class Target:
     raw_service: Mapping[str, Any] | None = field(default=None, repr=False)  # [service]: flows.settings
     raw_flows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # [[flows]]: flows.declared
     raw_invariants: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # [[invariants]]: flows.invariants
+    raw_search: Mapping[str, Any] | None = field(default=None, repr=False)  # [search]: flows.search
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     builtin_readiness: Mapping[str, NetworkSettings] = field(default_factory=dict)  # [networks.anvil] readiness keys
 
@@ -402,6 +403,7 @@ def load_target(path: Path) -> Target:
     raw_invariants = (
         tuple(dict(entry.data) for entry in top.table_list("invariants")) if "invariants" in top.data else ()
     )
+    raw_search = dict(top.raw_table("search")) if "search" in top.data else None
     top.done()
 
     return Target(
@@ -426,6 +428,7 @@ def load_target(path: Path) -> Target:
         raw_service=raw_service,
         raw_flows=raw_flows,
         raw_invariants=raw_invariants,
+        raw_search=raw_search,
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )

@@ -2,9 +2,9 @@
 
 One test per flow, on the rehearsal chain (or ``--signoff-fork``), in its own snapshot: the flow's
 steps run as declared (a step that must revert just reverts) and each invariant, a function of the
-team's (``python = "invariants.py:solvent"``), reads the system after every step. The first breach is
-the finding, with the step it followed and what the invariant said (a money invariant: the
-shortfall in wei). The stateful search over interleaved steps is not built yet.
+team's (``python = "invariants.py:solvent"``) or a view expression (``expr = "..."``), reads the
+system after every step. The first breach is the finding, with the step it followed and what the
+invariant said (a money invariant: the shortfall in wei). FL-SEARCH interleaves the same steps.
 """
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from signoff.errors import ConfigError
 from signoff.findings import Finding
 from signoff.flows import invariants as inv
+from signoff.flows.declared import event_names
 from signoff.session import SessionSettings
 from signoff.stash import settings_of
 from signoff.suite import not_applicable
@@ -35,11 +36,17 @@ def test_fl_inv(flow, signoff_settings: SessionSettings, request: pytest.Fixture
             'always hold. To check one, add [[invariants]] name = "..." and python = "invariants.py:function"'
         )
     try:
-        checks = [(invariant, inv.load_function(invariant)) for invariant in signoff_settings.invariants]
+        checks = [inv.prepare(invariant) for invariant in signoff_settings.invariants]
     except ConfigError as exc:
         evidence.check([Finding(CHECK_ID, flow.name, "error", str(exc))])
         return
-    rows, breach = inv.walk(request.getfixturevalue("drill"), flow, checks)
+    operator = request.getfixturevalue("drill")
+    problems = inv.unusable(checks, inv.ChainView(operator))
+    if problems:
+        evidence.check([Finding(CHECK_ID, "invariants", "error", f"{p}. {inv.FIX_IT}") for p in problems])
+        return
+    topics = event_names([c.abi for c in signoff_settings.artifacts.contracts])
+    rows, breach = inv.walk(operator, flow, checks, topics)
     for row in rows:
         evidence.row(CHECK_ID, row)
     if breach is not None:

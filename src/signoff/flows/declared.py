@@ -135,43 +135,78 @@ def run_flow(operator: Operator, flow: Flow, topics: Mapping[bytes, str]) -> tup
                 }
             )
             return rows, [Finding(CHECK_ID, flow.name, "error", f"flow {flow.name!r}, step {label}: {exc}")]
-        try:
-            sent = operator.send(sender, to, data, value=step.value, what=f"{step.contract}.{step.function}")
-        except ChainError as exc:
-            reason = str(exc)
+        result = execute(operator, step, topics, sender=sender, to=to, data=data)
+        if not result.succeeded:
             ok = bool(flow_step.expect_revert) and (
-                flow_step.expect_revert is True or str(flow_step.expect_revert) in reason
+                flow_step.expect_revert is True or str(flow_step.expect_revert) in result.reason
             )
             rows.append(
-                {
-                    "step": label,
-                    "expected": expected,
-                    "observed": f"reverted: {reason.split(': ', 1)[-1]}",
-                    "gas": "",
-                    "verdict": "pass" if ok else "fail",
-                }
+                {"step": label, "expected": expected, "observed": result.detail, "gas": "", "verdict": "pass" if ok else "fail"}
             )
             if not ok:
-                return rows, [_finding(flow, label, expected, f"it reverted ({reason})")]
+                return rows, [_finding(flow, label, expected, f"it reverted ({result.reason})")]
             continue
-        emitted = [topics.get(bytes(log["topics"][0]), "(unknown event)") for log in sent.logs if log.get("topics")]
-        missing = [name for name in flow_step.expect_events if name not in emitted]
-        observed = "succeeded" + (f", emitted {', '.join(emitted)}" if emitted else ", no events")
+        missing = [name for name in flow_step.expect_events if name not in result.events]
         ok = not flow_step.expect_revert and not missing
         rows.append(
             {
                 "step": label,
                 "expected": expected,
-                "observed": observed,
-                "gas": sent.gas_used,
+                "observed": result.detail,
+                "gas": result.gas,
                 "verdict": "pass" if ok else "fail",
             }
         )
         if flow_step.expect_revert:
             return rows, [_finding(flow, label, expected, "it succeeded: the system accepts what must be refused")]
         if missing:
-            return rows, [_finding(flow, label, expected, f"it did not emit {', '.join(missing)} ({observed})")]
+            return rows, [_finding(flow, label, expected, f"it did not emit {', '.join(missing)} ({result.detail})")]
     return rows, []
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What one call step did: its events, or its revert reason."""
+
+    succeeded: bool
+    reason: str = ""  # the revert, as the chain said it
+    events: tuple[str, ...] = ()
+    gas: int | str = ""
+
+    @property
+    def detail(self) -> str:
+        if not self.succeeded:
+            return f"reverted: {self.reason.split(': ', 1)[-1]}"
+        return "succeeded" + (f", emitted {', '.join(self.events)}" if self.events else ", no events")
+
+
+def execute(
+    operator: Operator,
+    step: CallStep,
+    topics: Mapping[bytes, str],
+    *,
+    sender: str | None = None,
+    to: str | None = None,
+    data: bytes | None = None,
+) -> Executed:
+    """Send ``step`` as its sender; a revert is an outcome, not an error."""
+    from signoff.artifacts.abi import encode_call
+    from signoff.deploy.rehearsal import _abi_of
+
+    system = operator.system
+    label = describe(step)
+    if data is None:
+        data = encode_call(
+            _abi_of(system, step.contract), step.function, system.resolve_args(step.args, where=label), label
+        )
+    sender = sender or system.address(step.sender, where=label)
+    to = to or system.address(step.contract, where=label)
+    try:
+        sent = operator.send(sender, to, data, value=step.value, what=f"{step.contract}.{step.function}")
+    except ChainError as exc:
+        return Executed(False, str(exc))
+    emitted = tuple(topics.get(bytes(log["topics"][0]), "(unknown event)") for log in sent.logs if log.get("topics"))
+    return Executed(True, events=emitted, gas=sent.gas_used)
 
 
 def _expected(flow_step: FlowStep) -> str:

@@ -48,6 +48,16 @@ TABLES.update(
             ),
             "order",
         ),
+        "FL-SEARCH": TableSpec(
+            "FL-SEARCH: the shortest sequence the search found that breaks an invariant",
+            (("step", "Step"), ("move", "Call"), ("outcome", "Outcome"), ("verdict", "Verdict")),
+            "order",
+        ),
+        "FL-SEARCH-coverage": TableSpec(
+            "FL-SEARCH: what the search exercised (each flow step, how often sent and how often it succeeded)",
+            (("action", "Step of the flows"), ("origin", "From"), ("tried", "Sent"), ("succeeded", "Succeeded")),
+            "action",
+        ),
         "FL-LAT": TableSpec(
             "FL-LAT: latency and error rate of named endpoints",
             (
