@@ -290,7 +290,9 @@ def test_an_invariant_that_cannot_be_read_is_its_own_error(run_suite, tmp_path: 
     )
     run: SuiteRun = run_suite("-m", "invariants", QUICK_SEARCH, target=toml)
     assert run.result.ret == 1, run.output
-    assert "invariants.py:certificates_earned) cannot be evaluated: invariant view MarketEscrow: nope is not" in run.output
+    assert (
+        "invariants.py:certificates_earned) cannot be evaluated: invariant view MarketEscrow: nope is not" in run.output
+    )
     assert "invariant 'escrow-solvent' (balance(MarketEscrow) >= sum(MarketEscrow.owed(i)" in run.output
     assert "owed is not a function of its ABI" in run.output and "Traceback" not in run.output
 
@@ -361,10 +363,15 @@ def test_a_replay_is_written_as_flows_signoff_reads() -> None:
     from signoff.deploy.plan import CallStep, WaitStep
     from signoff.flows.search import Action, Breach, Move, Outcome, format_wei, replay_toml
 
-    create = CallStep(1, "MarketEscrow", "createEscrow", ("@Freelancer", ["a"], ["0.5 ether"], 9, 'say "hi"'), "@Client", 10**18)
+    create = CallStep(
+        1, "MarketEscrow", "createEscrow", ("@Freelancer", ["a"], ["0.5 ether"], 9, 'say "hi"'), "@Client", 10**18
+    )
     wait = WaitStep(2, 86400, None, None, "@Deployer")
     moves = [
-        (Move(Action(create, "runbook", 1), "@Client2", create.args), Outcome(True, "succeeded, emitted EscrowCreated")),
+        (
+            Move(Action(create, "runbook", 1), "@Client2", create.args),
+            Outcome(True, "succeeded, emitted EscrowCreated"),
+        ),
         (Move(Action(wait, "emergency", 3), "@Deployer", ()), Outcome(True, "time passed")),
     ]
     text = replay_toml(Breach(moves, "escrow-solvent", "short by 1 wei"), "found")
@@ -375,4 +382,3 @@ def test_a_replay_is_written_as_flows_signoff_reads() -> None:
     assert parsed["step"][0]["value"] == "1 ether" and parsed["step"][0]["args"][4] == 'say "hi"'
     assert parsed["step"][1] == {"wait": "86400s"}
     assert format_wei(1025 * 10**15) == "1.025 ether" and format_wei(7) == "7 wei"
-

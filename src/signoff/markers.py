@@ -53,7 +53,10 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("websocket", "PU-WS - client and agent notified over WebSocket on settlement"),
     ("flows", "FL-FLOW - declared end-to-end flows: each step succeeds with its events, or reverts as it must"),
     ("invariants", "FL-INV - the team's invariants hold after every step of every declared flow"),
-    ("search", "FL-SEARCH - a state machine interleaving the flows' steps across instances and actors breaks no invariant"),
+    (
+        "search",
+        "FL-SEARCH - a state machine interleaving the flows' steps across instances and actors breaks no invariant",
+    ),
     ("service_health", "FL-HLT - the service's health endpoint, judged by its body (db.ok), not its status"),
     ("latency", "FL-LAT - p95 latency and error rate of named endpoints within their budgets (bounded probe)"),
     ("slow", "takes more than a few seconds"),

@@ -10,7 +10,7 @@ import os
 import platform
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,7 +55,9 @@ class SessionSettings:
     service: ServiceSettings | None = None  # [service]: the off-chain service (e2e_flows)
     flows: tuple[Flow, ...] = ()  # [[flows]]: declared end-to-end flows (e2e_flows)
     invariants: tuple[Invariant, ...] = ()  # [[invariants]]: checked after every step of every flow
-    search: SearchSettings = SearchSettings()  # [search]: the state machine over the flows' steps (FL-SEARCH)
+    search: SearchSettings = field(
+        default_factory=SearchSettings
+    )  # [search]: the state machine over the flows' steps (FL-SEARCH)
     fork: bool = False  # --signoff-fork: drills on an anvil fork of the live network
     strict: bool = False  # --signoff-strict: a check that did not run fails the sign-off
 

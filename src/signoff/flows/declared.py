@@ -141,7 +141,13 @@ def run_flow(operator: Operator, flow: Flow, topics: Mapping[bytes, str]) -> tup
                 flow_step.expect_revert is True or str(flow_step.expect_revert) in result.reason
             )
             rows.append(
-                {"step": label, "expected": expected, "observed": result.detail, "gas": "", "verdict": "pass" if ok else "fail"}
+                {
+                    "step": label,
+                    "expected": expected,
+                    "observed": result.detail,
+                    "gas": "",
+                    "verdict": "pass" if ok else "fail",
+                }
             )
             if not ok:
                 return rows, [_finding(flow, label, expected, f"it reverted ({result.reason})")]

@@ -75,7 +75,9 @@ class Expression:
         return [
             (node.func.value.id, node.func.attr)
             for node in ast.walk(self.tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
         ]
 
     def evaluate(self, reader: Reader) -> tuple[bool, str]:
@@ -159,7 +161,7 @@ class _Walker:
         self.reader = reader
         self.names: dict[str, Any] = {}
 
-    def value(self, node: ast.expr) -> Any:  # noqa: PLR0911, PLR0912 - one branch per node kind
+    def value(self, node: ast.expr) -> Any:  # noqa: PLR0911 - one branch per node kind
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool | int | str):
                 return node.value

@@ -55,7 +55,7 @@ class Check:
 
 
 def load_invariants(target: Target) -> tuple[Invariant, ...]:
-    found = []
+    found: list[Invariant] = []
     for index, raw in enumerate(target.raw_invariants):
         table = _Table(target.path, f"invariants[{index}]", raw, expand=False)
         name = table.string("name", required=True) or ""
@@ -171,8 +171,8 @@ class ChainView:
         """``contract.function(*args)`` as an ``eth_call`` at the latest block: one value, or a tuple.
         Encoded and decoded here, sent as one raw request (no contract object, no filled defaults:
         an invariant is read after every step, so this is the search's hot path)."""
-        from eth_abi import decode
-        from eth_utils import to_checksum_address
+        from eth_abi.abi import decode
+        from eth_utils.address import to_checksum_address
 
         from signoff.artifacts.abi import canonical_type, encode_call, find_function
         from signoff.deploy.rehearsal import Reverted, _abi_of, decode_revert

@@ -77,7 +77,7 @@ def load_search(target: Target, flow_names: Sequence[str]) -> SearchSettings:
     for actor in settings.actors:
         if not actor.startswith("@"):
             raise ConfigError(
-                f"{target.path}: search.actors lists {actor!r}; an actor is an account name written \"@Name\". "
+                f'{target.path}: search.actors lists {actor!r}; an actor is an account name written "@Name". '
                 "Next step: correct it"
             )
     unknown = [name for name in settings.flows if name not in flow_names]
@@ -116,7 +116,9 @@ class Action:
     def name(self) -> str:
         step = self.step
         if isinstance(step, WaitStep):
-            return f"wait {step.seconds} s" if step.seconds is not None else f"wait until {step.contract}.{step.function}"
+            return (
+                f"wait {step.seconds} s" if step.seconds is not None else f"wait until {step.contract}.{step.function}"
+            )
         return f"{step.contract}.{step.function}"
 
 
@@ -170,9 +172,7 @@ def vocabulary(flows: Sequence[Flow], settings: SearchSettings, system: Deployed
                 and len(outputs) == 1
                 and str(outputs[0].get("type", "")).startswith("uint")
             )
-            actions.append(
-                Action(step, flow.name, number, tuple(actor_positions), tuple(id_positions), creates)
-            )
+            actions.append(Action(step, flow.name, number, tuple(actor_positions), tuple(id_positions), creates))
         chosen.append((flow.name, tuple(actions)))
     return Vocabulary(tuple(chosen), tuple(actors), tuple(sorted(literal_ids)))
 
@@ -239,8 +239,8 @@ def learn_roles(operator: Operator, words: Vocabulary, topics: Mapping[bytes, st
         snapshot = chain.snapshot()
         try:
             instances: dict[int, dict[str, str]] = {}  # id -> role -> actor as written
-            for action in actions:
-                step = action.step
+            for written in actions:
+                step, action = written.step, written
                 if isinstance(step, CallStep) and action.id_slots:
                     by_actor = {actor: role for role, actor in instances.get(_written_id(action) or -1, {}).items()}
                     roles = tuple(
@@ -249,7 +249,9 @@ def learn_roles(operator: Operator, words: Vocabulary, topics: Mapping[bytes, st
                         if str(actor_at(step, slot)) in by_actor
                     )
                     action = replace(action, roles=roles)
-                outcome = perform(operator, Move(action, step.sender, () if isinstance(step, WaitStep) else step.args), topics)
+                outcome = perform(
+                    operator, Move(action, step.sender, () if isinstance(step, WaitStep) else step.args), topics
+                )
                 if outcome.created is not None and isinstance(step, CallStep):
                     instances[outcome.created] = parties(action, step)
                     action = replace(action, produces=outcome.created)
@@ -416,8 +418,8 @@ def search(
     one: a dispute flow settling the runbook's half-paid escrow); it is sent by the role the flow
     gives it three times in four, else by another actor. A new thread may also *join* an existing
     instance: it skips its flow's creating steps and plays the rest on an instance another thread
-    made. Some steps are any step of any flow, on any instance, instead. Invariants are evaluated after every step that changed state (a step that
-    reverted changed nothing)."""
+    made. Some steps are any step of any flow, on any instance, instead. Invariants are evaluated
+    after every step that changed state (a step that reverted changed nothing)."""
     from hypothesis import HealthCheck, Phase, assume, seed
     from hypothesis import settings as hypothesis_settings
     from hypothesis import strategies as st
