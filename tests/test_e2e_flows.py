@@ -75,6 +75,11 @@ def test_the_reference_passes(run_suite) -> None:
             "CertificateMinted, but it did not emit CertificateMinted",
         ),
         (
+            "market-duplicate-migration-name",
+            {"test_fl_mig_files"},
+            "the migration name 'reviews' is used by 2 migrations in ",
+        ),
+        (
             "market-latency-regression",
             {"test_fl_lat[/api/jobs]"},
             "exceeds the budget of 400 ms",
@@ -170,7 +175,9 @@ def test_a_command_that_exits_says_so_with_its_output(run_suite, tmp_path: Path)
 def test_a_target_without_service_says_not_applicable_once(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "e2e_flows", target=FIXTURES / "reference" / "signoff.toml")
     [check] = run.evidence()["checks"]
-    assert check["result"] == "not applicable" and "no [[flows]] and no [service] in" in check["message"]
+    assert (
+        check["result"] == "not applicable" and "no [[flows]], no [service] and no [migrations] in" in check["message"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -382,3 +389,51 @@ def test_a_replay_is_written_as_flows_signoff_reads() -> None:
     assert parsed["step"][0]["value"] == "1 ether" and parsed["step"][0]["args"][4] == 'say "hi"'
     assert parsed["step"][1] == {"wait": "86400s"}
     assert format_wei(1025 * 10**15) == "1.025 ether" and format_wei(7) == "7 wei"
+
+
+NUMBERED = {
+    "001_users.sql": "CREATE TABLE users (id text PRIMARY KEY, wallet text NOT NULL UNIQUE);",
+    "002_jobs.sql": "CREATE TABLE jobs (id text PRIMARY KEY, client text REFERENCES users (id));\n"
+    "CREATE INDEX jobs_client ON jobs (client);",
+}
+
+
+def _with_migrations(tmp_path: Path, files: dict[str, str]) -> Path:
+    toml = _copy(tmp_path, ('path = "prisma/migrations"', 'path = "sql"'))
+    for name, sql in files.items():
+        (toml.parent / "sql" / name).parent.mkdir(parents=True, exist_ok=True)
+        (toml.parent / "sql" / name).write_text(sql)
+    return toml
+
+
+def test_numbered_migrations_without_downs_roll_back_by_a_dump(run_suite, tmp_path: Path) -> None:
+    """The other layout (NNN_name.sql) and the other rollback (restore a pg_dump taken before the release)."""
+    run: SuiteRun = run_suite("-m", "app_migrations", target=_with_migrations(tmp_path, NUMBERED))
+    assert run.result.ret == 0, run.output
+    [rehearsal] = [c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_fl_mig_rehearsal")]
+    assert (
+        rehearsal["data"]["rollback"] == "the release (002_jobs.sql) rolled back by restoring a pg_dump taken before it"
+    )
+    assert run.evidence()["tables"]["FL-MIG-rehearsal"]["rows"][-1]["observed"] == "schema as before"
+
+
+def test_a_down_migration_that_leaves_an_index_fails(run_suite, tmp_path: Path) -> None:
+    files = {**NUMBERED, "rollback/002_jobs.sql": "ALTER TABLE jobs DROP COLUMN client;"}
+    run: SuiteRun = run_suite("-m", "app_migrations", target=_with_migrations(tmp_path, files))
+    assert _failed(run) == {"test_fl_mig_rehearsal"}, run.outcomes()
+    assert "rolling back the release (002_jobs.sql) by its down migrations, in reverse does not leave the schema" in (
+        run.output
+    )
+    assert "table jobs: absent vs present" in run.output and "Traceback" not in run.output
+
+
+def test_migrations_whose_order_is_not_fixed_are_rehearsed_in_both(run_suite, tmp_path: Path) -> None:
+    files = {
+        "001_users.sql": NUMBERED["001_users.sql"],
+        "002_jobs.sql": "CREATE TABLE jobs (id text PRIMARY KEY);",
+        "002_jobs_owner.sql": "ALTER TABLE jobs ADD COLUMN owner text;",
+    }
+    run: SuiteRun = run_suite("-m", "app_migrations", target=_with_migrations(tmp_path, files))
+    assert _failed(run) == {"test_fl_mig_files", "test_fl_mig_order_independent"}, run.outcomes()
+    assert "migration number 002 is used by 2 files (002_jobs.sql, 002_jobs_owner.sql)" in run.output
+    assert "the second order does not apply (002_jobs_owner.sql failed: " in run.output

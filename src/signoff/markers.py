@@ -18,7 +18,10 @@ PHASES: tuple[tuple[str, str], ...] = (
     ("preflight", "suite phase - artifacts, configuration and network readiness, before deploying (nothing is sent)"),
     ("postdeploy", "suite phase - what is on chain, after deploying (read-only on live networks)"),
     ("e2e_pou", "suite phase - the Proof-of-Usefulness broker flow end to end"),
-    ("e2e_flows", "suite phase - a deployed system as its users meet it: its service's health and latency"),
+    (
+        "e2e_flows",
+        "suite phase - a deployed system as its users meet it: flows, invariants, search, migrations, service",
+    ),
 )
 
 CHECKS: tuple[tuple[str, str], ...] = (
@@ -56,6 +59,10 @@ CHECKS: tuple[tuple[str, str], ...] = (
     (
         "search",
         "FL-SEARCH - a state machine interleaving the flows' steps across instances and actors breaks no invariant",
+    ),
+    (
+        "app_migrations",
+        "FL-MIG - the application's SQL migrations: one order, no duplicate names, a rollback that restores the schema",
     ),
     ("service_health", "FL-HLT - the service's health endpoint, judged by its body (db.ok), not its status"),
     ("latency", "FL-LAT - p95 latency and error rate of named endpoints within their budgets (bounded probe)"),

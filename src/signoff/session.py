@@ -22,6 +22,7 @@ from signoff.errors import ArtifactError, ConfigError
 from signoff.evidence.provenance import git_commit
 from signoff.flows.declared import Flow, load_flows
 from signoff.flows.invariants import Invariant, load_invariants
+from signoff.flows.migrations import MigrationSettings, load_migrations
 from signoff.flows.search import SearchSettings, load_search
 from signoff.flows.settings import ServiceSettings, load_service
 from signoff.postdeploy.control.settings import ControlSettings, load_control
@@ -55,9 +56,9 @@ class SessionSettings:
     service: ServiceSettings | None = None  # [service]: the off-chain service (e2e_flows)
     flows: tuple[Flow, ...] = ()  # [[flows]]: declared end-to-end flows (e2e_flows)
     invariants: tuple[Invariant, ...] = ()  # [[invariants]]: checked after every step of every flow
-    search: SearchSettings = field(
-        default_factory=SearchSettings
-    )  # [search]: the state machine over the flows' steps (FL-SEARCH)
+    migrations: MigrationSettings | None = None  # [migrations]: the application's SQL migrations (FL-MIG)
+    # [search]: the state machine over the flows' steps (FL-SEARCH)
+    search: SearchSettings = field(default_factory=SearchSettings)
     fork: bool = False  # --signoff-fork: drills on an anvil fork of the live network
     strict: bool = False  # --signoff-strict: a check that did not run fails the sign-off
 
@@ -147,6 +148,7 @@ def resolve_session(target_path: Path, network: str, *, fork: bool = False, stri
         flows=(flows := load_flows(target)),
         invariants=load_invariants(target),
         search=load_search(target, [flow.name for flow in flows]),
+        migrations=load_migrations(target),
         fork=fork,
         strict=strict,
     )

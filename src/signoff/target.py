@@ -217,6 +217,7 @@ class Target:
     raw_flows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # [[flows]]: flows.declared
     raw_invariants: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # [[invariants]]: flows.invariants
     raw_search: Mapping[str, Any] | None = field(default=None, repr=False)  # [search]: flows.search
+    raw_migrations: Mapping[str, Any] | None = field(default=None, repr=False)  # [migrations]: flows.migrations
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     builtin_readiness: Mapping[str, NetworkSettings] = field(default_factory=dict)  # [networks.anvil] readiness keys
 
@@ -404,6 +405,7 @@ def load_target(path: Path) -> Target:
         tuple(dict(entry.data) for entry in top.table_list("invariants")) if "invariants" in top.data else ()
     )
     raw_search = dict(top.raw_table("search")) if "search" in top.data else None
+    raw_migrations = dict(top.raw_table("migrations")) if "migrations" in top.data else None
     top.done()
 
     return Target(
@@ -429,6 +431,7 @@ def load_target(path: Path) -> Target:
         raw_flows=raw_flows,
         raw_invariants=raw_invariants,
         raw_search=raw_search,
+        raw_migrations=raw_migrations,
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )

@@ -27,11 +27,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_fl_flow(
     flow: declared.Flow | None, signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence
 ) -> None:
-    if flow is None and signoff_settings.service is None:  # the whole phase, said once
+    if flow is None and signoff_settings.service is None and signoff_settings.migrations is None:  # the phase
         not_applicable(
-            f"no [[flows]] and no [service] in {signoff_settings.target.path}: e2e_flows has nothing to exercise. "
-            'To run a flow, add [[flows]] name = "..." with [[flows.step]] entries; to judge the service, add '
-            '[service] command = [..., "{port}"] or url, with health = "/api/admin/health" (README: e2e_flows)'
+            f"no [[flows]], no [service] and no [migrations] in {signoff_settings.target.path}: e2e_flows has "
+            'nothing to exercise. To run a flow, add [[flows]] name = "..." with [[flows.step]] entries; to judge '
+            'the service, add [service] command = [..., "{port}"] or url, with health = "/api/admin/health"; to '
+            'rehearse the application\'s migrations, add [migrations] path = "..." (README: e2e_flows)'
         )
     if flow is None:
         not_applicable(

@@ -95,7 +95,7 @@ def test_pu_mig_rehearsal(pou_settings: PouSettings, pou_scratch: str, evidence)
 
 def test_pu_mig_order_independent(pou_settings: PouSettings, request: pytest.FixtureRequest, evidence) -> None:
     """The schema does not depend on the order the files happen to be read."""
-    from signoff.pou.migrations import MigrationError, discover, rehearse, wipe
+    from signoff.pou.migrations import MigrationError, discover, rehearse, rehearse_orders
 
     plan = _plan(pou_settings)
     others = pou_migrations.other_read_orders(plan.ordered)
@@ -119,35 +119,26 @@ def test_pu_mig_order_independent(pou_settings: PouSettings, request: pytest.Fix
         )
     findings: list[Finding] = []
     rehearsed: list[dict[str, object]] = []
-    for letter, (description, order) in zip("BCDEFG", others, strict=False):
-        failure, differences = None, None
-        try:
-            wipe(url)
-            differences = pou_migrations.schema_differences(baseline, rehearse(url, prerequisites, order))
-        except MigrationError as exc:
-            failure = str(exc)
-        problems = pou_migrations.order_findings(
-            plan.ordered, description, order, differences=differences, failure=failure, where="017-021"
-        )
-        findings.extend(problems)
-        for position, migration in enumerate(order, 1):
+    for result in rehearse_orders(url, prerequisites, plan.ordered, others, baseline=baseline, where="017-021"):
+        findings.extend(result.findings)
+        for position, migration in enumerate(result.order, 1):
             evidence.row(
                 "PU-MIG-files",
                 {
-                    "order": f"{letter}-{position:03d}",
+                    "order": f"{result.letter}-{position:03d}",
                     "file": migration.label,
                     "rollback": "",
-                    "step": f"apply, order {letter}: {description}",
-                    "verdict": "fail" if problems else "pass",
+                    "step": f"apply, order {result.letter}: {result.description}",
+                    "verdict": "fail" if result.findings else "pass",
                 },
             )
         rehearsed.append(
             {
-                "order": letter,
-                "reader": description,
-                "files": [m.label for m in order],
-                "failure": failure,
-                "differences": differences or [],
+                "order": result.letter,
+                "reader": result.description,
+                "files": [m.label for m in result.order],
+                "failure": result.failure,
+                "differences": result.differences,
             }
         )
     evidence.attach("order_rehearsal", rehearsed)

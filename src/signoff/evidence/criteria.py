@@ -71,8 +71,12 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("000", "Dry run lists every transaction; none executes without approval", ("PD-PLAN",)),
     Criterion("000", "Owner control surface shared as Markdown", ("PD-CTL",)),
     Criterion("004", "End-to-end flow: register -> post job -> ... -> certificate mint", ("FL-FLOW",)),
-    Criterion("004", "Funds are safe across operations (balance >= what open escrows still owe)", ("FL-INV",)),
-    Criterion("004", "Migrations dry-run first; rollback plan validated", ()),
+    Criterion(
+        "004",
+        "Funds are safe across any order of operations (balance >= what open escrows owe)",
+        ("FL-INV", "FL-SEARCH"),
+    ),
+    Criterion("004", "Migrations dry-run first; rollback plan validated", ("FL-MIG",)),
     Criterion("004", "/api/admin/health healthy; p95 latency and error-rate budgets", ("FL-HLT", "FL-LAT")),
 )
 

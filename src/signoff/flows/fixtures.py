@@ -58,6 +58,16 @@ TABLES.update(
             (("action", "Step of the flows"), ("origin", "From"), ("tried", "Sent"), ("succeeded", "Succeeded")),
             "action",
         ),
+        "FL-MIG": TableSpec(
+            "FL-MIG: the application's migrations, in apply order",
+            (("migration", "Migration"), ("step", "Step"), ("rollback", "Rollback file"), ("verdict", "Verdict")),
+            "order",
+        ),
+        "FL-MIG-rehearsal": TableSpec(
+            "FL-MIG: rehearsal on a scratch PostgreSQL (apply, then roll the release back)",
+            (("migration", "Migration"), ("step", "Step"), ("observed", "Observed"), ("verdict", "Verdict")),
+            "order",
+        ),
         "FL-LAT": TableSpec(
             "FL-LAT: latency and error rate of named endpoints",
             (

@@ -94,8 +94,9 @@ def pou_settings(request: pytest.FixtureRequest) -> PouSettings:
 
 
 @pytest.fixture(scope="session")
-def pou_server(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Iterator[Server]:
-    """A throwaway PostgreSQL (testcontainers, else pgserver), shared by the workers of one run."""
+def scratch_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A throwaway PostgreSQL (testcontainers, else pgserver), shared by the workers of one run: the
+    broker's migrations (PU-MIG) and an application's (FL-MIG) are rehearsed on its databases."""
     from signoff.pou.database import start_server
 
     uid = getattr(request.config, "workerinput", {}).get("testrun_uid")
@@ -108,6 +109,12 @@ def pou_server(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Ite
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pou_server(pou_settings: PouSettings, scratch_server: Server) -> Server:
+    """The throwaway server, for a target with a broker (without one, e2e_pou is not applicable)."""
+    return scratch_server
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,13 @@ modifiers such as ``numeric(78,0)``), so a declaration can be compared with them
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signoff.errors import SignoffError
-from signoff.pou.migrations_check import Column, Migration, Plan, Schema, plan
+from signoff.findings import Finding
+from signoff.pou.migrations_check import Column, Migration, Plan, Schema, order_findings, plan, schema_differences
 from signoff.redaction import redact
 
 if TYPE_CHECKING:
@@ -118,3 +120,37 @@ def introspect(conn: psycopg.Connection[tuple[object, ...]]) -> Schema:
 
 
 _KINDS = {"r": "table", "i": "index", "S": "sequence", "v": "view", "m": "materialized view", "c": "type"}
+
+
+@dataclass(frozen=True)
+class OrderRehearsal:
+    letter: str  # B, C, ...: the numbered order is A
+    description: str  # the runner that would read this order
+    order: list[Migration]
+    failure: str | None
+    differences: list[str]
+    findings: list[Finding]
+
+
+def rehearse_orders(
+    url: str,
+    prerequisites: Sequence[Migration],
+    ordered: Sequence[Migration],
+    others: Sequence[tuple[str, list[Migration]]],
+    *,
+    baseline: Schema,
+    where: str,
+) -> list[OrderRehearsal]:
+    """Apply each other read order on the emptied database at ``url`` and compare its schema with
+    ``baseline`` (the numbered order's): PU-MIG and FL-MIG alike."""
+    results = []
+    for letter, (description, order) in zip("BCDEFG", others, strict=False):
+        failure, differences = None, None
+        try:
+            wipe(url)
+            differences = schema_differences(baseline, rehearse(url, prerequisites, order))
+        except MigrationError as exc:
+            failure = str(exc)
+        findings = order_findings(ordered, description, order, differences=differences, failure=failure, where=where)
+        results.append(OrderRehearsal(letter, description, order, failure, differences or [], findings))
+    return results

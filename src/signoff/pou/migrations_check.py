@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
@@ -48,10 +48,11 @@ class Migration:
     rollback: Path | None = None
     rollback_sql: str | None = None
     suffix: str = ""  # "a" for 021a_name.sql: after 021, before 022
+    name: str = ""  # its name in a layout where the file name is not (Prisma: the folder's)
 
     @property
     def label(self) -> str:
-        return self.path.name
+        return self.name or self.path.name
 
     @property
     def version(self) -> str:
@@ -74,33 +75,72 @@ def looks_like_rollback(name: str, sql: str) -> bool:
     return bool(statements) and all(re.match(r"\s*(DROP\b|ALTER\s+TABLE\s+\S+\s+DROP\b)", s, re.I) for s in statements)
 
 
-def plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str) -> Plan:
-    """Order ``files`` (path -> SQL) by number, then suffix; report duplicate versions, rollbacks in
-    the apply set, gaps, names whose text order differs from their numeric order, missing rollbacks."""
+@dataclass(frozen=True)
+class Rules:
+    """What a migrations folder must satisfy beyond its naming and order: PU-MIG's seed demands
+    017-021 without gaps, each with a rollback file; an application's folder (FL-MIG) is named
+    ``NNN_name.sql`` or Prisma's ``<timestamp>_<name>/migration.sql`` and may roll back by a dump."""
+
+    required: tuple[int, ...] = REQUIRED_NUMBERS
+    gaps: bool = True  # numbers must follow each other (not for timestamps)
+    rollback_required: bool = True
+    check_id: str = CHECK_ID
+    name_of: Callable[[Path], str] = lambda path: path.name  # the NNN_name.sql a path stands for
+
+
+SEED_RULES = Rules()
+
+
+def plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str, rules: Rules = SEED_RULES) -> Plan:
+    """Order ``files`` (path -> SQL) by number, then suffix; report duplicate versions, duplicate
+    names under different numbers, rollbacks in the apply set, gaps, names whose text order differs
+    from their numeric order, missing rollbacks (as ``rules`` asks)."""
+    result = _plan(files, rollbacks, where, rules)
+    if rules.check_id != CHECK_ID:
+        result.findings = [replace(f, check=rules.check_id) for f in result.findings]
+    return result
+
+
+def _plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str, rules: Rules) -> Plan:
     result = Plan()
     by_version: dict[tuple[int, str], list[Path]] = {}
+    by_name: dict[str, list[str]] = {}
     for path in sorted(files):
-        match = _NAME.fullmatch(path.name)
+        label = rules.name_of(path)
+        match = _NAME.fullmatch(label)
         if match is None:
             result.findings.append(
                 _error(
                     where,
-                    f"{path.name} in {where} is not named NNN_description.sql, so its place in the apply order "
+                    f"{label} in {where} is not named NNN_description.sql, so its place in the apply order "
                     "is undefined. Next step: rename it, or move it out of the migrations directory",
                 )
             )
             continue
-        if looks_like_rollback(path.name, files[path]):
+        if looks_like_rollback(label, files[path]):
             result.findings.append(
                 _error(
                     where,
-                    f"{path.name} in {where} is a rollback (its name or its statements only drop), mixed into the "
+                    f"{label} in {where} is a rollback (its name or its statements only drop), mixed into the "
                     "apply set: applying in order would undo the schema. Next step: move it to rollback/"
-                    f"{path.name}",
+                    f"{label}",
                 )
             )
             continue
         by_version.setdefault((int(match["number"]), match["suffix"]), []).append(path)
+        by_name.setdefault(match["name"], []).append(label.removesuffix(".sql"))
+    for name, labels in sorted(by_name.items()):
+        if len(labels) > 1:
+            result.findings.append(
+                _error(
+                    where,
+                    f"the migration name {name!r} is used by {len(labels)} migrations in {where} "
+                    f"({', '.join(labels)}): "
+                    "whoever names a migration to resolve, roll back or review it (prisma migrate resolve, the "
+                    "runbook's rollback plan) cannot tell them apart, and the second is often the first generated "
+                    "again. Next step: fold them into one, or give the later one a name that says what it changes",
+                )
+            )
     for (number, suffix), paths in sorted(by_version.items()):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
@@ -125,21 +165,21 @@ def plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str) -
                     "integers; PU-MIG rehearses them in both orders",
                 )
             )
-    rollback_by_name = {path.name: path for path in rollbacks}
-    for previous, current in pairwise(numbers):
+    rollback_by_name = {rules.name_of(path): path for path in rollbacks}
+    for previous, current in pairwise(numbers if rules.gaps else ()):
         if current != previous + 1:
             missing = ", ".join(f"{n:03d}" for n in range(previous + 1, current))
             result.findings.append(
                 _error(where, f"gap in {where}: no migration {missing} between {previous:03d} and {current:03d}")
             )
-    for number in REQUIRED_NUMBERS:
+    for number in rules.required:
         if number not in numbers:
             result.findings.append(
                 _error(where, f"migration {number:03d} of the seed's 017-021 is missing from {where}")
             )
     versions = sorted(by_version)
-    names_in_text_order = [p.name for p in sorted(p for ps in by_version.values() for p in ps)]
-    names_in_number_order = [p.name for v in versions for p in sorted(by_version[v])]
+    names_in_text_order = sorted(rules.name_of(p) for ps in by_version.values() for p in ps)
+    names_in_number_order = [rules.name_of(p) for v in versions for p in sorted(by_version[v], key=rules.name_of)]
     if names_in_text_order != names_in_number_order:
         result.findings.append(
             _error(
@@ -149,17 +189,24 @@ def plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str) -
             )
         )
     for number, suffix in versions:
-        for path in sorted(by_version[(number, suffix)]):
-            rollback = rollback_by_name.pop(path.name, None)
-            if rollback is None:
-                result.findings.append(
-                    _error(where, f"{path.name} has no rollback file rollback/{path.name} in {where}")
-                )
+        for path in sorted(by_version[(number, suffix)], key=rules.name_of):
+            label = rules.name_of(path)
+            rollback = rollback_by_name.pop(label, None)
+            if rollback is None and rules.rollback_required:
+                result.findings.append(_error(where, f"{label} has no rollback file rollback/{label} in {where}"))
             result.ordered.append(
-                Migration(number, path, files[path], rollback, rollbacks[rollback] if rollback else None, suffix)
+                Migration(
+                    number,
+                    path,
+                    files[path],
+                    rollback,
+                    rollbacks[rollback] if rollback else None,
+                    suffix,
+                    "" if label == path.name else label.removesuffix(".sql"),
+                )
             )
     for name in sorted(rollback_by_name):
-        if not any(name == p.name for p in files):
+        if not any(name == rules.name_of(p) for p in files):
             result.findings.append(_error(where, f"rollback/{name} in {where} rolls back no migration"))
     return result
 
