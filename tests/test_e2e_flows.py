@@ -38,9 +38,11 @@ def test_the_reference_passes(run_suite) -> None:
     [latency] = tables["FL-LAT"]["rows"]
     assert latency["requests"] == 20 and latency["verdict"] == "pass"
     flow = [r for r in tables["FL-FLOW"]["rows"] if r["step"].startswith("#")]
-    assert len(flow) == 19 and {r["verdict"] for r in flow} == {"pass"}  # runbook 9, dispute 3, emergency 4, pause 3
+    assert len(flow) == 20 and {r["verdict"] for r in flow} == {"pass"}  # runbook 10, dispute 3, emergency 4, pause 3
+    assert flow[0]["observed"] == "succeeded, emitted EscrowCreated, returned 1"
+    assert flow[6]["observed"].startswith("returns 0x") and flow[6]["expected"] == "succeeds, returns @Freelancer"
     invariant = tables["FL-INV"]["rows"]
-    assert len(invariant) == 38 and {(r["invariant"], r["observed"]) for r in invariant} == {
+    assert len(invariant) == 40 and {(r["invariant"], r["observed"]) for r in invariant} == {
         ("escrow-solvent", "holds"),
         ("certificates-earned", "holds"),
     }
@@ -48,7 +50,7 @@ def test_the_reference_passes(run_suite) -> None:
     assert runbook[0]["observed"] == "succeeded, emitted ReviewSubmitted, Transfer, CertificateMinted"
     assert any(r["observed"] == "reverted: AlreadyReviewed(1)" for r in flow)
     coverage = tables["FL-SEARCH-coverage"]["rows"]
-    assert len(coverage) == 19 and sum(r["tried"] for r in coverage) > 50
+    assert len(coverage) == 19 and sum(r["tried"] for r in coverage) > 50  # the flows' steps but the view
     [search] = [c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_fl_search")]
     assert search["outcome"] == "passed" and search["data"]["search"]["sequences"] == 8
     assert "started by signoff: python service.py --port " in run.output or run.evidence()["environment"]
@@ -65,7 +67,7 @@ def test_the_reference_passes(run_suite) -> None:
         (
             "market-second-review",  # the second review (rating 2) also leaves a certificate its rating does not earn
             {"test_fl_flow[runbook]", "test_fl_inv[runbook]", "test_fl_search"},
-            "step #9 call MarketReviews.submitReview from @Freelancer: expected it reverts with AlreadyReviewed, "
+            "step #10 call MarketReviews.submitReview from @Freelancer: expected it reverts with AlreadyReviewed, "
             "but it succeeded",
         ),
         (
@@ -265,6 +267,8 @@ def test_a_flow_step_that_does_not_revert_as_it_must_is_the_finding(run_suite, t
         ('deploy = "JobRegistry"', "a flow step calls or waits"),
         ('call = "JobRegistry.createJob"\nexpect_revert = 3', "expect_revert must be true or a text"),
         ('wait = "1d"\nexpect_events = ["X"]', "a wait expects nothing"),
+        ('wait = "1d"\nexpect_return = 1', "a wait expects nothing"),
+        ('call = "JobRegistry.createJob"\nexpect_revert = true\nexpect_return = 1', "both a revert and a return value"),
     ],
 )
 def test_flow_errors_name_the_step(tmp_path: Path, step: str, message: str) -> None:
@@ -437,3 +441,13 @@ def test_migrations_whose_order_is_not_fixed_are_rehearsed_in_both(run_suite, tm
     assert _failed(run) == {"test_fl_mig_files", "test_fl_mig_order_independent"}, run.outcomes()
     assert "migration number 002 is used by 2 files (002_jobs.sql, 002_jobs_owner.sql)" in run.output
     assert "the second order does not apply (002_jobs_owner.sql failed: " in run.output
+
+
+def test_a_flow_step_that_returns_something_else_is_the_finding(run_suite, tmp_path: Path) -> None:
+    toml = _copy(tmp_path, ('expect_return = "@Freelancer"', 'expect_return = "@Client"'))
+    run: SuiteRun = run_suite("-m", "flows", target=toml)
+    assert _failed(run) == {"test_fl_flow[runbook]"}, run.outcomes()
+    assert "step #7 call MarketCertificate.ownerOf from @Deployer: expected it succeeds, returns @Client, but it " in (
+        run.output
+    )
+    assert "returns 0x6813eb9362372eef6200f3b1dbc3f819671cba69" in run.output.lower()

@@ -19,6 +19,11 @@
     from = "@Client"
     expect_revert = "AlreadyReviewed"          # or true: any revert
 
+    [[flows.step]]                             # a read: the view's value must be this
+    call = "MarketCertificate.ownerOf"
+    args = [1]
+    expect_return = "@Freelancer"
+
 Every step, its gas and the events it emitted go into the evidence; the first step that does not
 do what it must ends the flow with a finding naming it.
 """
@@ -46,6 +51,7 @@ class FlowStep:
     step: CallStep | WaitStep
     expect_revert: str | bool | None = None  # None/False: must succeed; True: any revert; text: in the reason
     expect_events: tuple[str, ...] = ()
+    expect_return: Any = None  # what the call returns (simulated as its sender first); None: not checked
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ def load_flows(target: Target) -> tuple[Flow, ...]:
                     "Next step: correct it"
                 )
             events = tuple(entry.string_list("expect_events"))
+            returns = entry._take("expect_return", False)
             parsed = _step(entry, number, sender, target.root, target)
             entry.done()
             if not isinstance(parsed, CallStep | WaitStep):
@@ -80,9 +87,13 @@ def load_flows(target: Target) -> tuple[Flow, ...]:
                     f"{target.path}: {entry.where} is a {type(parsed).__name__}; a flow step calls or waits. "
                     'Next step: write call = "Contract.function" (or wait = "1d")'
                 )
-            if isinstance(parsed, WaitStep) and (revert or events):
+            if isinstance(parsed, WaitStep) and (revert or events or returns is not None):
                 raise ConfigError(f"{target.path}: {entry.where}: a wait expects nothing. Next step: remove it")
-            steps.append(FlowStep(parsed, revert, events))
+            if revert and returns is not None:
+                raise ConfigError(
+                    f"{target.path}: {entry.where} expects both a revert and a return value. Next step: keep one"
+                )
+            steps.append(FlowStep(parsed, revert, events, returns))
         table.done()
         if not steps:
             raise ConfigError(f"{target.path}: [[flows]] {name!r} has no [[flows.step]]. Next step: list its steps")
@@ -135,6 +146,32 @@ def run_flow(operator: Operator, flow: Flow, topics: Mapping[bytes, str]) -> tup
                 }
             )
             return rows, [Finding(CHECK_ID, flow.name, "error", f"flow {flow.name!r}, step {label}: {exc}")]
+        returned = None
+        if flow_step.expect_return is not None:
+            returned = _returned(operator, step, sender, to, data)
+            want = system.resolve_args([flow_step.expect_return], where=label)[0]
+            if returned is not None and not same_value(returned, want):
+                rows.append(
+                    {
+                        "step": label,
+                        "expected": expected,
+                        "observed": f"returns {_shown(returned)}",
+                        "gas": "",
+                        "verdict": "fail",
+                    }
+                )
+                return rows, [_finding(flow, label, expected, f"it returns {_shown(returned)}")]
+            if returned is not None and _is_view(system, step):
+                rows.append(
+                    {
+                        "step": label,
+                        "expected": expected,
+                        "observed": f"returns {_shown(returned)}",
+                        "gas": "",
+                        "verdict": "pass",
+                    }
+                )
+                continue
         result = execute(operator, step, topics, sender=sender, to=to, data=data)
         if not result.succeeded:
             ok = bool(flow_step.expect_revert) and (
@@ -158,7 +195,7 @@ def run_flow(operator: Operator, flow: Flow, topics: Mapping[bytes, str]) -> tup
             {
                 "step": label,
                 "expected": expected,
-                "observed": result.detail,
+                "observed": result.detail + (f", returned {_shown(returned)}" if returned is not None else ""),
                 "gas": result.gas,
                 "verdict": "pass" if ok else "fail",
             }
@@ -220,7 +257,59 @@ def _expected(flow_step: FlowStep) -> str:
         return "reverts"
     if flow_step.expect_revert:
         return f"reverts with {flow_step.expect_revert}"
-    return "succeeds" + (f", emits {', '.join(flow_step.expect_events)}" if flow_step.expect_events else "")
+    returns = f", returns {_shown(flow_step.expect_return)}" if flow_step.expect_return is not None else ""
+    return "succeeds" + (f", emits {', '.join(flow_step.expect_events)}" if flow_step.expect_events else "") + returns
+
+
+def _returned(operator: Operator, step: CallStep, sender: str, to: str, data: bytes) -> Any:
+    """What the call returns when simulated as its sender now; None when the simulation reverts (the
+    send that follows then says how)."""
+    from eth_abi.abi import decode
+
+    from signoff.artifacts.abi import canonical_type, find_function
+    from signoff.deploy.rehearsal import _abi_of
+
+    try:
+        raw = operator.simulate(sender, to, data, value=step.value)
+    except ChainError:
+        return None
+    outputs = find_function(_abi_of(operator.system, step.contract), step.function, describe(step)).get("outputs", [])
+    values = decode([canonical_type(o) for o in outputs], raw)
+    return values[0] if len(values) == 1 else list(values)
+
+
+def _is_view(system: Any, step: CallStep) -> bool:
+    from signoff.artifacts.abi import find_function
+    from signoff.deploy.rehearsal import _abi_of
+
+    entry = find_function(_abi_of(system, step.contract), step.function, describe(step))
+    return entry.get("stateMutability") in ("view", "pure")
+
+
+def same_value(returned: Any, expected: Any) -> bool:
+    """``returned`` (decoded) equals ``expected`` (as written, "@Name" resolved): addresses in any case,
+    amounts written "0.5 ether", lists element by element."""
+    from signoff.target import parse_wei
+
+    if isinstance(returned, list | tuple) and isinstance(expected, list | tuple):
+        return len(returned) == len(expected) and all(same_value(a, b) for a, b in zip(returned, expected, strict=True))
+    if isinstance(returned, str) and isinstance(expected, str):
+        return returned.lower() == expected.lower()
+    if isinstance(returned, bool) or isinstance(expected, bool):
+        return returned is expected
+    if isinstance(returned, int) and isinstance(expected, str):
+        return parse_wei(expected) == returned
+    if isinstance(returned, bytes) and isinstance(expected, str):
+        return "0x" + returned.hex() == expected.lower()
+    return bool(returned == expected)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
 
 
 def _finding(flow: Flow, label: str, expected: str, what: str) -> Finding:

@@ -152,6 +152,8 @@ def vocabulary(flows: Sequence[Flow], settings: SearchSettings, system: Deployed
                 continue
             where = f"flow {flow.name!r} step {number} ({step.contract})"
             entry = find_function(_abi_of(system, step.contract), step.function, where)
+            if entry.get("stateMutability") in ("view", "pure"):
+                continue  # a flow's read (expect_return) changes nothing: nothing to interleave
             inputs = list(entry.get("inputs", []))
             actor_positions, id_positions = [], []
             for position, (param, value) in enumerate(zip(inputs, step.args, strict=False)):
