@@ -67,8 +67,9 @@ def test_the_reference_passes(run_suite) -> None:
         (
             "market-second-review",  # the second review (rating 2) also leaves a certificate its rating does not earn
             {"test_fl_flow[runbook]", "test_fl_inv[runbook]", "test_fl_search"},
-            "step #10 call MarketReviews.submitReview from @Freelancer: expected it reverts with AlreadyReviewed, "
-            "but it succeeded",
+            "invariant 'certificates-earned' broke in flow 'runbook' after #10 call MarketReviews.submitReview from "
+            "@Freelancer: certificate 1 of escrow 1 is held by 0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69 (freelancer "
+            "0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69); escrow completed: True, rating 2 (minimum 3)",
         ),
         (
             "market-certificate-never-minted",
@@ -148,7 +149,7 @@ def test_a_running_service_is_reached_by_url(run_suite, tmp_path: Path) -> None:
         toml = _copy(tmp_path, ('command = ["python", "service.py", "--port", "{port}"]', 'url = "${MARKET_URL}"'))
         text = toml.read_text().replace('cwd = "service"\n', "").replace('env = { DATABASE_PATH = ":memory:" }\n', "")
         toml.write_text(text)
-        run: SuiteRun = run_suite("-m", "e2e_flows", target=toml, env={"MARKET_URL": url})
+        run: SuiteRun = run_suite("-m", "service_health or latency", target=toml, env={"MARKET_URL": url})
         assert run.result.ret == 0, run.output
         assert f"{url} (running, not started by signoff)" in run.all_report_text()  # scheme and host, as for RPCs
     finally:
@@ -167,7 +168,7 @@ def test_a_service_that_is_not_there_fails_cleanly(run_suite, tmp_path: Path) ->
 
 def test_a_command_that_exits_says_so_with_its_output(run_suite, tmp_path: Path) -> None:
     toml = _copy(tmp_path, ('"--port", "{port}"]', '"--port", "{port}", "--no-such-flag"]'))
-    run: SuiteRun = run_suite("-m", "e2e_flows", target=toml)
+    run: SuiteRun = run_suite("-m", "service_health or latency", target=toml)
     assert run.result.ret == 1, run.output
     assert (
         "exited with code 2 before it answered" in run.output and "unrecognized arguments: --no-such-flag" in run.output
@@ -451,3 +452,21 @@ def test_a_flow_step_that_returns_something_else_is_the_finding(run_suite, tmp_p
         run.output
     )
     assert "returns 0x6813eb9362372eef6200f3b1dbc3f819671cba69" in run.output.lower()
+
+
+def test_the_search_on_a_system_shaped_unlike_the_marketplace(run_suite, tmp_path: Path) -> None:
+    """The owner control plane's reference: no payable call, no instance any step names, a pause sent by
+    a Safe. A cap of two jobs is broken by a third createJob, which the search finds and shrinks to
+    exactly three steps."""
+    toml = _control_with_flow(tmp_path, "EnforcedPause")
+    toml.write_text(
+        toml.read_text()
+        + '\n[[invariants]]\nname = "at-most-two-jobs"\nexpr = "JobRegistry.jobCount() <= 2"\n'
+        + "\n[search]\nexamples = 40\nmax_steps = 8\n"
+    )
+    run: SuiteRun = run_suite("-m", "search", target=toml)
+    assert _failed(run) == {"test_fl_search"}, run.outcomes()
+    assert "invariant 'at-most-two-jobs' broke after a sequence of 3 steps found by the search" in run.output
+    assert "JobRegistry.jobCount() = 3, 2 = 2" in run.output
+    moves = [r["move"] for r in run.evidence()["tables"]["FL-SEARCH"]["rows"]]
+    assert all(m.startswith("JobRegistry.createJob(") for m in moves), moves
