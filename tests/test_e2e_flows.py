@@ -470,3 +470,14 @@ def test_the_search_on_a_system_shaped_unlike_the_marketplace(run_suite, tmp_pat
     assert "JobRegistry.jobCount() = 3, 2 = 2" in run.output
     moves = [r["move"] for r in run.evidence()["tables"]["FL-SEARCH"]["rows"]]
     assert all(m.startswith("JobRegistry.createJob(") for m in moves), moves
+
+
+def test_a_search_that_runs_out_of_time_says_so(run_suite, tmp_path: Path) -> None:
+    reference = MARKET.read_text()
+    search = reference[reference.index("[search]") :].split("\n\n")[0]
+    toml = _copy(tmp_path, (search, "[search]\nexamples = 5000\nseconds = 3\n"))
+    run: SuiteRun = run_suite("-m", "search", target=toml)
+    assert run.result.ret == 0, run.output
+    [check] = run.evidence()["checks"]
+    assert check["data"]["search"]["stopped_by_budget"] is True and 0 < check["data"]["search"]["sequences"] < 5000
+    assert "the search reached its time budget ([search] seconds = 3) after " in run.all_report_text()

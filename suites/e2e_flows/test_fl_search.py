@@ -79,6 +79,18 @@ def test_fl_search(signoff_settings: SessionSettings, request: pytest.FixtureReq
         },
     )
     breach = report.breach
+    if breach is None and report.stopped_by_budget:
+        evidence.check(
+            [
+                Finding(
+                    CHECK_ID,
+                    "budget",
+                    "info",
+                    f"the search reached its time budget ([search] seconds = {settings.seconds:g}) after "
+                    f"{report.sequences} of {settings.examples} sequences. Next step: raise seconds for a full search",
+                )
+            ]
+        )
     if breach is None:
         never = [f"{a.name} ({a.origin})" for a in words.actions if a.origin not in report.succeeded]
         if never:

@@ -553,11 +553,11 @@ def search(
         )
     except Breach as breach:
         report.breach = shrink(operator, breach, checks, topics, max(30.0, settings.seconds / 2))
-    except HypothesisException as exc:  # e.g. every sequence was stopped by the budget
-        if not report.sequences:
+    except HypothesisException as exc:
+        if not (report.stopped_by_budget and report.sequences):  # only the budget may end it early
             raise ConfigError(
-                f"the search could not run a single sequence ({type(exc).__name__}: {exc}). Next step: raise "
-                "[search] seconds"
+                f"the search stopped after {report.sequences} sequences ({type(exc).__name__}: {exc}). Next step: "
+                "raise [search] seconds if the budget ran out, else report it to signoff"
             ) from None
     report.seconds = time.monotonic() - started
     return report
