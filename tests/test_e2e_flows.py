@@ -111,7 +111,10 @@ def test_the_search_finds_the_over_payout_no_flow_walks(run_suite, tmp_path: Pat
     assert run.result.ret == 1, run.output
     assert _failed(run) == {"test_fl_search"}, run.outcomes()
     assert "invariant 'escrow-solvent' broke after a sequence of 6 steps found by the search" in run.output
-    assert "short by 475000000000000000 wei" in run.output or "short by 500000000000000000 wei" in run.output
+    assert (
+        "short by 475000000000000000 wei (0.475 ether)" in run.output
+        or "short by 500000000000000000 wei (0.5 ether)" in (run.output)
+    )
     rows = run.evidence()["tables"]["FL-SEARCH"]["rows"]
     assert len(rows) == 6 and rows[-1]["verdict"] == "fail" and "from @Client" in rows[0]["move"]
     [replay] = list((run.reports).glob("eth-tester-search-escrow-solvent.toml"))

@@ -44,6 +44,6 @@ def test_fl_flow(
     topics = declared.event_names([c.abi for c in signoff_settings.artifacts.contracts])
     rows, findings = declared.run_flow(operator, flow, topics)
     for row in rows:
-        evidence.row(CHECK_ID, row)
+        evidence.row(CHECK_ID, {"flow": flow.name, **row})
     evidence.attach("steps", len(flow.steps))
     evidence.check(findings)

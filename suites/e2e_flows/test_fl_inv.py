@@ -48,7 +48,7 @@ def test_fl_inv(flow, signoff_settings: SessionSettings, request: pytest.Fixture
     topics = event_names([c.abi for c in signoff_settings.artifacts.contracts])
     rows, breach = inv.walk(operator, flow, checks, topics)
     for row in rows:
-        evidence.row(CHECK_ID, row)
+        evidence.row(CHECK_ID, {"flow": flow.name, **row})
     if breach is not None:
         step, name, how = breach
         evidence.check(

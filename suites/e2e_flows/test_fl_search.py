@@ -57,10 +57,11 @@ def test_fl_search(signoff_settings: SessionSettings, request: pytest.FixtureReq
         return
     words = report.vocabulary
     assert words is not None
-    for action in words.actions:
+    for number, action in enumerate(words.actions, start=1):
         evidence.row(
             f"{CHECK_ID}-coverage",
             {
+                "order": number,
                 "action": action.name,
                 "origin": action.origin,
                 "tried": report.tried.get(action.origin, 0),
@@ -113,7 +114,7 @@ def test_fl_search(signoff_settings: SessionSettings, request: pytest.FixtureReq
                 "order": number,
                 "step": number,
                 "move": move.label(),
-                "outcome": outcome.detail if outcome.succeeded else f"reverted: {outcome.detail.split(': ', 1)[-1]}",
+                "outcome": outcome.detail,
                 "verdict": "fail" if number == len(breach.moves) else "pass",
             },
         )

@@ -274,8 +274,12 @@ def _returned(operator: Operator, step: CallStep, sender: str, to: str, data: by
     except ChainError:
         return None
     outputs = find_function(_abi_of(operator.system, step.contract), step.function, describe(step)).get("outputs", [])
-    values = decode([canonical_type(o) for o in outputs], raw)
-    return values[0] if len(values) == 1 else list(values)
+    from eth_utils.address import to_checksum_address
+
+    from signoff.flows.invariants import _checksummed
+
+    values = [_checksummed(v, to_checksum_address) for v in decode([canonical_type(o) for o in outputs], raw)]
+    return values[0] if len(values) == 1 else values
 
 
 def _is_view(system: Any, step: CallStep) -> bool:

@@ -90,7 +90,8 @@ class Expression:
             holds = _COMPARE[type(body.ops[0])](left, right)
             observed = f"{_src(self.text, body.left)} = {left}, {_src(self.text, body.comparators[0])} = {right}"
             if not holds and isinstance(body.ops[0], ast.GtE | ast.Gt) and _amounts(left, right):
-                observed += f": short by {right - left + (1 if isinstance(body.ops[0], ast.Gt) else 0)} wei"
+                short = right - left + (1 if isinstance(body.ops[0], ast.Gt) else 0)
+                observed += f": short by {short} wei" + (f" ({_ether(short)} ether)" if short >= 10**9 else "")
             return bool(holds), observed
         result = walker.value(body)
         return bool(result), f"{self.text} is {result}"
@@ -150,6 +151,11 @@ def _is_range(node: ast.expr) -> bool:
 
 def _amounts(left: Any, right: Any) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) for v in (left, right))
+
+
+def _ether(amount: int) -> str:
+    whole, fraction = divmod(amount, 10**18)
+    return f"{whole}.{fraction:018d}".rstrip("0").rstrip(".")
 
 
 def _src(text: str, node: ast.expr) -> str:

@@ -29,6 +29,7 @@ TABLES.update(
         "FL-FLOW": TableSpec(
             "FL-FLOW: declared end-to-end flows, step by step",
             (
+                ("flow", "Flow"),
                 ("step", "Step"),
                 ("expected", "Expected"),
                 ("observed", "Observed"),
@@ -40,6 +41,7 @@ TABLES.update(
         "FL-INV": TableSpec(
             "FL-INV: invariants after every step of the declared flows",
             (
+                ("flow", "Flow"),
                 ("step", "Step"),
                 ("outcome", "Step outcome"),
                 ("invariant", "Invariant"),
@@ -56,7 +58,7 @@ TABLES.update(
         "FL-SEARCH-coverage": TableSpec(
             "FL-SEARCH: what the search exercised (each flow step, how often sent and how often it succeeded)",
             (("action", "Step of the flows"), ("origin", "From"), ("tried", "Sent"), ("succeeded", "Succeeded")),
-            "action",
+            "order",
         ),
         "FL-MIG": TableSpec(
             "FL-MIG: the application's migrations, in apply order",

@@ -646,7 +646,7 @@ def replay_toml(breach: Breach, name: str) -> str:
     ]
     for move, outcome in breach.moves:
         step = move.step
-        lines += ["", f"[[flows.step]]   # {'succeeded' if outcome.succeeded else 'reverted'}: {outcome.detail}"]
+        lines += ["", f"[[flows.step]]   # {outcome.detail}"]
         if isinstance(step, WaitStep):
             if step.seconds is not None:
                 lines.append(f'wait = "{step.seconds}s"')
