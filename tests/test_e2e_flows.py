@@ -484,3 +484,16 @@ def test_a_search_that_runs_out_of_time_says_so(run_suite, tmp_path: Path) -> No
     [check] = run.evidence()["checks"]
     assert check["data"]["search"]["stopped_by_budget"] is True and 0 < check["data"]["search"]["sequences"] < 5000
     assert "the search reached its time budget ([search] seconds = 3) after " in run.all_report_text()
+
+
+def test_a_file_that_controls_its_own_transaction_runs_as_psql_would(run_suite, tmp_path: Path) -> None:
+    """BEGIN; ... COMMIT; in a migration file (as real repositories write them) is not wrapped in a second
+    transaction; a PL/pgSQL body's BEGIN is not taken for one; a file that fails midway names itself."""
+    body = "CREATE FUNCTION one() RETURNS int AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$ LANGUAGE plpgsql;\n"
+    files = {**NUMBERED, "003_audit.sql": "BEGIN;\nCREATE TABLE audit (id int);\nCOMMIT;\n", "004_fn.sql": body}
+    run: SuiteRun = run_suite("-m", "app_migrations", target=_with_migrations(tmp_path, files))
+    assert run.result.ret == 0, run.output
+    files["004_fn.sql"] = "BEGIN;\nCREATE TABLE half (id int);\nSELECT 1 / 0;\nCOMMIT;\n"
+    run = run_suite("-m", "app_migrations", target=_with_migrations(tmp_path / "again", files))
+    assert _failed(run) == {"test_fl_mig_rehearsal"}, run.outcomes()
+    assert "004_fn.sql failed: division by zero" in run.output and "Traceback" not in run.output

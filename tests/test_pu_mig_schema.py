@@ -353,7 +353,7 @@ def test_order_dependent_migrations_fail_the_order_check_only(run_suite) -> None
     run: SuiteRun = run_suite("-m", "migrations", target=DEFECTIVE / "pou-migration-order-dependent" / "signoff.toml")
     record = run.assert_fails_only(
         "test_pu_mig_order_independent",
-        "the schema depends on the order the migration files are read: 017-021 applied in the numbered order "
+        "the schema depends on the order the migration files are read: 017-021a applied in the numbered order "
         "(021_add_agent_stakes.sql, 021a_add_agent_stakes_draft.sql)",
     )
     assert len(record["findings"]) == 1

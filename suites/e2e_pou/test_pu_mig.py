@@ -71,6 +71,7 @@ def test_pu_mig_rehearsal(pou_settings: PouSettings, pou_scratch: str, evidence)
     from signoff.pou.migrations import MigrationError, apply_all, discover, introspect, rollback_all
 
     plan = _plan(pou_settings)
+    applied = pou_migrations.applied_range(plan.ordered)  # what this folder holds, named in the messages
     findings: list[Finding] = []
     with psycopg.connect(pou_scratch) as conn:
         try:
@@ -80,13 +81,13 @@ def test_pu_mig_rehearsal(pou_settings: PouSettings, pou_scratch: str, evidence)
             apply_all(conn, plan.ordered)
             after = introspect(conn)
             rows, problems = pou_migrations.compare_schema(
-                after, pou_settings.expected_indexes, "017-021", _declared(pou_settings, evidence)
+                after, pou_settings.expected_indexes, applied, _declared(pou_settings, evidence)
             )
             findings.extend(problems)
             for order, row in enumerate(rows):
                 evidence.row("PU-MIG", {"order": f"{order:04d}", **row})
             rollback_all(conn, plan.ordered)
-            findings.extend(pou_migrations.leftovers(before, introspect(conn), "017-021"))
+            findings.extend(pou_migrations.leftovers(before, introspect(conn), applied))
         except MigrationError as exc:
             findings.append(Finding(CHECK_ID, "migrations", "error", str(exc)))
     evidence.attach("tables_after_apply", sorted(after.tables()) if "after" in locals() else [])
@@ -119,7 +120,9 @@ def test_pu_mig_order_independent(pou_settings: PouSettings, request: pytest.Fix
         )
     findings: list[Finding] = []
     rehearsed: list[dict[str, object]] = []
-    for result in rehearse_orders(url, prerequisites, plan.ordered, others, baseline=baseline, where="017-021"):
+    for result in rehearse_orders(
+        url, prerequisites, plan.ordered, others, baseline=baseline, where=pou_migrations.applied_range(plan.ordered)
+    ):
         findings.extend(result.findings)
         for position, migration in enumerate(result.order, 1):
             evidence.row(

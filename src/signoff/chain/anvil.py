@@ -85,13 +85,14 @@ class AnvilNode:
 
     def _read_output(self, found: threading.Event) -> None:
         assert self._process is not None and self._process.stdout is not None
-        for line in self._process.stdout:
-            self._output.append(line)
-            del self._output[:-50]
-            match = _LISTENING.search(line)
-            if match and not found.is_set():
-                self.url = f"http://{match.group(1)}"
-                found.set()
+        with self._process.stdout as stream:  # closed here when anvil's output ends, not left to the GC
+            for line in stream:
+                self._output.append(line)
+                del self._output[:-50]
+                match = _LISTENING.search(line)
+                if match and not found.is_set():
+                    self.url = f"http://{match.group(1)}"
+                    found.set()
         found.set()  # process ended: wake the waiter
 
     def stop(self) -> None:

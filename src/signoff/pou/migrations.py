@@ -8,6 +8,7 @@ modifiers such as ``numeric(78,0)``), so a declaration can be compared with them
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +48,33 @@ def rollback_all(conn: psycopg.Connection[tuple[object, ...]], migrations: Seque
             _run(conn, migration.rollback_sql, f"rollback/{migration.rollback.name}")
 
 
+_TRANSACTION_CONTROL = re.compile(
+    r"^\s*(BEGIN|START\s+TRANSACTION|COMMIT)(\s+(WORK|TRANSACTION))?\s*;", re.IGNORECASE | re.MULTILINE
+)
+_DOLLAR_QUOTED = re.compile(r"\$(\w*)\$.*?\$\1\$", re.DOTALL)  # function bodies: their BEGIN is PL/pgSQL's
+
+
+def controls_its_transaction(sql: str) -> bool:
+    """A file that says BEGIN; ... COMMIT; itself (as psql runs it) must not be wrapped in another transaction."""
+    return bool(_TRANSACTION_CONTROL.search(_DOLLAR_QUOTED.sub("", re.sub(r"--[^\n]*", "", sql))))
+
+
 def _run(conn: psycopg.Connection[tuple[object, ...]], sql: str, label: str) -> None:
+    """Run one file as psql would: in a transaction of its own, or, when the file controls its own
+    transaction (BEGIN ... COMMIT), as it is, in autocommit mode."""
     import psycopg
 
     try:
+        if controls_its_transaction(sql):
+            conn.commit()  # nothing is pending but a read (introspection); autocommit needs an idle connection
+            conn.autocommit = True
+            try:
+                conn.execute(sql.encode())
+            finally:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute(b"ROLLBACK")  # a file that began a transaction and failed before its COMMIT
+                conn.autocommit = False
+            return
         with conn.transaction():
             conn.execute(sql.encode())  # bytes: a whole file, several statements, no parameters
     except psycopg.Error as exc:

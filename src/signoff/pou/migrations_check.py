@@ -91,6 +91,14 @@ class Rules:
 SEED_RULES = Rules()
 
 
+def applied_range(ordered: Sequence[Migration]) -> str:
+    """The versions a rehearsal applies, for messages: ``017-021`` (or the one version, or "no migration")."""
+    if not ordered:
+        return "no migration"
+    first, last = ordered[0].version, ordered[-1].version
+    return first if first == last else f"{first}-{last}"
+
+
 def plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str, rules: Rules = SEED_RULES) -> Plan:
     """Order ``files`` (path -> SQL) by number, then suffix; report duplicate versions, duplicate
     names under different numbers, rollbacks in the apply set, gaps, names whose text order differs
@@ -540,7 +548,7 @@ def leftovers(before: Schema, after: Schema, where: str) -> list[Finding]:
         )
     if lost:
         findings.append(
-            _error(where, f"the rollback of {where} removed object(s) that existed before 017: {', '.join(lost[:20])}")
+            _error(where, f"the rollback of {where} removed object(s) that existed before them: {', '.join(lost[:20])}")
         )
     return findings
 
