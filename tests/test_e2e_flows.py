@@ -497,3 +497,20 @@ def test_a_file_that_controls_its_own_transaction_runs_as_psql_would(run_suite, 
     run = run_suite("-m", "app_migrations", target=_with_migrations(tmp_path / "again", files))
     assert _failed(run) == {"test_fl_mig_rehearsal"}, run.outcomes()
     assert "004_fn.sql failed: division by zero" in run.output and "Traceback" not in run.output
+
+
+def test_the_teams_migrate_script_decides_the_order_and_globs_choose_the_files(run_suite, tmp_path: Path) -> None:
+    """A real repository: a migrate script that applies the files in its own order, a draft left out by
+    exclude; the script's order is rehearsed, and where it differs from the numbers that is the finding."""
+    files = {**NUMBERED, "003_draft_idea.sql": "CREATE TABLE half (;", "migrate.sh": ""}
+    toml = _with_migrations(tmp_path, files)
+    (toml.parent / "sql" / "migrate.sh").write_text("psql -f 001_users.sql\npsql -f 002_jobs.sql\n")
+    text = toml.read_text().replace('path = "sql"', 'path = "sql"\nexclude = ["*draft*"]\norder = "sql/migrate.sh"')
+    toml.write_text(text)
+    run: SuiteRun = run_suite("-m", "app_migrations", target=toml)
+    assert run.result.ret == 0, run.output
+    (toml.parent / "sql" / "migrate.sh").write_text("for f in 002_jobs 001_users; do psql -f $f.sql; done\n")
+    run = run_suite("-m", "app_migrations", target=toml)
+    assert "test_fl_mig_files" in _failed(run), run.outcomes()
+    assert "migrate.sh applies 002_jobs.sql where the numbers put 001_users.sql" in run.output
+    assert "002_jobs.sql failed: relation \"users\" does not exist" in run.output  # rehearsed as the script runs

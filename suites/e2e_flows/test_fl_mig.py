@@ -30,7 +30,7 @@ def _folder(signoff_settings: SessionSettings) -> tuple[app.MigrationSettings, a
             'rehearsed. To rehearse them, add [migrations] path = "prisma/migrations" (or a folder of NNN_name.sql)'
         )
     try:
-        return settings, app.discover(settings.path)
+        return settings, app.discover(settings.path, settings.include, settings.exclude, settings.order)
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
 

@@ -6,6 +6,8 @@ and :mod:`signoff.pou.migrations`), for the two layouts teams use::
     [migrations]
     path = "prisma/migrations"   # <timestamp>_<name>/migration.sql (Prisma), or NNN_name.sql files
     release = 1                  # how many of the newest migrations this release adds (default 1)
+    exclude = ["*draft*"]        # include / exclude: globs over migration names
+    order = "scripts/migrate.sh" # the team's runner: the order it names them in is rehearsed
 
 A Prisma migration rolls back by ``down.sql`` in its folder; a numbered one by
 ``rollback/NNN_name.sql`` or ``NNN_name.down.sql``. The rollback drill applies everything before the
@@ -42,6 +44,9 @@ _PRISMA_FOLDER = re.compile(r"\d+_[A-Za-z0-9_.-]+")
 class MigrationSettings:
     path: Path
     release: int = 1
+    include: tuple[str, ...] = ()  # globs over migration names (file or Prisma folder); empty: all
+    exclude: tuple[str, ...] = ()
+    order: Path | None = None  # the team's migrate script (or a list): the names in the order it applies them
 
 
 def load_migrations(target: Target) -> MigrationSettings | None:
@@ -50,9 +55,12 @@ def load_migrations(target: Target) -> MigrationSettings | None:
     table = _Table(target.path, "migrations", target.raw_migrations, expand=False)
     path = table.path("path", target.root, must_exist=True, required=True, kind="dir")
     release = table.integer("release", default=1, minimum=1, maximum=10_000) or 1
+    include = tuple(table.string_list("include"))
+    exclude = tuple(table.string_list("exclude"))
+    order = table.path("order", target.root, must_exist=True, kind="file")
     table.done()
     assert path is not None
-    return MigrationSettings(path, release)
+    return MigrationSettings(path, release, include, exclude, order)
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,29 @@ class Folder:
     plan: Plan
 
 
-def discover(directory: Path) -> Folder:
-    """The folder's migrations in apply order, with everything wrong with the files themselves."""
-    folders = sorted(p for p in directory.iterdir() if p.is_dir() and (p / "migration.sql").is_file())
+def discover(
+    directory: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = (), order: Path | None = None
+) -> Folder:
+    """The folder's migrations (those ``include`` and ``exclude`` leave) in apply order, with everything
+    wrong with the files themselves; in the team's own order when ``order`` names its migrate script."""
+    folder = _discover(directory, include, exclude)
+    if order is not None:
+        folder = Folder(folder.layout, scripted(folder.plan, order, str(directory)))
+    return folder
+
+
+def _chosen(name: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    from fnmatch import fnmatch
+
+    return (not include or any(fnmatch(name, g) for g in include)) and not any(fnmatch(name, g) for g in exclude)
+
+
+def _discover(directory: Path, include: tuple[str, ...], exclude: tuple[str, ...]) -> Folder:
+    folders = sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_dir() and (p / "migration.sql").is_file() and _chosen(p.name, include, exclude)
+    )
     where = str(directory)
     if folders:
         files = {p / "migration.sql": _read(p / "migration.sql") for p in folders}
@@ -84,7 +112,11 @@ def discover(directory: Path) -> Folder:
                 )
             )
         return Folder("prisma", result)
-    files = {p: _read(p) for p in sorted(directory.glob("*.sql")) if not p.name.endswith(".down.sql")}
+    files = {
+        p: _read(p)
+        for p in sorted(directory.glob("*.sql"))
+        if not p.name.endswith(".down.sql") and _chosen(p.name, include, exclude)
+    }
     downs = {p: _read(p) for p in sorted((directory / "rollback").glob("*.sql"))}
     downs.update({p: _read(p) for p in sorted(directory.glob("*.down.sql"))})
     if not files:
@@ -110,6 +142,51 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} cannot be read as UTF-8 text ({exc}). Next step: fix the file") from None
+
+
+def scripted(found: Plan, script: Path, where: str) -> Plan:
+    """``found`` in the order the team's migrate script names its migrations (each name's first
+    mention), with a finding where that order differs from the numbers' and one for each migration the
+    script never names (no runner of theirs applies it)."""
+    from signoff.findings import Finding
+
+    text = _read(script)
+    by_label = {m.label: m for m in found.ordered}
+    positions = {}
+    for label in by_label:
+        stem = label.removesuffix(".sql")
+        match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(stem)}(?![A-Za-z0-9_])", text)
+        if match:
+            positions[label] = match.start()
+    in_script = sorted(positions, key=positions.__getitem__)
+    numbered = [m.label for m in found.ordered if m.label in positions]
+    findings = list(found.findings)
+    if in_script != numbered:
+        first = next(i for i, (a, b) in enumerate(zip(in_script, numbered, strict=True)) if a != b)
+        findings.append(
+            Finding(
+                CHECK_ID,
+                where,
+                "error",
+                f"{script.name} applies {in_script[first]} where the numbers put {numbered[first]} (script order: "
+                f"{', '.join(in_script)}): the order a fresh database gets differs from the order the files "
+                "claim. Next step: make the script follow the numbers, or renumber the files as the script runs them",
+            )
+        )
+    missing = [m.label for m in found.ordered if m.label not in positions]
+    if missing:
+        them = "it" if len(missing) == 1 else "them"
+        findings.append(
+            Finding(
+                CHECK_ID,
+                where,
+                "warning",
+                f"{script.name} never names {', '.join(missing)}: the team's migrate script does not apply {them}, "
+                f"so the rehearsal leaves {them} out. Next step: add {them} to the script, or exclude {them} "
+                "([migrations] exclude)",
+            )
+        )
+    return Plan([by_label[label] for label in in_script], findings)
 
 
 def split_release(ordered: list[Migration], release: int) -> tuple[list[Migration], list[Migration]]:
