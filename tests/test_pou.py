@@ -231,3 +231,24 @@ def test_broker_without_test_api_is_seeded_through_its_database(run_suite, tmp_p
     through = {(row["kind"], row["through"]) for row in run.evidence()["tables"]["PU-SEED"]["rows"]}
     assert ("agents", "throwaway database") in through and ("negotiation", "throwaway database") in through
     assert ("receipt", "broker API") in through and ("agents", "broker test API") not in through
+
+
+def test_a_real_repositorys_folder_by_globs_and_its_migrate_script(tmp_path: Path) -> None:
+    """[pou] migrations_include / migrations_exclude choose the files; migrations_order (the team's
+    migrate script) decides the order, and where it differs from the numbers that is PU-MIG's finding."""
+    from signoff.pou.migrations import discover
+
+    folder = tmp_path / "migrations"
+    (folder / "rollback").mkdir(parents=True)
+    for number in range(17, 22):
+        (folder / f"0{number}_m{number}.sql").write_text(f"CREATE TABLE t{number} (a int);")
+        (folder / "rollback" / f"0{number}_m{number}.sql").write_text(f"DROP TABLE t{number};")
+    (folder / "022_draft.sql").write_text("CREATE TABLE half (;")
+    script = tmp_path / "migrate.sh"
+    script.write_text("\n".join(f"psql -f 0{n}_m{n}.sql" for n in (17, 18, 20, 19)))
+    plan = discover(folder, (), ("*draft*",), script)
+    assert [m.label for m in plan.ordered] == ["017_m17.sql", "018_m18.sql", "020_m20.sql", "019_m19.sql"]
+    messages = [f.message for f in plan.findings]
+    assert any("migrate.sh applies 020_m20.sql where the numbers put 019_m19.sql" in m for m in messages), messages
+    assert any("migrate.sh never names 021_m21.sql" in m for m in messages), messages
+    assert {f.check for f in plan.findings} == {"PU-MIG"} and not any("022_draft" in m for m in messages)

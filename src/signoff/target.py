@@ -159,6 +159,11 @@ class PouSettings:
     seed_token: str | None = field(default=None, repr=False)
     request_timeout_seconds: float = 10.0  # one whole HTTP answer of the broker, headers and body
     shrink_budget_seconds: float = 20.0  # PU-QRM's stateful test: time spent shrinking a failure
+    # A real repository's migrations folder: globs over file names, and the team's migrate script whose
+    # order is the one rehearsed (signoff.pou.migrations.discover)
+    migrations_include: tuple[str, ...] = ()
+    migrations_exclude: tuple[str, ...] = ()
+    migrations_order: Path | None = None
 
     @property
     def live(self) -> bool:
@@ -612,6 +617,9 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         seed_token=table.string("seed_token"),
         request_timeout_seconds=table.number("request_timeout_seconds", default=10.0, minimum=0.1, maximum=600.0),
         shrink_budget_seconds=table.number("shrink_budget_seconds", default=20.0, minimum=0.0, maximum=3600.0),
+        migrations_include=tuple(table.string_list("migrations_include")),
+        migrations_exclude=tuple(table.string_list("migrations_exclude")),
+        migrations_order=table.path("migrations_order", path.parent, must_exist=True, kind="file"),
     )
     table.done()
     _check_pou_live(path, settings, expand=expand)

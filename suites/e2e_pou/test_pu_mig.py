@@ -45,7 +45,12 @@ def _plan(pou_settings: PouSettings):
             "directory holding 017-021",
             pytrace=False,
         )
-    return discover(pou_settings.migrations)
+    return discover(
+        pou_settings.migrations,
+        pou_settings.migrations_include,
+        pou_settings.migrations_exclude,
+        pou_settings.migrations_order,
+    )
 
 
 def test_pu_mig_files(pou_settings: PouSettings, evidence) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signoff.errors import ConfigError, SignoffError
+from signoff.pou.migrations import chosen, scripted
 from signoff.pou.migrations_check import Migration, Plan, Rules, plan
 from signoff.redaction import redact
 from signoff.target import Target, _Table
@@ -76,21 +77,15 @@ def discover(
     wrong with the files themselves; in the team's own order when ``order`` names its migrate script."""
     folder = _discover(directory, include, exclude)
     if order is not None:
-        folder = Folder(folder.layout, scripted(folder.plan, order, str(directory)))
+        folder = Folder(folder.layout, scripted(folder.plan, order, str(directory), CHECK_ID))
     return folder
-
-
-def _chosen(name: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
-    from fnmatch import fnmatch
-
-    return (not include or any(fnmatch(name, g) for g in include)) and not any(fnmatch(name, g) for g in exclude)
 
 
 def _discover(directory: Path, include: tuple[str, ...], exclude: tuple[str, ...]) -> Folder:
     folders = sorted(
         p
         for p in directory.iterdir()
-        if p.is_dir() and (p / "migration.sql").is_file() and _chosen(p.name, include, exclude)
+        if p.is_dir() and (p / "migration.sql").is_file() and chosen(p.name, include, exclude)
     )
     where = str(directory)
     if folders:
@@ -115,7 +110,7 @@ def _discover(directory: Path, include: tuple[str, ...], exclude: tuple[str, ...
     files = {
         p: _read(p)
         for p in sorted(directory.glob("*.sql"))
-        if not p.name.endswith(".down.sql") and _chosen(p.name, include, exclude)
+        if not p.name.endswith(".down.sql") and chosen(p.name, include, exclude)
     }
     downs = {p: _read(p) for p in sorted((directory / "rollback").glob("*.sql"))}
     downs.update({p: _read(p) for p in sorted(directory.glob("*.down.sql"))})
@@ -142,51 +137,6 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} cannot be read as UTF-8 text ({exc}). Next step: fix the file") from None
-
-
-def scripted(found: Plan, script: Path, where: str) -> Plan:
-    """``found`` in the order the team's migrate script names its migrations (each name's first
-    mention), with a finding where that order differs from the numbers' and one for each migration the
-    script never names (no runner of theirs applies it)."""
-    from signoff.findings import Finding
-
-    text = _read(script)
-    by_label = {m.label: m for m in found.ordered}
-    positions = {}
-    for label in by_label:
-        stem = label.removesuffix(".sql")
-        match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(stem)}(?![A-Za-z0-9_])", text)
-        if match:
-            positions[label] = match.start()
-    in_script = sorted(positions, key=positions.__getitem__)
-    numbered = [m.label for m in found.ordered if m.label in positions]
-    findings = list(found.findings)
-    if in_script != numbered:
-        first = next(i for i, (a, b) in enumerate(zip(in_script, numbered, strict=True)) if a != b)
-        findings.append(
-            Finding(
-                CHECK_ID,
-                where,
-                "error",
-                f"{script.name} applies {in_script[first]} where the numbers put {numbered[first]} (script order: "
-                f"{', '.join(in_script)}): the order a fresh database gets differs from the order the files "
-                "claim. Next step: make the script follow the numbers, or renumber the files as the script runs them",
-            )
-        )
-    missing = [m.label for m in found.ordered if m.label not in positions]
-    if missing:
-        them = "it" if len(missing) == 1 else "them"
-        findings.append(
-            Finding(
-                CHECK_ID,
-                where,
-                "warning",
-                f"{script.name} never names {', '.join(missing)}: the team's migrate script does not apply {them}, "
-                f"so the rehearsal leaves {them} out. Next step: add {them} to the script, or exclude {them} "
-                "([migrations] exclude)",
-            )
-        )
-    return Plan([by_label[label] for label in in_script], findings)
 
 
 def split_release(ordered: list[Migration], release: int) -> tuple[list[Migration], list[Migration]]:

@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signoff.errors import SignoffError
+from signoff.errors import ConfigError, SignoffError
 from signoff.findings import Finding
-from signoff.pou.migrations_check import Column, Migration, Plan, Schema, order_findings, plan, schema_differences
+from signoff.pou.migrations_check import (
+    CHECK_ID,
+    Column,
+    Migration,
+    Plan,
+    Schema,
+    order_findings,
+    plan,
+    schema_differences,
+)
 from signoff.redaction import redact
 
 if TYPE_CHECKING:
@@ -27,12 +36,72 @@ class MigrationError(SignoffError):
     """A migration or rollback file failed to run; the message names the file and the error."""
 
 
-def discover(directory: Path) -> Plan:
-    """The apply set of ``directory`` and its ``rollback/`` files, ordered and checked."""
-    files = {p: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.sql"))}
+def discover(
+    directory: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = (), order: Path | None = None
+) -> Plan:
+    """The apply set of ``directory`` (the files ``include`` and ``exclude`` leave) and its ``rollback/``
+    files, ordered and checked; in the team's own order when ``order`` names its migrate script."""
+    files = {
+        p: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.sql")) if chosen(p.name, include, exclude)
+    }
     rollback_dir = directory / "rollback"
     rollbacks = {p: p.read_text(encoding="utf-8") for p in sorted(rollback_dir.glob("*.sql"))}
-    return plan(files, rollbacks, str(directory))
+    found = plan(files, rollbacks, str(directory))
+    return found if order is None else scripted(found, order, str(directory), CHECK_ID)
+
+
+def chosen(name: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """Whether a migration ``name`` is in the set: matched by an ``include`` glob (or none given) and by
+    no ``exclude`` glob."""
+    from fnmatch import fnmatch
+
+    return (not include or any(fnmatch(name, g) for g in include)) and not any(fnmatch(name, g) for g in exclude)
+
+
+def scripted(found: Plan, script: Path, where: str, check_id: str) -> Plan:
+    """``found`` in the order the team's migrate script names its migrations (each name's first
+    mention), with a finding where that order differs from the numbers' and one for each migration the
+    script never names (no runner of theirs applies it)."""
+    try:
+        text = script.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{script} cannot be read as UTF-8 text ({exc}). Next step: fix the file") from None
+    by_label = {m.label: m for m in found.ordered}
+    positions = {}
+    for label in by_label:
+        stem = label.removesuffix(".sql")
+        match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(stem)}(?![A-Za-z0-9_])", text)
+        if match:
+            positions[label] = match.start()
+    in_script = sorted(positions, key=positions.__getitem__)
+    numbered = [m.label for m in found.ordered if m.label in positions]
+    findings = list(found.findings)
+    if in_script != numbered:
+        first = next(i for i, (a, b) in enumerate(zip(in_script, numbered, strict=True)) if a != b)
+        findings.append(
+            Finding(
+                check_id,
+                where,
+                "error",
+                f"{script.name} applies {in_script[first]} where the numbers put {numbered[first]} (script order: "
+                f"{', '.join(in_script)}): the order a fresh database gets differs from the order the files "
+                "claim. Next step: make the script follow the numbers, or renumber the files as the script runs them",
+            )
+        )
+    missing = [m.label for m in found.ordered if m.label not in positions]
+    if missing:
+        them = "it" if len(missing) == 1 else "them"
+        findings.append(
+            Finding(
+                check_id,
+                where,
+                "warning",
+                f"{script.name} never names {', '.join(missing)}: the team's migrate script does not apply {them}, "
+                f"so the rehearsal leaves {them} out. Next step: add {them} to the script, or exclude {them} "
+                "([migrations] exclude)",
+            )
+        )
+    return Plan([by_label[label] for label in in_script], findings)
 
 
 def apply_all(conn: psycopg.Connection[tuple[object, ...]], migrations: Sequence[Migration]) -> None:
