@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -211,7 +210,3 @@ def restore_schema(conn: psycopg.Connection[tuple[object, ...]], dump: str) -> N
     statements = "\n".join(line for line in dump.splitlines() if not line.startswith("\\"))
     _run(conn, statements, "restoring the dump taken before the release")
     _run(conn, "RESET search_path", "resetting the session after the restore")  # the dump empties it
-
-
-def describe_rollbacks(release: list[Migration]) -> Mapping[str, str]:
-    return {m.label: (m.rollback.name if m.rollback else "") for m in release}
