@@ -9,7 +9,6 @@ invariant said (a money invariant: the shortfall in wei). FL-SEARCH interleaves 
 
 import pytest
 
-from signoff.errors import ConfigError
 from signoff.findings import Finding
 from signoff.flows import invariants as inv
 from signoff.flows.declared import event_names
@@ -35,15 +34,10 @@ def test_fl_inv(flow, signoff_settings: SessionSettings, request: pytest.Fixture
             f"no [[invariants]] (or no [[flows]] to walk) in {signoff_settings.target.path}: nothing says what must "
             'always hold. To check one, add [[invariants]] name = "..." and python = "invariants.py:function"'
         )
-    try:
-        checks = [inv.prepare(invariant) for invariant in signoff_settings.invariants]
-    except ConfigError as exc:
-        evidence.check([Finding(CHECK_ID, flow.name, "error", str(exc))])
-        return
     operator = request.getfixturevalue("drill")
-    problems = inv.unusable(checks, inv.ChainView(operator))
+    checks, problems = inv.ready(signoff_settings.invariants, operator)
     if problems:
-        evidence.check([Finding(CHECK_ID, "invariants", "error", f"{p}. {inv.FIX_IT}") for p in problems])
+        evidence.check([Finding(CHECK_ID, "invariants", "error", problem) for problem in problems])
         return
     topics = event_names([c.abi for c in signoff_settings.artifacts.contracts])
     rows, breach = inv.walk(operator, flow, checks, topics)

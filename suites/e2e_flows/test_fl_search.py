@@ -35,15 +35,10 @@ def test_fl_search(signoff_settings: SessionSettings, request: pytest.FixtureReq
             f"no [[invariants]] (or no [[flows]] whose steps to interleave) in {target.path}: the search has nothing "
             'to break. To run it, add [[invariants]] name = "..." with expr = "..." or python = "file.py:function"'
         )
-    try:
-        checks = [inv.prepare(invariant) for invariant in signoff_settings.invariants]
-    except ConfigError as exc:
-        evidence.check([Finding(CHECK_ID, "invariants", "error", str(exc))])
-        return
     operator = request.getfixturevalue("drill")
-    problems = inv.unusable(checks, inv.ChainView(operator))
+    checks, problems = inv.ready(signoff_settings.invariants, operator)
     if problems:
-        evidence.check([Finding(CHECK_ID, "invariants", "error", f"{p}. {inv.FIX_IT}") for p in problems])
+        evidence.check([Finding(CHECK_ID, "invariants", "error", problem) for problem in problems])
         return
     settings = signoff_settings.search
     examples = request.config.getoption("signoff_search_examples", None)

@@ -101,6 +101,16 @@ def prepare(invariant: Invariant) -> Check:
     return Check(invariant, load_function(invariant))
 
 
+def ready(invariants: Sequence[Invariant], operator: Operator) -> tuple[list[Check], list[str]]:
+    """The invariants ready to evaluate on ``operator``'s system, else what stops them (a file that does
+    not import, a name not deployed, a view not in the ABI): the team's to fix, said before any step."""
+    try:
+        checks = [prepare(invariant) for invariant in invariants]
+    except ConfigError as exc:
+        return [], [str(exc)]
+    return checks, [f"{problem}. {FIX_IT}" for problem in unusable(checks, ChainView(operator))]
+
+
 def unusable(checks: Sequence[Check], view: ChainView) -> list[str]:
     """Invariants that cannot even be read on the deployed system before any step (a name that is not
     deployed, a view that does not exist, a function that raises): the team's to fix, not a breach."""
