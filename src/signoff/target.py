@@ -21,10 +21,14 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signoff.errors import ConfigError, describe_value
+from signoff.pou.dialect import Dialect, ModelRules, parse_dialect, parse_model
 from signoff.redaction import register_secret
+
+if TYPE_CHECKING:
+    from signoff.pou.stack import Sidecar
 
 BUILTIN_NETWORKS = ("eth-tester", "anvil")
 MAX_COMMITTEE = 100  # [pou] k and m: a committee larger than this is a typo, and would stall the suite
@@ -164,6 +168,19 @@ class PouSettings:
     migrations_include: tuple[str, ...] = ()
     migrations_exclude: tuple[str, ...] = ()
     migrations_order: Path | None = None
+    # A throwaway stack (signoff starts the team's broker): its command, directory, environment
+    # (``${VAR}`` secrets; {port}, {database_url}, {<sidecar>.port}), readiness, sidecars, the
+    # team's seeding file, and substitutes for PostgreSQL extensions the scratch server lacks.
+    command: tuple[str, ...] = ()
+    cwd: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ready_path: str = "/health"
+    ready_timeout_seconds: float = 30.0
+    services: tuple[Sidecar, ...] = ()
+    seed_sql: Path | None = None
+    extension_substitutes: Mapping[str, Path] = field(default_factory=dict)
+    dialect: Dialect = field(default_factory=Dialect)
+    model: ModelRules = field(default_factory=ModelRules)
 
     @property
     def live(self) -> bool:
@@ -620,10 +637,72 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         migrations_include=tuple(table.string_list("migrations_include")),
         migrations_exclude=tuple(table.string_list("migrations_exclude")),
         migrations_order=table.path("migrations_order", path.parent, must_exist=True, kind="file"),
+        **_pou_stack(path, table),
+        dialect=parse_dialect(table.table("dialect")),
+        model=parse_model(table.table("model")),
     )
     table.done()
+    if settings.websocket_path != "/ws" and settings.dialect.websocket_url == Dialect.websocket_url:
+        import dataclasses
+
+        socket = dataclasses.replace(settings.dialect, websocket_url=settings.websocket_path + "?did={did}")
+        settings = dataclasses.replace(settings, dialect=socket)
+    _check_pou_stack(path, settings)
     _check_pou_live(path, settings, expand=expand)
     return settings
+
+
+def _pou_stack(path: Path, table: _Table) -> dict[str, Any]:
+    """The throwaway-stack keys of [pou]: the team's command and what it needs around it."""
+    from signoff.pou.stack import parse_sidecars
+
+    command = tuple(table.string_list("command"))
+    env_table = table.table("env")
+    env = {key: env_table.string(key, required=True) or "" for key in env_table.keys()}
+    env_table.done()
+    substitutes_table = table.table("extension_substitutes")
+    substitutes = {
+        name: substitutes_table.path(name, path.parent, must_exist=True, required=True, kind="file")
+        for name in substitutes_table.keys()
+    }
+    substitutes_table.done()
+    return {
+        "command": command,
+        "cwd": table.path("cwd", path.parent, must_exist=True, kind="dir"),
+        "env": env,
+        "ready_path": table.string("ready_path") or "/health",
+        "ready_timeout_seconds": table.number("ready_timeout_seconds", default=30.0, minimum=0.1, maximum=600.0),
+        "services": parse_sidecars(path, table.table_list("services")),
+        "seed_sql": table.path("seed_sql", path.parent, must_exist=True, kind="file"),
+        "extension_substitutes": {name: p for name, p in substitutes.items() if p is not None},
+    }
+
+
+def _check_pou_stack(path: Path, settings: PouSettings) -> None:
+    if not settings.command:
+        for key, value in (("services", settings.services), ("seed_sql", settings.seed_sql), ("env", settings.env)):
+            if value:
+                raise ConfigError(
+                    f"{path}: [pou] {key} is set without [pou] command; it belongs to the broker signoff starts. "
+                    "Next step: add command (your broker's start command) or remove the key"
+                )
+        return
+    ways = [key for key in ("url", "reference") if getattr(settings, key) is not None]
+    if ways:
+        raise ConfigError(
+            f"{path}: [pou] has command and {ways[0]}; signoff either starts your broker (command) or uses one "
+            f"({ways[0]}). Next step: keep one of them"
+        )
+    if settings.migrations is None and settings.prerequisites is None:
+        raise ConfigError(
+            f"{path}: [pou] command starts your broker over a throwaway PostgreSQL, and [pou] names no schema for "
+            'it. Next step: migrations = "db/migrations" (applied in order before the broker starts)'
+        )
+    if not any("{port}" in part for part in (*settings.command, *settings.env.values())):
+        raise ConfigError(
+            f"{path}: [pou] command and [pou.env] never mention {{port}}, so signoff cannot tell your broker where to "
+            'listen. Next step: e.g. PORT = "{port}" in [pou.env]'
+        )
 
 
 _DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]")

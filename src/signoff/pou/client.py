@@ -19,10 +19,12 @@ import httpx
 
 from signoff.deadline import DeadlineExceeded, run_within
 from signoff.errors import SignoffError
+from signoff.pou.dialect import Dialect
+from signoff.pou.identity import Identities
 from signoff.redaction import display_url, redact
 
-DID_HEADER = "X-AINP-DID"
 SEED_PATH = "/api/test"
+MAX_BACKOFF_SECONDS = 65.0  # a broker's per-minute rate limit: at most one window waited per request
 
 
 class BrokerUnreachable(SignoffError):
@@ -67,12 +69,15 @@ class BrokerClient:
         *,
         timeout: float = 10.0,
         deadline: float = 10.0,
-        websocket_path: str = "/ws",
+        dialect: Dialect | None = None,
+        identities: Identities | None = None,
         seed_token: str | None = None,
         observer: Observer | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.websocket_path = websocket_path
+        self.dialect = dialect or Dialect()
+        self.identities = identities  # when set, every DID the client acts as must be one of them
+        self.backed_off = 0.0  # seconds waited on 429 answers, for the evidence
         self.observer = observer
         self._seed_token = seed_token
         self._timeout = timeout  # per network operation
@@ -89,7 +94,23 @@ class BrokerClient:
         return answer
 
     def _send(self, method: str, path: str, *, did: str | None = None, body: Any = None) -> Answer:
-        headers = {DID_HEADER: did} if did is not None else {}
+        """One request; a 429 is waited out (its Retry-After, within MAX_BACKOFF_SECONDS) and sent again."""
+        import time
+
+        if did is not None and self.identities is not None:
+            self.identities.require(did)
+        waited = 0.0
+        while True:
+            answer, retry_after = self._exchange(method, path, did=did, body=body)
+            if answer.status != 429 or waited >= MAX_BACKOFF_SECONDS:
+                return answer
+            pause = min(max(retry_after, 0.5), MAX_BACKOFF_SECONDS - waited)
+            time.sleep(pause)
+            waited += pause
+            self.backed_off += pause
+
+    def _exchange(self, method: str, path: str, *, did: str | None, body: Any) -> tuple[Answer, float]:
+        headers = {self.dialect.did_header: did} if did is not None else {}
         if path.startswith(SEED_PATH) and self._seed_token is not None:
             headers["Authorization"] = f"Bearer {self._seed_token}"
         http = self._http
@@ -119,7 +140,8 @@ class BrokerClient:
             parsed: Any = response.json()
         except ValueError:
             parsed = response.text
-        return Answer(response.status_code, parsed)
+        retry = response.headers.get("retry-after", "")
+        return Answer(response.status_code, parsed), float(retry) if retry.strip().isdigit() else 1.0
 
     # -- the API -------------------------------------------------------------------------
     def health(self) -> Answer:
@@ -144,13 +166,22 @@ class BrokerClient:
         **extra: Any,
     ) -> Answer:
         body = {"type": type_, "score": score, "confidence": confidence, **extra}
+        if (
+            self.dialect.sign_attestations
+            and did is not None
+            and self.identities is not None
+            and "signature" not in body
+        ):
+            signature = self.identities.signature(task_id, did, body)
+            if signature is not None:
+                body["signature"] = signature
         return self._call("POST", f"/api/receipts/{quote(task_id, safe='')}/attestations", did=did, body=body)
 
-    def finalize(self, task_id: str) -> Answer:
-        return self._call("POST", f"/api/receipts/{quote(task_id, safe='')}/finalize")
+    def finalize(self, task_id: str, did: str | None = None) -> Answer:
+        return self._call("POST", f"/api/receipts/{quote(task_id, safe='')}/finalize", did=did)
 
     def reputation(self, did: str) -> Answer:
-        return self._call("GET", f"/api/reputation/{quote(did, safe='')}")
+        return self._call("GET", self.dialect.reputation_path.replace("{did}", quote(did, safe="")))
 
     # -- the test-seeding API (signoff's own test agents and negotiations) ------------------
     def seed_info(self) -> Answer:
@@ -173,7 +204,19 @@ class BrokerClient:
     def websocket_url(self, did: str) -> str:
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        return f"{scheme}://{parts.netloc}{self.websocket_path}?did={quote(did, safe='')}"
+        return f"{scheme}://{parts.netloc}{self.dialect.websocket_url.replace('{did}', quote(did, safe=''))}"
+
+    def status_after_settle(self, answer: Answer) -> tuple[str | None, dict[str, Any] | None]:
+        """(task id, receipt) after a successful settle: from its body where the broker returns the
+        receipt, else read back with GET (a broker may answer with the task id only)."""
+        receipt = answer.field("receipt")
+        task_id = answer.field("task_id") or (receipt.get("id") if isinstance(receipt, dict) else None)
+        if task_id is None:
+            return None, None
+        if not isinstance(receipt, dict) or "committee" not in receipt:
+            read = self.receipt(str(task_id)).field("receipt")
+            receipt = read if isinstance(read, dict) else None
+        return str(task_id), receipt
 
 
 class Listener:
@@ -188,9 +231,18 @@ class Listener:
         self.did = did
         self.timeout = timeout
         url = client.websocket_url(did)
+        dialect = client.dialect
+        greeting: Any = None
         try:
             self._socket = self._stack.enter_context(connect(url, open_timeout=timeout, close_timeout=1))
-            greeting = json.loads(self._socket.recv(timeout=timeout))
+            if dialect.websocket_subscribe:
+                self._socket.send(dialect.websocket_subscribe.replace("{did}", did))
+            if dialect.websocket_greeting:
+                greeting = json.loads(self._socket.recv(timeout=timeout))
+            else:  # nothing says the subscription is in place: give the broker a moment to take it
+                import time
+
+                time.sleep(0.3)
         except (OSError, TimeoutError, ValueError) as exc:
             raise BrokerUnreachable(
                 f"WebSocket {display_url(url)} for {did} did not open: {type(exc).__name__}: {redact(str(exc))}"

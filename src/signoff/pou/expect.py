@@ -68,7 +68,7 @@ class Expect:
         if answer.status not in allowed:
             problems.append(f"status {answer.status}, expected {_codes(allowed)}")
         for key, value in (fields or {}).items():
-            if answer.field(key) != value:
+            if not same(answer.field(key), value):
                 problems.append(f"{key} = {answer.field(key)!r}, expected {value!r}")
         if contains is not None and contains not in str(answer.body):
             problems.append(f"body does not contain {contains!r}")
@@ -135,6 +135,16 @@ def stopped(evidence: Evidence, exc: BaseException) -> BaseException | None:
         return pytest.fail.Exception(message, pytrace=False)
     exc.add_note(message)  # a bug or an unforeseen answer: keep its traceback
     return None
+
+
+def same(found: Any, wanted: Any) -> bool:
+    """``found`` is ``wanted``, where a numeric string is the number it spells ("3" is 3; "0.9500" is 0.95)."""
+    from signoff.pou.dialect import as_number
+
+    if found == wanted:
+        return True
+    number = as_number(found)
+    return isinstance(wanted, int | float) and not isinstance(wanted, bool) and number is not None and number == wanted
 
 
 def _codes(codes: Collection[int]) -> str:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from signoff.errors import ConfigError, SignoffError
+from signoff.pou.identity import Identities
+from signoff.pou.seedfile import SqlFileSeeder
 from signoff.pou.seeding import (
     FRESH_PREFIX,
     ApiSeeder,
@@ -155,25 +157,39 @@ class Broker:
     database_url: str | None  # the started broker's throwaway database; None for a live broker
     started: bool
     journal: Journal = field(default_factory=Journal)  # what the suite created, for the evidence
-    _seeder: Seeder | None = field(default=None, repr=False)
+    identities: Identities = field(default_factory=Identities)  # every DID the run may act as
+    keyed: bool = False  # the team's own stack: real did:key identities, seeded through its seeding file
+    _seeder: Seeder | SqlFileSeeder | None = field(default=None, repr=False)
     _refusal: str | None = None
 
     def parties(self, members: int, outsiders: int = 1, tag: str = "") -> Parties:
-        """The DIDs of one settlement: fresh ones on a started broker, the ``[pou]`` test DIDs on a live one."""
+        """The DIDs of one settlement: fresh ones on a started broker (did:key identities on a team's
+        stack), the ``[pou]`` test DIDs on a live one."""
+        if self.keyed:
+            fresh = [self.identities.create().did for _ in range(2 + members + outsiders)]
+            return Parties(fresh[0], fresh[1], tuple(fresh[2 : 2 + members]), tuple(fresh[2 + members :]))
         if self.started:
-            return fresh_parties(members, outsiders, tag)
-        try:
-            return configured_parties(self.settings, members, outsiders)
-        except SeedingError as exc:
-            pytest.fail(NOT_CHECKED + str(exc), pytrace=False)
+            parties = fresh_parties(members, outsiders, tag)
+        else:
+            try:
+                parties = configured_parties(self.settings, members, outsiders)
+            except SeedingError as exc:
+                pytest.fail(NOT_CHECKED + str(exc), pytrace=False)
+        self.identities.allow(parties.client, parties.agent, *parties.members, *parties.outsiders)
+        return parties
 
     def outsider(self) -> str:
         """A DID that is no party to anything (for requests whose DID does not matter)."""
         if self.started or self.settings.outsider_did is None:
-            return fresh_parties(0).outsiders[0]
+            return self.parties(0).outsiders[0]
+        self.identities.allow(self.settings.outsider_did)
         return self.settings.outsider_did
 
-    def seeder(self) -> Seeder:
+    def codes(self, case: str) -> Any:
+        """The status codes the dialect accepts for ``case`` (signoff.pou.dialect.DEFAULT_STATUS)."""
+        return self.settings.dialect.codes(case)
+
+    def seeder(self) -> Seeder | SqlFileSeeder:
         """How test agents and negotiations get onto the broker; fails the check saying why it cannot."""
         if self._seeder is None and self._refusal is None:
             self._seeder, self._refusal = _open_seeder(self)
@@ -197,17 +213,36 @@ class Broker:
                 self._seeder.retire()
 
 
-def _open_seeder(broker: Broker) -> tuple[Seeder | None, str | None]:
+def _open_seeder(broker: Broker) -> tuple[Seeder | SqlFileSeeder | None, str | None]:
     """(seeder, None), or (None, why this broker cannot be seeded)."""
     client = broker.client
     if not broker.started:
         return _open_live_seeder(broker)
+    if broker.keyed:
+        return _open_file_seeder(broker)
     info = client.seed_info()
     if info.status == 200:
         return ApiSeeder(client), None
     if info.status == 404 and broker.database_url is not None:
         return DatabaseSeeder(broker.database_url, broker.journal), None
     return None, f"the started broker answered GET /api/test with {info.short()}"
+
+
+def _open_file_seeder(broker: Broker) -> tuple[SqlFileSeeder | None, str | None]:
+    """The team's stack: its own seeding file writes signoff's identities into the throwaway database."""
+    from signoff.pou.seedfile import load
+
+    path = broker.settings.seed_sql
+    if path is None or broker.database_url is None:
+        return None, (
+            "[pou] seed_sql is not set, so signoff cannot write its test agents and negotiations into your schema. "
+            'Next step: seed_sql = "signoff/seed.sql" with -- signoff:agent and -- signoff:negotiation blocks (see '
+            "the README, e2e_pou: a throwaway stack)"
+        )
+    try:
+        return SqlFileSeeder(broker.database_url, load(path), broker.identities, broker.journal), None
+    except ConfigError as exc:
+        return None, str(exc)
 
 
 def _open_live_seeder(broker: Broker) -> tuple[Seeder | None, str | None]:
@@ -263,9 +298,11 @@ def pou_broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Ite
 
     if pou_settings.url is not None:
         journal = Journal()
+        identities = Identities()
         client = BrokerClient(
             pou_settings.url,
-            websocket_path=pou_settings.websocket_path,
+            dialect=pou_settings.dialect,
+            identities=identities,
             seed_token=pou_settings.seed_token,
             deadline=pou_settings.request_timeout_seconds,
             observer=journal.observe,
@@ -274,13 +311,18 @@ def pou_broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Ite
             client.health()
         except BrokerUnreachable as exc:
             pytest.fail(str(exc), pytrace=False)
-        broker = Broker(pou_settings.url, client, pou_settings, None, started=False, journal=journal)
+        broker = Broker(
+            pou_settings.url, client, pou_settings, None, started=False, journal=journal, identities=identities
+        )
         record_environment(request.config, "Broker", f"live broker at {display_url(pou_settings.url)}")
         try:
             yield broker
         finally:
             broker.retire()
             client.close()
+        return
+    if pou_settings.command:
+        yield from _stack_broker(request, pou_settings)
         return
     yield from _reference_broker(request, pou_settings)
 
@@ -324,9 +366,11 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
     except (SignoffError, psycopg.Error) as exc:
         pytest.fail(redact(f"the reference broker could not be started: {exc}"), pytrace=False)
     journal = Journal()
+    identities = Identities()
     client = BrokerClient(
         base,
-        websocket_path=settings.websocket_path,
+        dialect=settings.dialect,
+        identities=identities,
         seed_token=token,
         observer=journal.observe,
         deadline=settings.request_timeout_seconds,
@@ -338,8 +382,101 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
         "throwaway database",
     )
     try:
-        yield Broker(base, client, settings, url, started=True, journal=journal)
+        yield Broker(base, client, settings, url, started=True, journal=journal, identities=identities)
     finally:
         client.close()
         broker.stop()
         drop_database(server, name)
+
+
+def _stack_broker(request: pytest.FixtureRequest, settings: PouSettings) -> Iterator[Broker]:
+    """The team's broker, started by its own command over a throwaway database with its schema, after
+    the sidecars it declares; everything stops at the end of the session."""
+    import os
+
+    from signoff.pou.client import BrokerClient
+    from signoff.pou.database import create_database, drop_database
+    from signoff.pou.stack import Stack, bootstrap, start_broker, start_sidecar
+    from signoff.services import ServiceError, get
+
+    server: Server = request.getfixturevalue("pou_server")
+    name = f"signoff_stack_{_worker(request.config)}"
+    env = dict(os.environ)  # [pou.env] values were expanded (and their secrets registered) with the settings
+    stack = Stack()
+    cwd = settings.cwd or settings.migrations or Path.cwd()
+    problem = ""
+    url = ""
+
+    def answers(ready_url: str) -> bool:
+        try:
+            get(ready_url, timeout=1.0)
+        except ServiceError:
+            return False
+        return True
+
+    try:
+        url = create_database(server, name)
+        stack.applied = [m.label for m in bootstrap(url, settings, server.kind)]
+        for sidecar in settings.services:
+            process, port = start_sidecar(sidecar, settings.cwd or cwd, env)
+            stack.sidecars.append((sidecar, process, port))
+        stack.broker, stack.url = start_broker(stack, settings, env, url, answers)
+    except SignoffError as exc:
+        problem = redact(str(exc))
+    if problem:
+        stack.stop()
+        drop_database(server, name)
+        pytest.fail(problem, pytrace=False)
+    assert stack.broker is not None
+    journal = Journal()
+    identities = Identities()
+    client = BrokerClient(
+        stack.url,
+        dialect=settings.dialect,
+        identities=identities,
+        observer=journal.observe,
+        deadline=settings.request_timeout_seconds,
+    )
+    record_stack(request.config, stack, client, settings)
+    try:
+        yield Broker(stack.url, client, settings, url, started=True, journal=journal, identities=identities, keyed=True)
+    finally:
+        client.close()
+        STACK_OUTPUT[_worker(request.config)] = stack.broker.output() if stack.broker else ""
+        stack.stop()
+        drop_database(server, name)
+
+
+STACK_OUTPUT: dict[str, str] = {}
+
+
+def record_stack(config: pytest.Config, stack: Any, client: BrokerClient, settings: PouSettings) -> None:
+    """The broker's identity in the environment table: URL, version and commit if it serves them,
+    command, sidecars, and a digest of the migrations applied."""
+    health = client.health()
+    served = ", ".join(
+        f"{key} {health.field(key)}" for key in ("version", "commit") if isinstance(health.field(key), str | int)
+    )
+    digest = hashlib.sha256()
+    for path in sorted(p for d in (settings.prerequisites, settings.migrations) if d for p in d.rglob("*.sql")):
+        if path.name in stack.applied or any(label in str(path) for label in stack.applied):
+            digest.update(path.read_bytes())
+    assert stack.broker is not None
+    record_environment(
+        config,
+        "Broker",
+        f"your broker, started by signoff at {stack.url}: {stack.broker.command} in {settings.cwd}"
+        + (f"; it serves {served}" if served else "; it serves no version or commit on its health path"),
+    )
+    if stack.sidecars:
+        record_environment(
+            config,
+            "Broker sidecars",
+            "; ".join(f"{s.name}: {p.command} on port {port}" for s, p, port in stack.sidecars),
+        )
+    record_environment(
+        config,
+        "Broker schema",
+        f"{len(stack.applied)} migration file(s) applied ({stack.applied[0]} .. {stack.applied[-1]}), "
+        f"sha256 {digest.hexdigest()[:16]}",
+    )
