@@ -55,13 +55,14 @@ def settle_new(pou_broker: Broker) -> Callable[..., Settled]:
         seeder.agent_pool(trust)
         negotiation = seeder.negotiation(parties.client, parties.agent)
         answer = pou_broker.client.settle(negotiation, body or {})
-        if answer.status != 201 or not isinstance(answer.field("receipt"), dict):
+        task_id, receipt = pou_broker.client.status_after_settle(answer)
+        if answer.status not in pou_broker.codes("settle") or task_id is None or receipt is None:
+            rule = pou_broker.settings.dialect.rule("settle")
             pytest.fail(
-                f"settle of negotiation {negotiation} answered {answer.short()}, expected 201 with a receipt",
+                f"settle of negotiation {negotiation} answered {answer.short()}, expected {rule} with a task_id "
+                "(and the receipt, in the answer or from GET /api/receipts/<task_id>)",
                 pytrace=False,
             )
-        receipt = answer.field("receipt")
-        task_id = str(answer.field("task_id") or receipt.get("id"))
         return Settled(task_id, negotiation, parties.client, parties.agent, parties.outsiders[0], trust, receipt)
 
     return settle

@@ -24,14 +24,17 @@ def test_pu_qrm_below_quorum_is_409(pou_broker, settle_new, evidence) -> None:
     k = int(task.receipt["k"])
     for member in task.committee[: k - 1]:
         expect.answer(
-            "member AUDIT_PASS", "AUDIT_PASS", pou_broker.client.attest(task.task_id, member, "AUDIT_PASS"), 201
+            "member AUDIT_PASS",
+            "AUDIT_PASS",
+            pou_broker.client.attest(task.task_id, member, "AUDIT_PASS"),
+            pou_broker.codes("attest"),
         )
     expect.answer(
         f"finalize with {k - 1} of {k}",
-        "POST finalize",
-        pou_broker.client.finalize(task.task_id),
-        409,
-        {"error": "QUORUM_NOT_MET", "needed": k, "have": k - 1},
+        "POST finalize by the client",
+        pou_broker.client.finalize(task.task_id, task.client),
+        pou_broker.codes("quorum_not_met"),
+        contains="QUORUM_NOT_MET",
     )
     status = pou_broker.client.status_of(task.task_id)
     expect.that("still pending", status == "pending", "pending", repr(status), "GET receipt")
@@ -46,10 +49,9 @@ def test_pu_qrm_at_quorum_finalizes(pou_broker, settle_new, evidence) -> None:
         pou_broker.client.attest(task.task_id, member, "AUDIT_PASS")
     expect.answer(
         f"finalize with {k} of {k}",
-        "POST finalize",
-        pou_broker.client.finalize(task.task_id),
-        200,
-        {"ok": True, "status": "finalized"},
+        "POST finalize by the client",
+        pou_broker.client.finalize(task.task_id, task.client),
+        pou_broker.codes("finalize"),
     )
     receipt = pou_broker.client.receipt(task.task_id).field("receipt") or {}
     expect.that(
@@ -78,15 +80,36 @@ def test_pu_qrm_fewer_agents_than_m(pou_broker, settle_new, evidence) -> None:
         for member in task.committee:
             pou_broker.client.attest(task.task_id, member, "AUDIT_PASS")
         if len(task.committee) >= k:
-            expect.answer(f"{eligible} eligible >= k", "finalize", pou_broker.client.finalize(task.task_id), 200)
+            expect.answer(
+                f"{eligible} eligible >= k",
+                "finalize",
+                pou_broker.client.finalize(task.task_id, task.client),
+                pou_broker.codes("finalize"),
+            )
         else:
             expect.answer(
                 f"{eligible} eligible < k={k}",
                 "finalize",
-                pou_broker.client.finalize(task.task_id),
-                409,
-                {"error": "QUORUM_NOT_MET", "needed": k, "have": len(task.committee)},
+                pou_broker.client.finalize(task.task_id, task.client),
+                pou_broker.codes("quorum_not_met"),
+                contains="QUORUM_NOT_MET",
             )
+    expect.check()
+
+
+def test_pu_qrm_model_rules_consistent(pou_settings, evidence) -> None:
+    """[pou.model]: the manual path and the finalizer count the same attestation types."""
+    expect = Expect(evidence, CHECK_ID)
+    model = pou_settings.model
+    expect.that(
+        "quorum types",
+        set(model.quorum_types) == set(model.finalizer_quorum_types),
+        f"the same on both paths (manual: {', '.join(model.quorum_types)})",
+        f"finalizer: {', '.join(model.finalizer_quorum_types)}",
+        "[pou.model]",
+    )
+    for problem in model.inconsistencies():
+        expect.fail("model rules", problem)
     expect.check()
 
 

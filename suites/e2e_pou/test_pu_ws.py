@@ -2,6 +2,7 @@
 
 import pytest
 
+from signoff.pou.dialect import dig
 from signoff.pou.expect import Expect
 
 CHECK_ID = "PU-WS"
@@ -23,19 +24,17 @@ def test_pu_ws_both_parties_notified(pou_broker, evidence) -> None:
         pytest.fail(str(exc), pytrace=False)
     try:
         answer = pou_broker.client.settle(negotiation)
-        expect.answer("settle", f"POST /api/negotiations/{negotiation}/settle", answer, 201)
+        expect.answer("settle", f"POST /api/negotiations/{negotiation}/settle", answer, pou_broker.codes("settle"))
+        task_id, _ = pou_broker.client.status_after_settle(answer)
+        where = pou_broker.settings.dialect.notification_task_id
         for party, listener in listeners.items():
-            message, seen = listener.wait_for(
-                lambda m: isinstance(m, dict) and m.get("negotiation_id") == negotiation, timeout=5.0
-            )
+            message, seen = listener.wait_for(lambda m: task_id is not None and dig(m, where) == task_id, timeout=5.0)
             expect.that(
                 f"{party} notified",
                 message is not None,
-                f"a message naming negotiation {negotiation} within 5 s",
-                f"type {message.get('type')}, task {message.get('task_id')}"
-                if message
-                else f"nothing ({len(seen)} other message(s))",
-                f"WebSocket {pou_broker.settings.websocket_path}",
+                f"a message whose {where} is task {task_id} within 5 s",
+                f"{str(message)[:160]}" if message else f"nothing ({len(seen)} other message(s))",
+                f"WebSocket {pou_broker.settings.dialect.websocket_url}",
             )
     finally:
         for listener in listeners.values():

@@ -27,6 +27,7 @@ CLIENT_ERROR = range(400, 500)
 
 # What each answer must be, by default: the seed's codes where it names one, else the class.
 DEFAULT_STATUS: Mapping[str, str] = {
+    "read": "2xx",  # GET /health, receipt, committee, reputation
     "settle": "2xx",  # the seed: "POST settle -> receipt created"
     "attest": "2xx",  # "POST attestation -> 201" on the reference; any success elsewhere
     "finalize": "2xx",

@@ -185,6 +185,11 @@ class Broker:
         self.identities.allow(self.settings.outsider_did)
         return self.settings.outsider_did
 
+    @property
+    def fixed_quorum(self) -> bool:
+        """One k and m for every receipt (a live broker, or a team's); only the reference takes them per settle."""
+        return not self.started or self.keyed
+
     def codes(self, case: str) -> Any:
         """The status codes the dialect accepts for ``case`` (signoff.pou.dialect.DEFAULT_STATUS)."""
         return self.settings.dialect.codes(case)
@@ -196,6 +201,17 @@ class Broker:
         if self._seeder is None:
             pytest.fail(NOT_CHECKED + (self._refusal or "no way to seed them"), pytrace=False)
         return self._seeder
+
+    def direct_writer(self) -> tuple[DatabaseSeeder | SqlFileSeeder | None, str]:
+        """What writes rows straight into the broker's throwaway database (never a live one), or why nothing can."""
+        if not self.started or self.database_url is None:
+            return None, "a live broker's database is never written"
+        if not self.keyed:
+            return DatabaseSeeder(self.database_url, self.journal), ""
+        seeder = self.seeder()
+        if isinstance(seeder, SqlFileSeeder) and seeder.seed.has("attestation"):
+            return seeder, ""
+        return None, f"[pou] seed_sql ({self.settings.seed_sql}) has no -- signoff:attestation block"
 
     def exclusive(self) -> contextlib.AbstractContextManager[Any]:
         """One check at a time on a live broker (workers share its test DIDs); a started one is per worker."""

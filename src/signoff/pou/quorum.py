@@ -47,25 +47,34 @@ class QuorumModel:
     def at_quorum(self) -> bool:
         return self.have >= self.k
 
-    def expected_attestation(self, did: str | None, kind: str) -> int:
-        """The HTTP status the rule demands for an attestation (and record it when accepted)."""
+    def expected_attestation(self, did: str | None, kind: str) -> tuple[str, ...]:
+        """The answers the rule allows for an attestation, as cases of [pou.dialect.status]: a refusal
+        (no_did, unauthorized, duplicate, finalized), or attest. On a finalized receipt every
+        attestation is refused (which refusal a broker names first is its own affair); at quorum the
+        finalizer may have finalized already, so attest and finalized are both allowed."""
         if not did:
-            return 401
-        if kind in CLIENT_TYPES and did != self.client:
-            return 403
-        if kind in COMMITTEE_TYPES and did not in self.committee:
-            return 403
-        if (did, kind) in self.attested:
-            return 409
-        self.attested.add((did, kind))
-        return 201
+            return ("no_did",)
+        refusals = []
+        if (kind in CLIENT_TYPES and did != self.client) or (kind in COMMITTEE_TYPES and did not in self.committee):
+            refusals.append("unauthorized")
+        elif (did, kind) in self.attested:
+            refusals.append("duplicate")
+        if self.finalized:
+            return (*refusals, "finalized")
+        if refusals:
+            return tuple(refusals)
+        return ("attest", "finalized") if self.at_quorum else ("attest",)
 
-    def expected_finalize(self) -> tuple[int, dict[str, int]]:
-        """(status, fields the body must carry)."""
+    def accepted(self, did: str, kind: str) -> None:
+        """The broker stored the attestation."""
+        self.attested.add((did, kind))
+
+    def expected_finalize(self) -> tuple[str, dict[str, int]]:
+        """(case, fields the body must carry where it carries them)."""
         if self.finalized or self.at_quorum:
             self.finalized = True
-            return 200, {}
-        return 409, {"needed": self.k, "have": self.have}
+            return "finalize", {}
+        return "quorum_not_met", {"needed": self.k, "have": self.have}
 
     def allowed_statuses(self) -> frozenset[str]:
         """What GET receipt may show now: below quorum only ``pending``; at quorum ``finalized``

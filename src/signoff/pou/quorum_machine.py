@@ -53,6 +53,7 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
     from hypothesis import strategies as st
     from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+    from signoff.pou.expect import same
     from signoff.pou.quorum import expected_committee
 
     record = Record()
@@ -98,7 +99,7 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
             order=st.randoms(use_true_random=False),
         )
         def settle(self, k: int, extra: int, delta: int, parties_on_top: bool, order: Any) -> None:
-            if not broker.started:  # a live broker has one k, m
+            if broker.fixed_quorum:  # a live broker, or a team's: one k, m for every receipt
                 k, extra = settings.k, settings.m - settings.k
             m = k + extra
             eligible = max(0, m + delta)
@@ -113,18 +114,18 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
             self.outsiders = list(parties.outsiders)
             seeder.agent_pool(trust)
             negotiation = seeder.negotiation(party_client, party_agent)
-            answer = client.settle(negotiation, {"k": k, "m": m} if broker.started else {})
-            receipt = answer.field("receipt") or {}
-            committee = list(receipt.get("committee") or [])
+            answer = client.settle(negotiation, {} if broker.fixed_quorum else {"k": k, "m": m})
+            task_id, receipt = client.status_after_settle(answer)
+            committee = list((receipt or {}).get("committee") or [])
             want = expected_committee(trust, m, party_client, party_agent)
             self._log(
                 f"settle k={k} m={m} with {eligible} eligible agents"
                 + (" (client and agent on top of the trust ranking)" if parties_on_top else ""),
-                f"201, committee {want}",
+                f"{broker.settings.dialect.rule('settle')}, committee {want}",
                 f"{answer.status}, committee {committee}",
-                answer.status == 201 and sorted(committee) == sorted(want),
+                answer.status in broker.codes("settle") and sorted(committee) == sorted(want),
             )
-            self.task_id = str(answer.field("task_id"))
+            self.task_id = str(task_id)
             self.model = model_type(party_client, party_agent, committee, k)
 
         def _did(self, who: str, index: int) -> str:
@@ -140,12 +141,17 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
         def _attest(self, who: str, index: int, kind: str) -> None:
             assert self.model is not None
             did = self._did(who, index)
-            expected = self.model.expected_attestation(did, kind)
+            cases = self.model.expected_attestation(did, kind)
             answer = client.attest(self.task_id, did, kind)
-            label = f"{who} {did.rsplit(':', 1)[-1]}" if who in ("member", "outsider") else who
-            self._log(f"{kind} by {label}", expected, answer.status, answer.status == expected)
-            if expected == 201:
+            label = f"{who} {did.rsplit(':', 1)[-1][-8:]}" if who in ("member", "outsider") else who
+            allowed = " or ".join(f"{case} {broker.settings.dialect.status[case]}" for case in cases)
+            ok = any(answer.status in broker.codes(case) for case in cases)
+            self._log(f"{kind} by {label}", allowed, answer.status, ok)
+            if "attest" in cases and answer.status in broker.codes("attest"):
+                self.model.accepted(did, kind)
                 self._finalizer_window()
+            elif "finalized" in cases and answer.status in broker.codes("finalized"):
+                self.model.finalized = True
 
         # Two attestation rules against one finalize rule (hypothesis picks rules uniformly):
         # sequences are mostly attestations, and members attest as often as everyone else together.
@@ -164,10 +170,13 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
         @rule()
         def finalize(self) -> None:
             assert self.model is not None
-            status, fields = self.model.expected_finalize()
-            answer = client.finalize(self.task_id)
-            ok = answer.status == status and all(answer.field(key) == value for key, value in fields.items())
-            self._log("manual finalize", f"{status} {fields or ''}".strip(), answer.short(), ok)
+            case, fields = self.model.expected_finalize()
+            answer = client.finalize(self.task_id, self.model.client)
+            ok = answer.status in broker.codes(case) and all(
+                same(answer.field(key), value) for key, value in fields.items() if answer.field(key) is not None
+            )
+            rule = f"{case} {broker.settings.dialect.status[case]} {fields or ''}".strip()
+            self._log("manual finalize by the client", rule, answer.short(), ok)
 
         def _finalizer_window(self) -> None:
             """Let the finalizer run where it has a decision to make (once per kind of decision)."""

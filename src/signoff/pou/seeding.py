@@ -331,6 +331,18 @@ class DatabaseSeeder:
         self.journal.note("negotiation", negotiation_id, detail, self.through)
         return negotiation_id
 
+    def attestation(self, task_id: str, by_did: str, type_: str, score: float = 0.9, confidence: float = 0.9) -> None:
+        """A row written straight into the attestations table (PU-FIN's finalizer probe), not through the API."""
+        self._execute(
+            [
+                (
+                    "INSERT INTO task_attestations (task_id, by_did, type, score, confidence) VALUES (%s, %s, %s, %s, %s)",
+                    (task_id, by_did, type_, score, confidence),
+                )
+            ]
+        )
+        self.journal.note("attestation", f"{type_} by {by_did}", f"written by SQL on receipt {task_id}", self.through)
+
     def retire(self) -> None:
         """Nothing to do: the database goes away with the broker."""
 
