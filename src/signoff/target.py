@@ -171,6 +171,10 @@ class PouSettings:
     # A throwaway stack (signoff starts the team's broker): its command, directory, environment
     # (``${VAR}`` secrets; {port}, {database_url}, {<sidecar>.port}), readiness, sidecars, the
     # team's seeding file, and substitutes for PostgreSQL extensions the scratch server lacks.
+    # Group rollback files in the migrations folder (globs); False: PU-MIG compares only what
+    # [pou.schema] and expected_indexes declare, with any numbering (not the seed's 017-021 schema).
+    migrations_rollbacks: tuple[str, ...] = ()
+    seed_schema: bool = True
     command: tuple[str, ...] = ()
     cwd: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -613,6 +617,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
             f"Valid choices: {', '.join(REFERENCE_VARIANTS)}. Next step: correct the value"
         )
     indexes = table.string_list("expected_indexes")
+    seed = table.boolean("seed_schema")
     settings = PouSettings(
         url=table.string("url"),
         database_url=table.string("database_url"),
@@ -621,7 +626,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         k=k,
         m=m,
         finalizer_interval_seconds=interval,
-        expected_indexes=tuple(indexes) if indexes else DEFAULT_POU_INDEXES,
+        expected_indexes=tuple(indexes) if indexes or seed is False else DEFAULT_POU_INDEXES,
         websocket_path=table.string("websocket_path") or "/ws",
         client_did=table.string("client_did"),
         agent_did=table.string("agent_did"),
@@ -637,6 +642,8 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         migrations_include=tuple(table.string_list("migrations_include")),
         migrations_exclude=tuple(table.string_list("migrations_exclude")),
         migrations_order=table.path("migrations_order", path.parent, must_exist=True, kind="file"),
+        migrations_rollbacks=tuple(table.string_list("migrations_rollbacks")),
+        seed_schema=seed is not False,
         **_pou_stack(path, table),
         dialect=parse_dialect(table.table("dialect")),
         model=parse_model(table.table("model")),

@@ -21,10 +21,14 @@ pytestmark = [pytest.mark.e2e_pou, pytest.mark.migrations]
 
 def _declared(pou_settings: PouSettings, evidence) -> dict[str, dict[str, pou_migrations.ColumnSpec]]:
     declared = pou_migrations.declared_schema(pou_settings.schema)
-    undeclared = [t for t in pou_migrations.EXPECTED_TABLES if t not in declared]
+    seed_tables = pou_migrations.EXPECTED_TABLES if pou_settings.seed_schema else {}
+    undeclared = [t for t in seed_tables if t not in declared]
     evidence.attach(
         "schema_declaration",
         {
+            "expectation": "the seed's 017-021 tables, columns and indexes, and [pou.schema]"
+            if pou_settings.seed_schema
+            else "only what [pou.schema] and [pou] expected_indexes declare ([pou] seed_schema = false)",
             "declared_tables": sorted(declared),
             "types_not_declared": undeclared,
             "note": "tables without [pou.schema.<table>]: column names checked, types, nullability and defaults not "
@@ -45,11 +49,14 @@ def _plan(pou_settings: PouSettings):
             "directory holding 017-021",
             pytrace=False,
         )
+    rules = pou_migrations.SEED_RULES if pou_settings.seed_schema else pou_migrations.Rules(required=())
     return discover(
         pou_settings.migrations,
         pou_settings.migrations_include,
         pou_settings.migrations_exclude,
         pou_settings.migrations_order,
+        groups=pou_settings.migrations_rollbacks,
+        rules=rules,
     )
 
 
@@ -86,7 +93,11 @@ def test_pu_mig_rehearsal(pou_settings: PouSettings, pou_scratch: str, evidence)
             apply_all(conn, plan.ordered)
             after = introspect(conn)
             rows, problems = pou_migrations.compare_schema(
-                after, pou_settings.expected_indexes, applied, _declared(pou_settings, evidence)
+                after,
+                pou_settings.expected_indexes,
+                applied,
+                _declared(pou_settings, evidence),
+                seed=pou_settings.seed_schema,
             )
             findings.extend(problems)
             for order, row in enumerate(rows):
@@ -192,7 +203,11 @@ def test_pu_mig_live_schema(pou_settings: PouSettings, evidence) -> None:
         conn.read_only = True
         schema = introspect(conn)
     rows, findings = pou_migrations.compare_schema(
-        schema, pou_settings.expected_indexes, "the live database", _declared(pou_settings, evidence)
+        schema,
+        pou_settings.expected_indexes,
+        "the live database",
+        _declared(pou_settings, evidence),
+        seed=pou_settings.seed_schema,
     )
     for order, row in enumerate(rows):
         evidence.row("PU-MIG", {"order": f"live-{order:04d}", **row, "note": "live (read-only)"})

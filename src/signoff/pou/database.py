@@ -256,8 +256,10 @@ def create_database(server: Server, name: str) -> str:
         with psycopg.connect(server.admin_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.execute(f"DROP ROLE IF EXISTS {role}")
-            # The password is generated here (URL-safe alphabet), never user input.
-            admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            # The password is generated here (URL-safe alphabet), never user input. The role may create
+            # extensions (a team's schema does: vector, uuid-ossp) as its own database's owner would on a
+            # developer's server; the server is signoff's and is thrown away.
+            admin.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'")
             admin.execute(f"CREATE DATABASE {name} OWNER {role}")
     except psycopg.Error as exc:
         raise DatabaseError(redact(f"could not create database {name} on the {server.kind} server: {exc}")) from None

@@ -9,18 +9,19 @@ modifiers such as ``numeric(78,0)``), so a declaration can be compared with them
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signoff.errors import ConfigError, SignoffError
 from signoff.findings import Finding
 from signoff.pou.migrations_check import (
-    CHECK_ID,
+    SEED_RULES,
     Column,
     Migration,
     Plan,
+    Rules,
     Schema,
     order_findings,
     plan,
@@ -37,17 +38,93 @@ class MigrationError(SignoffError):
 
 
 def discover(
-    directory: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = (), order: Path | None = None
+    directory: Path,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    order: Path | None = None,
+    *,
+    groups: tuple[str, ...] = (),
+    rules: Rules = SEED_RULES,
 ) -> Plan:
-    """The apply set of ``directory`` (the files ``include`` and ``exclude`` leave) and its ``rollback/``
-    files, ordered and checked; in the team's own order when ``order`` names its migrate script."""
+    """The apply set of ``directory`` (the files ``include`` and ``exclude`` leave) and its rollbacks,
+    ordered and checked; in the team's own order when ``order`` names its migrate script.
+
+    Rollbacks are ``rollback/NNN_name.sql`` per migration, or, where ``groups`` gives globs, group
+    rollback files in the same folder, each undoing the range of numbers its name spells
+    (``rollback_004_006_pou.sql``: 004 to 006)."""
+    from fnmatch import fnmatch
+
+    def grouped(name: str) -> bool:
+        return any(fnmatch(name, g) for g in groups)
+
+    paths = sorted(directory.glob("*.sql"))
     files = {
-        p: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.sql")) if chosen(p.name, include, exclude)
+        p: p.read_text(encoding="utf-8") for p in paths if chosen(p.name, include, exclude) and not grouped(p.name)
     }
-    rollback_dir = directory / "rollback"
-    rollbacks = {p: p.read_text(encoding="utf-8") for p in sorted(rollback_dir.glob("*.sql"))}
-    found = plan(files, rollbacks, str(directory))
-    return found if order is None else scripted(found, order, str(directory), CHECK_ID)
+    if groups:
+        group_files = {p: p.read_text(encoding="utf-8") for p in paths if grouped(p.name)}
+        found = plan(files, {}, str(directory), replace(rules, rollback_required=False))
+        found = with_group_rollbacks(found, group_files, str(directory), rules)
+    else:
+        rollback_dir = directory / "rollback"
+        rollbacks = {p: p.read_text(encoding="utf-8") for p in sorted(rollback_dir.glob("*.sql"))}
+        found = plan(files, rollbacks, str(directory), rules)
+    return found if order is None else scripted(found, order, str(directory), rules.check_id)
+
+
+def with_group_rollbacks(found: Plan, groups: Mapping[Path, str], where: str, rules: Rules) -> Plan:
+    """Pair each migration with the group rollback whose range covers its number. The group's SQL runs
+    once, when the rollback reaches the newest migration of its range (so groups undo newest first);
+    a migration no group covers, or two groups cover, is a finding."""
+    covers: dict[Path, range] = {}
+    for path in sorted(groups):
+        numbers = [int(n) for n in re.findall(r"\d+", path.name)]
+        if not numbers:
+            found.findings.append(
+                Finding(
+                    rules.check_id,
+                    where,
+                    "error",
+                    f"group rollback {path.name} in {where} names no migration "
+                    "number, so what it undoes is unknown. Next step: name its range, e.g. rollback_004_006.sql",
+                )
+            )
+            continue
+        covers[path] = range(min(numbers), max(numbers) + 1)
+    ordered: list[Migration] = []
+    for migration in found.ordered:
+        owners = [path for path, span in covers.items() if migration.number in span]
+        if len(owners) > 1:
+            found.findings.append(
+                Finding(
+                    rules.check_id,
+                    migration.label,
+                    "error",
+                    f"{migration.label} is undone by "
+                    f"{len(owners)} group rollbacks ({', '.join(p.name for p in owners)}): a rollback would "
+                    "drop it twice. Next step: make the ranges in their names disjoint",
+                )
+            )
+        if not owners:
+            if rules.rollback_required:
+                found.findings.append(
+                    Finding(
+                        rules.check_id,
+                        migration.label,
+                        "error",
+                        f"{migration.label} has no group rollback "
+                        f"in {where} whose range covers {migration.version} (group rollbacks: "
+                        f"{', '.join(p.name for p in covers) or 'none'}). Next step: write one, or widen a range",
+                    )
+                )
+            ordered.append(migration)
+            continue
+        owner = owners[0]
+        newest = max(m.number for m in found.ordered if m.number in covers[owner])
+        runs_here = migration.number == newest
+        ordered.append(replace(migration, rollback=owner, rollback_sql=groups[owner] if runs_here else None))
+    found.ordered = ordered
+    return found
 
 
 def chosen(name: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
@@ -114,7 +191,8 @@ def rollback_all(conn: psycopg.Connection[tuple[object, ...]], migrations: Seque
     """Run the rollback files in reverse order of ``migrations``."""
     for migration in reversed(migrations):
         if migration.rollback_sql is not None and migration.rollback is not None:
-            _run(conn, migration.rollback_sql, f"rollback/{migration.rollback.name}")
+            where = migration.rollback.parent.name
+            _run(conn, migration.rollback_sql, f"{where}/{migration.rollback.name}")
 
 
 _TRANSACTION_CONTROL = re.compile(

@@ -443,20 +443,24 @@ def compare_schema(
     expected_indexes: Sequence[str],
     where: str,
     declared: Mapping[str, Mapping[str, ColumnSpec]] | None = None,
+    *,
+    seed: bool = True,
 ) -> tuple[list[dict[str, object]], list[Finding]]:
-    """Rows of the schema table and the findings: every expected table, column and index exists,
-    and every declared column has its declared type, nullability and default."""
+    """Rows of the schema table and the findings: every expected table (the seed's, unless ``seed`` is
+    false, and the declared ones), column and index exists, and every declared column has its declared
+    type, nullability and default."""
     declared = declared or {}
     rows: list[dict[str, object]] = []
     findings: list[Finding] = []
     tables = schema.tables()
-    for table in [*EXPECTED_TABLES, *(t for t in declared if t not in EXPECTED_TABLES)]:
+    expected = EXPECTED_TABLES if seed else {}
+    for table in [*expected, *(t for t in declared if t not in expected)]:
         actual = tables.get(table)
         if actual is None:
             findings.append(_error(table, f"table {table} does not exist after applying {where}"))
             rows.append({"table": table, "column": "(table)", "verdict": "fail", "note": "missing table"})
             continue
-        table_rows, table_findings = _compare_table(table, actual, declared.get(table), where)
+        table_rows, table_findings = _compare_table(table, actual, declared.get(table), where, seed=seed)
         rows.extend(table_rows)
         findings.extend(table_findings)
     for index in expected_indexes:
@@ -475,14 +479,14 @@ def compare_schema(
 
 
 def _compare_table(
-    table: str, actual: Mapping[str, Column], declared: Mapping[str, ColumnSpec] | None, where: str
+    table: str, actual: Mapping[str, Column], declared: Mapping[str, ColumnSpec] | None, where: str, *, seed: bool
 ) -> tuple[list[dict[str, object]], list[Finding]]:
     """One existing table: the seed's columns and the declared ones, then the undeclared rest."""
-    seed = EXPECTED_TABLES.get(table, ())
-    extra = [c for c in declared or {} if c not in seed]
+    seed_columns = EXPECTED_TABLES.get(table, ()) if seed else ()
+    extra = [c for c in declared or {} if c not in seed_columns]
     rows: list[dict[str, object]] = []
     findings: list[Finding] = []
-    for name in [*seed, *extra]:
+    for name in [*seed_columns, *extra]:
         column = actual.get(name)
         if column is None:
             rows.append({"table": table, "column": name, "verdict": "fail", "note": "missing"})
@@ -506,9 +510,9 @@ def _compare_table(
     if declared is not None:
         rows.extend(
             _column_row(actual[name], f"not declared in [pou.schema.{table}]")
-            for name in sorted(set(actual) - {*seed, *extra})
+            for name in sorted(set(actual) - {*seed_columns, *extra})
         )
-    for source, names in (("the seed's expected schema", seed), (f"[pou.schema.{table}]", extra)):
+    for source, names in (("the seed's expected schema", seed_columns), (f"[pou.schema.{table}]", extra)):
         missing = [c for c in names if c not in actual]
         if missing:
             findings.append(

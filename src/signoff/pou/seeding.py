@@ -336,7 +336,8 @@ class DatabaseSeeder:
         self._execute(
             [
                 (
-                    "INSERT INTO task_attestations (task_id, by_did, type, score, confidence) VALUES (%s, %s, %s, %s, %s)",
+                    "INSERT INTO task_attestations (task_id, by_did, type, score, confidence) "
+                    "VALUES (%s, %s, %s, %s, %s)",
                     (task_id, by_did, type_, score, confidence),
                 )
             ]
