@@ -24,8 +24,8 @@ from signoff.pou.stack import StackError, extensions_needed, fill, missing_exten
 
 
 def test_jcs_is_rfc8785_for_attestation_values() -> None:
-    assert jcs({"b": 1.0, "a": None, "c": "é", "d": 0.9, "e": 1e-7, "f": True}) == (
-        '{"a":null,"b":1,"c":"é","d":0.9,"e":1e-7,"f":true}'
+    assert jcs({"b": 1.0, "a": None, "c": "é", "d": 0.9, "e": 1e-7, "f": True, "g": 1e-5, "h": 1.5e-6}) == (
+        '{"a":null,"b":1,"c":"é","d":0.9,"e":1e-7,"f":true,"g":0.00001,"h":0.0000015}'
     )
     assert attestation_payload("t", "did:key:z", {"type": "AUDIT_PASS", "score": 1, "confidence": 0.95}) == (
         '{"by_did":"did:key:z","confidence":0.95,"evidence_ref":null,"score":1,"task_id":"t","type":"AUDIT_PASS"}'

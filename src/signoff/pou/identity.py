@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from decimal import Decimal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,11 +49,13 @@ def _number(value: float | int) -> str:
     if float(value).is_integer() and abs(value) < 1e21:
         return str(int(value))
     text = repr(float(value))
-    if "e" in text:  # 1e-07 -> 1e-7, 1e+21 -> 1e+21
-        mantissa, exponent = text.split("e")
-        sign = "-" if exponent.startswith("-") else "+"
-        text = f"{mantissa}e{sign}{int(exponent.lstrip('+-'))}"
-    return text
+    if "e" not in text:
+        return text
+    if 1e-6 <= abs(value) < 1e21:  # ECMAScript writes these as decimals (Python: 1e-05)
+        return format(Decimal(text), "f")
+    mantissa, exponent = text.split("e")  # 1e-07 -> 1e-7
+    sign = "-" if exponent.startswith("-") else "+"
+    return f"{mantissa}e{sign}{int(exponent.lstrip('+-'))}"
 
 
 def jcs(value: Any) -> str:
