@@ -91,3 +91,47 @@ def test_committed_variants_are_what_the_generator_writes() -> None:
     spec.loader.exec_module(module)
     for path, text in module.expected_files().items():
         assert path.read_text() == text, f"{path} differs: run python fixtures/tools/make_keyed_variants.py"
+
+
+def _keyed_copy(tmp_path, extra_toml: str = ""):
+    """The keyed reference's target in tmp_path, its migrations copied plus one that needs uuid-ossp
+    (which the embedded PostgreSQL lacks)."""
+    import shutil
+
+    migrations = tmp_path / "migrations"
+    shutil.copytree(KEYED / "db" / "migrations", migrations)
+    (migrations / "007_uuid_ids.sql").write_text(
+        'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n'
+        "ALTER TABLE negotiations ALTER COLUMN id SET DEFAULT uuid_generate_v4();\n"
+    )
+    text = (KEYED / "signoff.toml").read_text()
+    text = text.replace('artifacts = "../reference/', f'artifacts = "{FIXTURES}/reference/')
+    text = text.replace('snapshots = "../reference/', f'snapshots = "{FIXTURES}/reference/')
+    text = text.replace('cwd = "."', f'cwd = "{KEYED}"').replace(
+        'migrations = "db/migrations"', f'migrations = "{migrations}"'
+    )
+    text = text.replace('seed_sql = "signoff/seed.sql"', f'seed_sql = "{KEYED}/signoff/seed.sql"')
+    target = tmp_path / "signoff.toml"
+    target.write_text(text + extra_toml)
+    return target
+
+
+def test_a_missing_extension_is_one_error_and_the_rest_not_checked(run_suite, tmp_path) -> None:
+    run: SuiteRun = run_suite("-m", "pou_api", target=_keyed_copy(tmp_path))
+    assert run.result.ret == 1, run.output
+    assert run.output.count("does not provide the extension(s) your schema creates: uuid-ossp") == 1, run.output
+    assert "(created in 007_uuid_ids.sql)" in run.output and '[pou.extension_substitutes] "uuid-ossp"' in run.output
+    assert "not checked: there is no broker to check (test_pu_" in run.output
+    results = [check["result"] for check in run.evidence()["checks"]]
+    assert results.count("failed") == 1 and results.count("not checked") == len(results) - 1 >= 5, results
+    assert "could not exercise their rule (not checked; each says why)" in run.output
+
+
+def test_an_extension_substitute_lets_the_schema_apply(run_suite, tmp_path) -> None:
+    substitute = tmp_path / "uuid-ossp.sql"
+    substitute.write_text(
+        "CREATE OR REPLACE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';\n"
+    )
+    target = _keyed_copy(tmp_path, f'\n[pou.extension_substitutes]\n"uuid-ossp" = "{substitute}"\n')
+    run: SuiteRun = run_suite("-m", "pou_api", target=target)
+    assert run.result.ret == 0, run.output

@@ -28,6 +28,14 @@ class Finding:
 NOT_APPLICABLE = "not applicable: "
 
 
+NOT_CHECKED = "not checked: "
+
+
+def says_not_checked(message: str) -> bool:
+    """A failure message (perhaps with pytest's "Failed: " prefix) that says the check could not look."""
+    return message.removeprefix("Failed: ").lstrip().startswith(NOT_CHECKED)
+
+
 def says_not_applicable(reason: str) -> bool:
     """A skip reason, as pytest reports it (perhaps with its "Skipped: " prefix), that says not applicable."""
     return reason.removeprefix("Skipped: ").startswith(NOT_APPLICABLE)

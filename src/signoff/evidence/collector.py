@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from signoff.evidence.spec import TableSpec
-from signoff.findings import Finding, says_not_applicable
+from signoff.findings import Finding, says_not_applicable, says_not_checked
 from signoff.redaction import redact
 
 PROPERTY = "signoff"
@@ -330,18 +330,21 @@ class CheckRecord:
     finished: bool = False  # its teardown was reported: the check ran to its end
 
     def result(self, interrupted: bool) -> str:
-        """passed | failed | not run | not applicable | interrupted (what a sign-off reader needs)."""
+        """passed | failed | not checked | not run | not applicable | interrupted (what a sign-off reader needs).
+
+        "not checked" is a check that stopped before it could exercise its rule (it could not seed its
+        data, the broker stack did not start): no verdict on the system either way, and no sign-off."""
         if interrupted and not self.finished and self.outcome not in {"failed", "error"}:
             return "interrupted"
         if self.outcome in {"failed", "error"}:
-            return "failed"
+            return "not checked" if says_not_checked(self.message or "") else "failed"
         if self.outcome == "skipped":
             return "not applicable" if says_not_applicable(self.message or "") else "not run"
         return "passed"
 
 
 INTERRUPTED = int(pytest.ExitCode.INTERRUPTED)
-RESULTS = ("passed", "failed", "not run", "not applicable", "interrupted")
+RESULTS = ("passed", "failed", "not checked", "not run", "not applicable", "interrupted")
 
 
 def verdict(counts: Mapping[str, int], *, exit_status: int, strict: bool, aborted: str | None) -> dict[str, Any]:
@@ -354,6 +357,8 @@ def verdict(counts: Mapping[str, int], *, exit_status: int, strict: bool, aborte
         reasons.append(f"the run was interrupted ({counts.get('interrupted', 0)} check(s) did not finish)")
     if counts.get("failed", 0):
         reasons.append(f"{counts['failed']} check(s) failed")
+    if counts.get("not checked", 0):
+        reasons.append(f"{counts['not checked']} check(s) could not exercise their rule (not checked; each says why)")
     if strict and counts.get("not run", 0):
         reasons.append(f"{counts['not run']} check(s) did not run (--signoff-strict)")
     if not counts.get("passed", 0):

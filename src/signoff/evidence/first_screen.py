@@ -21,6 +21,7 @@ _RESULT_CLASS = {
     "passed": "pass",
     "failed": "fail",
     "interrupted": "fail",
+    "not checked": "fail",
     "not run": "warn",
     "not applicable": "muted",
     "not selected": "muted",
@@ -72,7 +73,7 @@ def _banner(document: Mapping[str, Any]) -> str:
     klass = "signoff-verdict-pass" if signed else "signoff-verdict-fail"
     counts = " &middot; ".join(
         f'<span class="signoff-count">{html.escape(name)}: <strong>{results.get(name, 0)}</strong></span>'
-        for name in ("passed", "failed", "not run", "not applicable", "interrupted", "not reached")
+        for name in ("passed", "failed", "not checked", "not run", "not applicable", "interrupted", "not reached")
         if name in results
     )
     selected = (document.get("summary") or {}).get("selected")

@@ -17,7 +17,7 @@ import pytest
 
 from signoff.errors import SignoffError
 from signoff.evidence.collector import Evidence
-from signoff.findings import Finding
+from signoff.findings import Finding, says_not_checked
 from signoff.redaction import redact
 
 if TYPE_CHECKING:  # the client imports httpx; collection of the artifact-only preflight must not
@@ -131,6 +131,8 @@ def stopped(evidence: Evidence, exc: BaseException) -> BaseException | None:
     else:
         before = f"before it stopped, {recorded} expectation(s) were recorded, all met (see the PU-API table)"
     message = redact(f"{stop.message}\n{before}")
+    if not failures and says_not_checked(reason):  # it could not look, and found nothing wrong before that
+        message = redact(f"{reason}\n{before}")
     if isinstance(exc, SignoffError | pytest.fail.Exception | pytest.skip.Exception):
         return pytest.fail.Exception(message, pytrace=False)
     exc.add_note(message)  # a bug or an unforeseen answer: keep its traceback

@@ -307,9 +307,48 @@ def around_check(item: pytest.Item) -> Iterator[None]:
                     evidence.row("PU-SEED", row)
 
 
+@dataclass
+class Unstarted:
+    """The broker could not be reached or started: said once whole, then "not checked" by every other check."""
+
+    problem: str
+    reported_by: str = ""  # the check that said it whole
+
+
 @pytest.fixture(scope="session")
-def pou_broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Iterator[Broker]:
-    """The broker: the live one at ``[pou] url``, else the reference broker started for the run."""
+def pou_session(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Iterator[Broker | Unstarted]:
+    """The broker of the session, or why there is none (one failure, not one per check)."""
+    started = _broker(request, pou_settings)
+    try:
+        broker = next(started)
+    except pytest.fail.Exception as exc:
+        yield Unstarted(str(exc.msg))
+        return
+    try:
+        yield broker
+    finally:
+        with contextlib.suppress(StopIteration):
+            next(started)
+
+
+@pytest.fixture
+def pou_broker(request: pytest.FixtureRequest, pou_session: Broker | Unstarted) -> Broker:
+    """The broker under test; where it could not be started, the first check says why and the rest are
+    "not checked" (counted apart from failures in the evidence)."""
+    if isinstance(pou_session, Unstarted):
+        if not pou_session.reported_by:
+            pou_session.reported_by = request.node.name
+            pytest.fail(pou_session.problem, pytrace=False)
+        pytest.fail(
+            f"not checked: there is no broker to check ({pou_session.reported_by} says why it was not reached or "
+            "started)",
+            pytrace=False,
+        )
+    return pou_session
+
+
+def _broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Iterator[Broker]:
+    """The broker: the live one at ``[pou] url``, the team's stack (``[pou] command``), else the reference."""
     from signoff.pou.client import BrokerClient, BrokerUnreachable
 
     if pou_settings.url is not None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import math
-from decimal import Decimal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from signoff.errors import SignoffError

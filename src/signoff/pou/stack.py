@@ -253,6 +253,8 @@ def bootstrap(url: str, settings: PouSettings, server: str) -> list[Migration]:
                 _run(conn, without_extensions(migration.sql, substituted), migration.label)
     except psycopg.Error as exc:
         raise StackError(redact(f"the scratch database could not take your schema: {exc}")) from None
+    except StackError:
+        raise
     except SignoffError as exc:
         raise StackError(
             f"your schema did not apply on the scratch PostgreSQL: {exc}. Next step: fix the migration, or exclude "
