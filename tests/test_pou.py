@@ -152,7 +152,10 @@ DEFECTS = {
         {"test_pu_rep_ewma"},
         "reputation after the first settlement: /api/reputation/{did} answered HTTP 404",
     ),
-    "pou-notify-client-only": ({"test_pu_ws_both_parties_notified"}, "agent notified: expected a message whose task_id is task"),
+    "pou-notify-client-only": (
+        {"test_pu_ws_both_parties_notified"},
+        "agent notified: expected a message whose task_id is task",
+    ),
     "pou-accepted-from-anyone": (
         {"test_pu_att_accepted_only_from_client", "test_pu_qrm_stateful"},
         "ACCEPTED from the outsider: ACCEPTED by outsider answered HTTP 201",
@@ -193,7 +196,10 @@ def test_stateful_failure_reports_the_shrunk_sequence(run_suite) -> None:
     rows = evidence["tables"]["PU-QRM-counterexample"]["rows"]
     assert rows and rows[-1]["verdict"] == "fail"
     last = rows[-1]
-    assert last["action"].startswith("AUDIT_PASS by") and (last["expected"], last["actual"]) == ("unauthorized 403", "201"), rows
+    assert last["action"].startswith("AUDIT_PASS by") and (last["expected"], last["actual"]) == (
+        "unauthorized 403",
+        "201",
+    ), rows
     assert rows[0]["action"].startswith("settle k=")
     assert len(rows) <= 6, rows  # shrunk: settle, a few steps, the failing one
     assert "minimal failing sequence (shrunk)" in run.output
