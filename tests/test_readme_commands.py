@@ -92,7 +92,7 @@ def layout(tmp_path_factory: pytest.TempPathFactory, sepolia: dict[str, Any]) ->
     for name in ("pytest.ini", "conftest.py"):
         shutil.copy(REPO / name, checkout / name)
     shutil.copytree(REPO / "suites", checkout / "suites", ignore=shutil.ignore_patterns("__pycache__"))
-    for reference in ("reference", "reference-control", "reference-market"):
+    for reference in ("reference", "reference-control", "reference-market", "reference-pou-keyed"):
         shutil.copytree(
             FIXTURES / reference, checkout / "fixtures" / reference, ignore=shutil.ignore_patterns("reports")
         )
