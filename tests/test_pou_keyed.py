@@ -38,33 +38,33 @@ def test_the_keyed_broker_signs_off(run_suite) -> None:
 
 # variant -> (the tests that must fail, other tests that observe the same defect and may fail, message)
 VARIANTS = {
-    "finalizer-ignores-committee": (
+    "pou-keyed-finalizer-ignores-committee": (
         {"test_pu_fin_ignores_outsider_rows"},
         set(),
         "outsider rows not counted: expected pending after 1.40 s (3 intervals), found 'finalized'",
     ),
-    "cron-counts-accepted": (
+    "pou-keyed-cron-counts-accepted": (
         {"test_pu_fin_never_below_quorum"},
         {"test_pu_qrm_stateful"},
         "job leaves it pending: expected pending after 1.40 s (3 intervals), found 'finalized'",
     ),
-    "finalize-unauthenticated": (
+    "pou-keyed-finalize-unauthenticated": (
         {"test_pu_fin_manual_finalize_authorized_and_idempotent"},
         set(),
         "finalize without a DID: POST finalize, no DID header answered HTTP 200",
     ),
-    "bad-signature-500": (
+    "pou-keyed-bad-signature-500": (
         {"test_pu_att_bad_signature_refused"},
         set(),
         "signature over another attestation: AUDIT_PASS by a member with a bad signature answered HTTP 500",
     ),
-    "attest-after-finalize": (
+    "pou-keyed-attest-after-finalize": (
         {"test_pu_att_refused_after_finalization"},
         {"test_pu_qrm_stateful"},
         "AUDIT_PASS after finalization: AUDIT_PASS by a member on the finalized receipt answered HTTP 201",
     ),
     # Every receipt other checks leave pending below quorum is backlog too: the finalizer starves them all.
-    "backlog-starvation": (
+    "pou-keyed-backlog-starvation": (
         {"test_pu_fin_backlog_larger_than_batch"},
         {"test_pu_fin_finalizes_at_quorum_within_interval", "test_pu_qrm_stateful"},
         "finalized behind a backlog: expected finalized within 1.60 s, found pending",
@@ -75,7 +75,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_each_keyed_variant_fails_its_check(run_suite, variant: str) -> None:
     required, allowed, message = VARIANTS[variant]
-    run: SuiteRun = run_suite("-m", "e2e_pou", target=DEFECTIVE / f"pou-keyed-{variant}" / "signoff.toml")
+    run: SuiteRun = run_suite("-m", "e2e_pou", target=DEFECTIVE / variant / "signoff.toml")
     assert run.result.ret == 1, run.output
     failed = _failed(run)
     assert required <= failed <= required | allowed, run.output
@@ -119,11 +119,13 @@ def _keyed_copy(tmp_path, extra_toml: str = ""):
 def test_a_missing_extension_is_one_error_and_the_rest_not_checked(run_suite, tmp_path) -> None:
     run: SuiteRun = run_suite("-m", "pou_api", target=_keyed_copy(tmp_path))
     assert run.result.ret == 1, run.output
-    assert run.output.count("does not provide the extension(s) your schema creates: uuid-ossp") == 1, run.output
+    assert "does not provide the extension(s) your schema creates: uuid-ossp" in run.output, run.output
     assert "(created in 007_uuid_ids.sql)" in run.output and '[pou.extension_substitutes] "uuid-ossp"' in run.output
     assert "not checked: there is no broker to check (test_pu_" in run.output
     results = [check["result"] for check in run.evidence()["checks"]]
     assert results.count("failed") == 1 and results.count("not checked") == len(results) - 1 >= 5, results
+    failed = next(c for c in run.evidence()["checks"] if c["result"] == "failed")
+    assert "does not provide the extension(s) your schema creates: uuid-ossp" in failed["message"]
     assert "could not exercise their rule (not checked; each says why)" in run.output
 
 

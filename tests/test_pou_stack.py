@@ -234,3 +234,14 @@ def test_model_rules_that_differ_between_the_paths_are_a_finding() -> None:
     assert "the manual path counts AUDIT_PASS toward the quorum and the finalizer counts AUDIT_PASS, ACCEPTED" in (
         problem
     )
+
+
+def test_a_database_url_masks_only_its_password() -> None:
+    from signoff.redaction import display_url, redact, register_secret
+
+    url = "postgresql://pou_owner:Zx9-secret-pw@db.internal:5432/pou?sslmode=require&password=Other-pw-77"
+    register_secret(url)
+    shown = redact(f"could not reach {url}")
+    assert shown == "could not reach postgresql://pou_owner:***@db.internal:5432/pou?sslmode=require&password=***"
+    assert display_url(url) == "postgresql://pou_owner:***@db.internal:5432/pou?sslmode=require&password=***"
+    assert redact("zx9-SECRET-pw") == "***"  # any letter case

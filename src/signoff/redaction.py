@@ -46,6 +46,11 @@ def register_secret(value: str) -> None:
     user-info, path and query (a bare ``scheme://host:port`` is not a secret, and stays
     visible so that an error can name the host)."""
     _compiled.clear()
+    database = _database_secrets(value)
+    if database is not None:  # a database URL: only its password is secret (user, host and database stay readable)
+        for part in database:
+            _secrets.update(derived_forms(part) | derived_forms(unquote(part)))
+        return
     parts = _url_parts(value)
     if parts is None:
         if len(value) >= _MIN_SECRET_LENGTH:
@@ -92,6 +97,9 @@ def display_url(url: str) -> str:
     ``https://eth-sepolia.example/***``: the host is named so the user knows which endpoint
     failed, and everything that can hold a key is hidden.
     """
+    if _database_secrets(url) is not None:  # a database URL: everything but its password
+        register_secret(url)
+        return redact(url)
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -102,6 +110,23 @@ def display_url(url: str) -> str:
         return MASK
     hidden = "/" + MASK if (parts.path.strip("/") or parts.query) else ""
     return f"{parts.scheme}://{host}{port}{hidden}"
+
+
+_DATABASE_SCHEMES = re.compile(r"postgres(ql)?(\+\w+)?", re.IGNORECASE)
+_PASSWORD_PARAMETER = re.compile(r"(?:^|&)(?:password|sslpassword)=([^&]+)", re.IGNORECASE)
+
+
+def _database_secrets(value: str) -> list[str] | None:
+    """The password (and password parameters) of a PostgreSQL URL; None if ``value`` is not one."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if not _DATABASE_SCHEMES.fullmatch(parts.scheme or "") or " " in value:
+        return None
+    found = [parts.password] if parts.password else []
+    found += _PASSWORD_PARAMETER.findall(parts.query)
+    return found
 
 
 def _url_parts(value: str) -> list[str] | None:
