@@ -245,3 +245,29 @@ def test_a_database_url_masks_only_its_password() -> None:
     assert shown == "could not reach postgresql://pou_owner:***@db.internal:5432/pou?sslmode=require&password=***"
     assert display_url(url) == "postgresql://pou_owner:***@db.internal:5432/pou?sslmode=require&password=***"
     assert redact("zx9-SECRET-pw") == "***"  # any letter case
+
+
+def test_named_prerequisites_apply_first_and_a_left_out_file_is_a_warning(tmp_path: Path) -> None:
+    from signoff.pou.migrations import discover
+    from signoff.pou.migrations_check import Rules
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_base.sql").write_text("CREATE TABLE agents (did text primary key);")
+    (folder / "002_receipts.sql").write_text("CREATE TABLE receipts (id int);")
+    (folder / "003_draft.sql").write_text("CREATE TABLE draft (id int);")
+    (folder / "rollback_002_002.sql").write_text("DROP TABLE receipts;")
+    found = discover(
+        folder,
+        exclude=("*draft*",),
+        groups=("rollback_*",),
+        prerequisites=("001_*",),
+        rules=Rules(required=()),
+    )
+    assert [m.label for m in found.prerequisites] == ["001_base.sql"]
+    assert [(m.label, m.rollback and m.rollback.name) for m in found.ordered] == [
+        ("002_receipts.sql", "rollback_002_002.sql")
+    ]
+    (warning,) = found.findings
+    assert warning.severity == "warning" and warning.message.startswith("003_draft.sql in ")
+    assert "name it in [pou] migrations_prerequisites" in warning.message

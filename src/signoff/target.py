@@ -174,6 +174,7 @@ class PouSettings:
     # Group rollback files in the migrations folder (globs); False: PU-MIG compares only what
     # [pou.schema] and expected_indexes declare, with any numbering (not the seed's 017-021 schema).
     migrations_rollbacks: tuple[str, ...] = ()
+    migrations_prerequisites: tuple[str, ...] = ()  # globs: files of the folder applied first, not judged
     seed_schema: bool = True
     command: tuple[str, ...] = ()
     cwd: Path | None = None
@@ -643,6 +644,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         migrations_exclude=tuple(table.string_list("migrations_exclude")),
         migrations_order=table.path("migrations_order", path.parent, must_exist=True, kind="file"),
         migrations_rollbacks=tuple(table.string_list("migrations_rollbacks")),
+        migrations_prerequisites=tuple(table.string_list("migrations_prerequisites")),
         seed_schema=seed is not False,
         **_pou_stack(path, table),
         dialect=parse_dialect(table.table("dialect")),

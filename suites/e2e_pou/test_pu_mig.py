@@ -56,12 +56,24 @@ def _plan(pou_settings: PouSettings):
         pou_settings.migrations_exclude,
         pou_settings.migrations_order,
         groups=pou_settings.migrations_rollbacks,
+        prerequisites=pou_settings.migrations_prerequisites,
         rules=rules,
     )
 
 
 def test_pu_mig_files(pou_settings: PouSettings, evidence) -> None:
     plan = _plan(pou_settings)
+    for order, migration in enumerate(plan.prerequisites, 1):
+        evidence.row(
+            "PU-MIG-files",
+            {
+                "order": f"p{order:03d}",
+                "file": migration.label,
+                "rollback": "",
+                "step": "prerequisite (migrations_prerequisites): applied first, not judged",
+                "verdict": "pass",
+            },
+        )
     for order, migration in enumerate(plan.ordered, 1):
         evidence.row(
             "PU-MIG-files",
@@ -89,6 +101,7 @@ def test_pu_mig_rehearsal(pou_settings: PouSettings, pou_scratch: str, evidence)
         try:
             if pou_settings.prerequisites is not None:
                 apply_all(conn, discover(pou_settings.prerequisites).ordered)
+            apply_all(conn, plan.prerequisites)  # named in [pou] migrations_prerequisites
             before = introspect(conn)
             apply_all(conn, plan.ordered)
             after = introspect(conn)
@@ -125,6 +138,7 @@ def test_pu_mig_order_independent(pou_settings: PouSettings, request: pytest.Fix
         )
         return
     prerequisites = discover(pou_settings.prerequisites).ordered if pou_settings.prerequisites else []
+    prerequisites += plan.prerequisites
     url = _second_database(request)
     try:
         baseline = rehearse(url, prerequisites, plan.ordered)

@@ -44,6 +44,7 @@ def discover(
     order: Path | None = None,
     *,
     groups: tuple[str, ...] = (),
+    prerequisites: tuple[str, ...] = (),
     rules: Rules = SEED_RULES,
 ) -> Plan:
     """The apply set of ``directory`` (the files ``include`` and ``exclude`` leave) and its rollbacks,
@@ -51,16 +52,24 @@ def discover(
 
     Rollbacks are ``rollback/NNN_name.sql`` per migration, or, where ``groups`` gives globs, group
     rollback files in the same folder, each undoing the range of numbers its name spells
-    (``rollback_004_006_pou.sql``: 004 to 006)."""
+    (``rollback_004_006_pou.sql``: 004 to 006). ``prerequisites`` (globs) name files of the folder the
+    set depends on: they are applied first and not judged. Any other file left out is a warning."""
     from fnmatch import fnmatch
 
     def grouped(name: str) -> bool:
         return any(fnmatch(name, g) for g in groups)
 
+    def needed(name: str) -> bool:
+        return any(fnmatch(name, g) for g in prerequisites)
+
     paths = sorted(directory.glob("*.sql"))
     files = {
-        p: p.read_text(encoding="utf-8") for p in paths if chosen(p.name, include, exclude) and not grouped(p.name)
+        p: p.read_text(encoding="utf-8")
+        for p in paths
+        if chosen(p.name, include, exclude) and not grouped(p.name) and not needed(p.name)
     }
+    first = {p: p.read_text(encoding="utf-8") for p in paths if needed(p.name) and not grouped(p.name)}
+    left_out = [p.name for p in paths if p not in files and p not in first and not grouped(p.name)]
     if groups:
         group_files = {p: p.read_text(encoding="utf-8") for p in paths if grouped(p.name)}
         found = plan(files, {}, str(directory), replace(rules, rollback_required=False))
@@ -69,6 +78,19 @@ def discover(
         rollback_dir = directory / "rollback"
         rollbacks = {p: p.read_text(encoding="utf-8") for p in sorted(rollback_dir.glob("*.sql"))}
         found = plan(files, rollbacks, str(directory), rules)
+    if first:
+        loose = replace(rules, required=(), gaps=False, rollback_required=False)
+        found.prerequisites = plan(first, {}, str(directory), loose).ordered
+    for name in left_out:
+        found.findings.append(
+            Finding(
+                rules.check_id,
+                name,
+                "warning",
+                f"{name} in {directory} is not applied (left out by migrations_include / migrations_exclude). If the "
+                "migrations need it, name it in [pou] migrations_prerequisites; if it is obsolete, remove it",
+            )
+        )
     return found if order is None else scripted(found, order, str(directory), rules.check_id)
 
 

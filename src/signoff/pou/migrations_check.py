@@ -65,6 +65,8 @@ class Plan:
 
     ordered: list[Migration] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # Files of the folder the set depends on ([pou] migrations_prerequisites), applied first, not judged.
+    prerequisites: list[Migration] = field(default_factory=list)
 
 
 def looks_like_rollback(name: str, sql: str) -> bool:

@@ -228,12 +228,14 @@ def bootstrap(url: str, settings: PouSettings, server: str) -> list[Migration]:
     if settings.prerequisites is not None:
         files += discover(settings.prerequisites).ordered
     if settings.migrations is not None:
-        files += discover(
+        found = discover(
             settings.migrations,
             settings.migrations_include,
             settings.migrations_exclude,
             groups=settings.migrations_rollbacks,
-        ).ordered
+            prerequisites=settings.migrations_prerequisites,
+        )
+        files += [*found.prerequisites, *found.ordered]
     if not files:
         raise StackError(
             f"[pou] migrations ({settings.migrations}) holds no migration file signoff would apply. Next step: "
