@@ -347,21 +347,29 @@ def pou_broker(request: pytest.FixtureRequest, pou_session: Broker | Unstarted) 
     return pou_session
 
 
+def _client(url: str, settings: PouSettings, seed_token: str | None = None) -> tuple[BrokerClient, Journal, Identities]:
+    """A client of the broker at ``url`` in the target's dialect, the journal of what it creates, and the
+    identities it may act as."""
+    from signoff.pou.client import BrokerClient
+
+    journal, identities = Journal(), Identities()
+    client = BrokerClient(
+        url,
+        dialect=settings.dialect,
+        identities=identities,
+        seed_token=seed_token,
+        observer=journal.observe,
+        deadline=settings.request_timeout_seconds,
+    )
+    return client, journal, identities
+
+
 def _broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Iterator[Broker]:
     """The broker: the live one at ``[pou] url``, the team's stack (``[pou] command``), else the reference."""
-    from signoff.pou.client import BrokerClient, BrokerUnreachable
+    from signoff.pou.client import BrokerUnreachable
 
     if pou_settings.url is not None:
-        journal = Journal()
-        identities = Identities()
-        client = BrokerClient(
-            pou_settings.url,
-            dialect=pou_settings.dialect,
-            identities=identities,
-            seed_token=pou_settings.seed_token,
-            deadline=pou_settings.request_timeout_seconds,
-            observer=journal.observe,
-        )
+        client, journal, identities = _client(pou_settings.url, pou_settings, pou_settings.seed_token)
         try:
             client.health()
         except BrokerUnreachable as exc:
@@ -385,7 +393,6 @@ def _broker(request: pytest.FixtureRequest, pou_settings: PouSettings) -> Iterat
 def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> Iterator[Broker]:
     import psycopg
 
-    from signoff.pou.client import BrokerClient
     from signoff.pou.database import create_database, drop_database
     from signoff.pou.migrations import apply_all, discover
     from signoff.pou.reference import ReferenceBroker
@@ -420,16 +427,7 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
         base = broker.start()
     except (SignoffError, psycopg.Error) as exc:
         pytest.fail(redact(f"the reference broker could not be started: {exc}"), pytrace=False)
-    journal = Journal()
-    identities = Identities()
-    client = BrokerClient(
-        base,
-        dialect=settings.dialect,
-        identities=identities,
-        seed_token=token,
-        observer=journal.observe,
-        deadline=settings.request_timeout_seconds,
-    )
+    client, journal, identities = _client(base, settings, token)
     record_environment(
         request.config,
         "Broker",
@@ -449,7 +447,6 @@ def _stack_broker(request: pytest.FixtureRequest, settings: PouSettings) -> Iter
     the sidecars it declares; everything stops at the end of the session."""
     import os
 
-    from signoff.pou.client import BrokerClient
     from signoff.pou.database import create_database, drop_database
     from signoff.pou.stack import Stack, bootstrap, start_broker, start_sidecar
     from signoff.services import ServiceError, get
@@ -483,26 +480,37 @@ def _stack_broker(request: pytest.FixtureRequest, settings: PouSettings) -> Iter
         drop_database(server, name)
         pytest.fail(problem, pytrace=False)
     assert stack.broker is not None
-    journal = Journal()
-    identities = Identities()
-    client = BrokerClient(
-        stack.url,
-        dialect=settings.dialect,
-        identities=identities,
-        observer=journal.observe,
-        deadline=settings.request_timeout_seconds,
-    )
+    client, journal, identities = _client(stack.url, settings)
     record_stack(request.config, stack, client, settings)
     try:
         yield Broker(stack.url, client, settings, url, started=True, journal=journal, identities=identities, keyed=True)
     finally:
         client.close()
-        STACK_OUTPUT[_worker(request.config)] = stack.broker.output() if stack.broker else ""
+        keep_output(request.config, stack)
         stack.stop()
         drop_database(server, name)
 
 
-STACK_OUTPUT: dict[str, str] = {}
+def keep_output(config: pytest.Config, stack: Any) -> None:
+    """The output of the broker and its sidecars, redacted, beside the evidence:
+    ``<reports>/<network>-pou-broker-<worker>.log``, named in the environment table."""
+    from signoff.stash import reports_directory, settings_of
+
+    directory = reports_directory(config)
+    if directory is None or stack.broker is None:
+        return
+    parts = [f"== broker: {stack.broker.command}\n{stack.broker.output()}"]
+    parts += [f"== sidecar {s.name}: {p.command}\n{p.output(4000)}" for s, p, _ in stack.sidecars]
+    worker = _worker(config)
+    path = directory / f"{settings_of(config).network}-pou-broker-{worker}.log"
+    key = "Broker log" if worker == "main" else f"Broker log ({worker})"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(redact("\n".join(parts)), encoding="utf-8")
+    except OSError as exc:
+        record_environment(config, key, f"not written ({exc.strerror}): {path}")
+        return
+    record_environment(config, key, f"{path.name}: what the broker and its sidecars printed (redacted)")
 
 
 def record_stack(config: pytest.Config, stack: Any, client: BrokerClient, settings: PouSettings) -> None:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,24 +150,34 @@ def stop(process: Process) -> None:
     process.log.unlink(missing_ok=True)
 
 
+def wait_until_ready(process: Process, ready: Callable[[], bool], timeout: float) -> str:
+    """ "ready", "exited" (before it was ready) or "timeout"."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            return "exited"
+        if ready():
+            return "ready"
+        time.sleep(0.05)
+    return "timeout"
+
+
 def start_sidecar(sidecar: Sidecar, cwd: Path, env: Mapping[str, str]) -> tuple[Process, int]:
     port = _free_port()
     argv = [part.replace("{port}", str(port)) for part in sidecar.command]
     process = spawn(
         f"sidecar {sidecar.name}", argv, cwd=cwd, env=env, hint=f"correct [[pou.services]] {sidecar.name} command"
     )
-    deadline = time.monotonic() + sidecar.ready_timeout_seconds
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            stop(process)
-            raise StackError(
-                f"sidecar {sidecar.name} ({process.command!r}) exited with code {process.popen.returncode} before it "
-                f"listened on port {port}: {process.tail()}. Next step: run that command yourself and fix what it says"
-            )
-        if _listening(port):
-            return process, port
-        time.sleep(0.05)
+    state = wait_until_ready(process, lambda: _listening(port), sidecar.ready_timeout_seconds)
+    if state == "ready":
+        return process, port
     output = process.tail()
+    if state == "exited":
+        stop(process)
+        raise StackError(
+            f"sidecar {sidecar.name} ({process.command!r}) exited with code {process.popen.returncode} before it "
+            f"listened on port {port}: {output}. Next step: run that command yourself and fix what it says"
+        )
     stop(process)
     raise StackError(
         f"sidecar {sidecar.name} ({process.command!r}) did not listen on 127.0.0.1:{port} within "
@@ -305,20 +315,17 @@ def start_broker(
     filled = {key: fill(value, values, f"[pou.env] {key}") for key, value in settings.env.items()}
     process = spawn("broker", argv, cwd=cwd, env={**env, **filled}, hint="correct [pou] command (a list) or cwd")
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + settings.ready_timeout_seconds
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            output = process.tail()
-            stop(process)
-            raise StackError(
-                f"your broker ({process.command!r} in {cwd}) exited with code {process.popen.returncode} before it "
-                f"answered {settings.ready_path}: {output}. Next step: fix what it says (a sidecar it needs: "
-                "[[pou.services]]; a variable it needs: [pou.env])"
-            )
-        if ready(url + settings.ready_path):
-            return process, url
-        time.sleep(0.1)
+    state = wait_until_ready(process, lambda: bool(ready(url + settings.ready_path)), settings.ready_timeout_seconds)
+    if state == "ready":
+        return process, url
     output = process.tail()
+    if state == "exited":
+        stop(process)
+        raise StackError(
+            f"your broker ({process.command!r} in {cwd}) exited with code {process.popen.returncode} before it "
+            f"answered {settings.ready_path}: {output}. Next step: fix what it says (a sidecar it needs: "
+            "[[pou.services]]; a variable it needs: [pou.env])"
+        )
     stop(process)
     raise StackError(
         f"your broker ({process.command!r} in {cwd}) did not answer {settings.ready_path} on port {port} within "
