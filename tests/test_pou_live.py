@@ -304,3 +304,13 @@ def test_test_api_refuses_what_is_not_its_own(pg) -> None:
     assert refusal is not None and "outside the broker's test namespace 'did:test:signoff:': did:test:other:agent" in (
         refusal
     )
+
+
+def test_the_run_stops_seeding_a_live_broker_at_its_cap(run_suite, pg, tmp_path: Path) -> None:
+    with live_broker(pg, "live_cap") as broker:
+        target = write_target(tmp_path, broker, extra="seed_cap = 3")
+        run: SuiteRun = run_suite("-m", "pou_api", target=target, env=env_of(broker))
+    assert run.result.ret == 1, run.output
+    results = [c["result"] for c in run.evidence()["checks"]]
+    assert "not checked" in results and "failed" not in results, results
+    assert "([pou] seed_cap = 3; the PU-SEED table lists them)" in run.output

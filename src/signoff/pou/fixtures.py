@@ -195,7 +195,16 @@ class Broker:
         return self.settings.dialect.codes(case)
 
     def seeder(self) -> Seeder | SqlFileSeeder:
-        """How test agents and negotiations get onto the broker; fails the check saying why it cannot."""
+        """How test agents and negotiations get onto the broker; fails the check saying why it cannot
+        (also when the run has created [pou] seed_cap things on a live broker already)."""
+        made = len(self.journal.entries)
+        if not self.started and made >= self.settings.seed_cap:
+            pytest.fail(
+                NOT_CHECKED + f"this run has created {made} things on the live broker at {display_url(self.url)} "
+                f"([pou] seed_cap = {self.settings.seed_cap}; the PU-SEED table lists them). Next step: raise "
+                "seed_cap if the broker may take more, or select fewer checks",
+                pytrace=False,
+            )
         if self._seeder is None and self._refusal is None:
             self._seeder, self._refusal = _open_seeder(self)
         if self._seeder is None:
