@@ -56,7 +56,10 @@ def test_a_passing_sign_off_reads_signed_off_without_javascript(run_suite) -> No
     assert criteria[("002", "Reentrancy protection functional")] == "not selected"
     assert criteria[("000", "Treasury never equals the owner")] == "not selected"
     assert criteria[("004", "Migrations dry-run first; rollback plan validated")] == "not selected"
-    assert criteria[("001", "No database errors in logs; both cron jobs scheduled")] == "no check yet"
+    assert criteria[("001", "No database errors in logs; both cron jobs scheduled")] == "not selected"  # PU-LOG
+    assert criteria[("003", "Monitoring: ownership, signer churn and late activations over a block range")] == (
+        "no check yet"
+    )
 
 
 def test_a_failing_sign_off_shows_the_failure_and_its_next_step_first(run_suite) -> None:

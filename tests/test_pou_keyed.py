@@ -58,7 +58,7 @@ VARIANTS = {
         "finalize without a DID: POST finalize, no DID header answered HTTP 200",
     ),
     "pou-keyed-bad-signature-500": (
-        {"test_pu_att_bad_signature_refused"},
+        {"test_pu_att_bad_signature_refused", "test_pu_log_no_errors_and_jobs_scheduled"},  # its traceback, logged
         set(),
         "signature over another attestation: AUDIT_PASS by a member with a bad signature answered HTTP 500",
     ),
@@ -66,6 +66,15 @@ VARIANTS = {
         {"test_pu_att_refused_after_finalization"},
         {"test_pu_qrm_stateful"},
         "AUDIT_PASS after finalization: AUDIT_PASS by a member on the finalized receipt answered HTTP 201",
+    ),
+    "pou-keyed-finalizer-query-broken": (
+        {"test_pu_log_no_errors_and_jobs_scheduled"},
+        {
+            "test_pu_fin_finalizes_at_quorum_within_interval",
+            "test_pu_fin_backlog_larger_than_batch",
+            "test_pu_qrm_stateful",
+        },
+        "no error in the broker's output: expected no line matching",
     ),
     # Every receipt other checks leave pending below quorum is backlog too: the finalizer starves them all.
     "pou-keyed-backlog-starvation": (

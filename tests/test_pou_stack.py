@@ -271,3 +271,21 @@ def test_named_prerequisites_apply_first_and_a_left_out_file_is_a_warning(tmp_pa
     (warning,) = found.findings
     assert warning.severity == "warning" and warning.message.startswith("003_draft.sql in ")
     assert "name it in [pou] migrations_prerequisites" in warning.message
+
+
+def test_unknown_keys_of_the_dialect_model_and_logs_are_named(tmp_path: Path) -> None:
+    from signoff.target import load_target
+
+    for table, key in (("dialect", "did_heder"), ("model", "alpha"), ("logs", "error")):
+        with pytest.raises(ConfigError, match=rf"unknown key\(s\) {key} in \[pou.{table}\]"):
+            load_target(_target(tmp_path, f'url = "http://x"\n[pou.{table}]\n{key} = "x"')).pou()
+
+
+def test_broker_log_rules() -> None:
+    rules = pou_dialect.LogRules(
+        ignore=(r"expected failure",), scheduled=(r"\[PoU Finalizer\] scheduled", "Aggregator")
+    )
+    text = "[PoU Finalizer] scheduled every 60 s\nquery Error: relation x does not exist\nan expected failure: error\n"
+    bad, missing = rules.judge(text)
+    assert bad == ["query Error: relation x does not exist"]
+    assert missing == ["Aggregator"]

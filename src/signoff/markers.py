@@ -54,6 +54,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("finalizer", "PU-FIN - the automatic finalizer finalizes receipts at quorum within its interval"),
     ("reputation", "PU-REP - reputation updated on settlement by EWMA (a = 0.2) on seven dimensions"),
     ("websocket", "PU-WS - client and agent notified over WebSocket on settlement"),
+    ("broker_logs", "PU-LOG - the broker's own output: no database error, its cron jobs scheduled"),
     ("flows", "FL-FLOW - declared end-to-end flows: each step succeeds with its events, or reverts as it must"),
     ("invariants", "FL-INV - the team's invariants hold after every step of every declared flow"),
     (

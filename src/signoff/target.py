@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signoff.errors import ConfigError, describe_value
-from signoff.pou.dialect import Dialect, ModelRules, parse_dialect, parse_model
+from signoff.pou.dialect import Dialect, LogRules, ModelRules, parse_dialect, parse_logs, parse_model
 from signoff.redaction import register_secret
 
 if TYPE_CHECKING:
@@ -187,6 +187,7 @@ class PouSettings:
     extension_substitutes: Mapping[str, Path] = field(default_factory=dict)
     dialect: Dialect = field(default_factory=Dialect)
     model: ModelRules = field(default_factory=ModelRules)
+    logs: LogRules = field(default_factory=LogRules)
 
     @property
     def live(self) -> bool:
@@ -651,6 +652,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         **_pou_stack(path, table),
         dialect=parse_dialect(table.table("dialect")),
         model=parse_model(table.table("model")),
+        logs=parse_logs(table.table("logs")),
     )
     table.done()
     if settings.websocket_path != "/ws" and settings.dialect.websocket_url == Dialect.websocket_url:

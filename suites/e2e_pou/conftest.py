@@ -15,6 +15,11 @@ import pytest
 from signoff.pou.fixtures import Broker, around_check
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """PU-LOG reads what the other checks made the broker print: it runs last."""
+    items.sort(key=lambda item: item.get_closest_marker("broker_logs") is not None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     with around_check(item):

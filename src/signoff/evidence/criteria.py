@@ -61,7 +61,7 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("001", "Automatic finalization works (pending -> finalized within 1-2 minutes)", ("PU-FIN",)),
     Criterion("001", "Reputation updates work (settlement -> reputation.updated_at changed)", ("PU-REP",)),
     Criterion("001", "WebSocket notifications work (settlement -> both parties notified)", ("PU-WS",)),
-    Criterion("001", "No database errors in logs; both cron jobs scheduled", ()),
+    Criterion("001", "No database errors in logs; both cron jobs scheduled", ("PU-LOG",)),
     Criterion("000", "On-chain parameters equal the reviewed config files; every key mapped", ("PD-CFG",)),
     Criterion("000", "Governance and owner targets are multisig/timelock, never an EOA", ("PD-OWN", "PD-CTL")),
     Criterion("000", "Every module owned by the pause authority; pauser rights held; pause drill", ("PD-PSE",)),

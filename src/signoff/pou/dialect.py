@@ -135,6 +135,8 @@ def parse_dialect(table: _Table) -> Dialect:
     status_table.done()
     greeting = table.boolean("websocket_greeting")
     sign = table.boolean("sign_attestations")
+    task_field = table.string("notification_task_id") or Dialect.notification_task_id
+    table.done()
     return Dialect(
         did_header=header,
         sign_attestations=bool(sign),
@@ -142,7 +144,7 @@ def parse_dialect(table: _Table) -> Dialect:
         websocket_url=socket,
         websocket_subscribe=subscribe,
         websocket_greeting=True if greeting is None else greeting,
-        notification_task_id=table.string("notification_task_id") or Dialect.notification_task_id,
+        notification_task_id=task_field,
         status=status,
     )
 
@@ -162,13 +164,52 @@ def parse_model(table: _Table) -> ModelRules:
         raise ConfigError(
             f"{table.file}: [{table.where}] reputation_moves_at = {moves!r}. Valid choices: settlement, finalization"
         )
-    return ModelRules(
+    rules = ModelRules(
         quorum_types=manual,
         finalizer_quorum_types=automatic,
         ewma_alpha=table.number("ewma_alpha", default=0.2, minimum=0.0, maximum=1.0),
         reputation_moves_at=moves,
         finalizer_batch=table.integer("finalizer_batch", default=0, minimum=0, maximum=100_000) or 0,
     )
+    table.done()
+    return rules
+
+
+@dataclass(frozen=True)
+class LogRules:
+    """``[pou.logs]``: what the broker's own output must and must not say (PU-LOG)."""
+
+    # a matching line is a finding (error, exception, traceback, fatal, failed, failure; any case)
+    errors: tuple[str, ...] = (r"(?i)\b(errors?|exceptions?|traceback|fatal|failed|failure)\b",)
+    ignore: tuple[str, ...] = ()  # lines matching these are not judged
+    scheduled: tuple[str, ...] = ()  # each must match some line: its cron jobs were scheduled
+
+    def judge(self, text: str) -> tuple[list[str], list[str]]:
+        """(lines that match an error pattern, scheduled patterns no line matches)."""
+        ignored = [re.compile(p) for p in self.ignore]
+        lines = [line for line in text.splitlines() if line.strip() and not any(p.search(line) for p in ignored)]
+        errors = [re.compile(p) for p in self.errors]
+        bad = [line for line in lines if any(p.search(line) for p in errors)]
+        missing = [p for p in self.scheduled if not any(re.search(p, line) for line in lines)]
+        return bad, missing
+
+
+def parse_logs(table: _Table) -> LogRules:
+    rules = {}
+    for key in ("errors", "ignore", "scheduled"):
+        patterns = table.string_list(key)
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(
+                    f"{table.file}: [{table.where}] {key}: {pattern!r} is not a regular expression ({exc}). "
+                    "Next step: fix it (a TOML literal string '...' keeps backslashes as they are)"
+                ) from None
+        if patterns or key != "errors":
+            rules[key] = tuple(patterns)
+    table.done()
+    return LogRules(**rules)
 
 
 # -- numbers as brokers write them ------------------------------------------------------------------

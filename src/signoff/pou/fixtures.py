@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,6 +159,7 @@ class Broker:
     journal: Journal = field(default_factory=Journal)  # what the suite created, for the evidence
     identities: Identities = field(default_factory=Identities)  # every DID the run may act as
     keyed: bool = False  # the team's own stack: real did:key identities, seeded through its seeding file
+    read_log: Callable[[], str] | None = None  # what the broker printed so far (a broker signoff started)
     _seeder: Seeder | SqlFileSeeder | None = field(default=None, repr=False)
     _refusal: str | None = None
 
@@ -444,7 +445,9 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
         "throwaway database",
     )
     try:
-        yield Broker(base, client, settings, url, started=True, journal=journal, identities=identities)
+        yield Broker(
+            base, client, settings, url, started=True, journal=journal, identities=identities, read_log=broker.output
+        )
     finally:
         client.close()
         broker.stop()
@@ -492,7 +495,17 @@ def _stack_broker(request: pytest.FixtureRequest, settings: PouSettings) -> Iter
     client, journal, identities = _client(stack.url, settings)
     record_stack(request.config, stack, client, settings)
     try:
-        yield Broker(stack.url, client, settings, url, started=True, journal=journal, identities=identities, keyed=True)
+        yield Broker(
+            stack.url,
+            client,
+            settings,
+            url,
+            started=True,
+            journal=journal,
+            identities=identities,
+            keyed=True,
+            read_log=stack.broker.output,
+        )
     finally:
         client.close()
         keep_output(request.config, stack)

@@ -114,6 +114,13 @@ class ReferenceBroker:
         self.stop()
         raise BrokerError(f"the reference broker did not listen within {timeout:.0f} s: {self.log_tail()}")
 
+    def output(self) -> str:
+        """Everything the broker printed so far, redacted."""
+        try:
+            return redact(Path(self._log.name).read_text(errors="replace"))
+        except OSError:
+            return ""
+
     def log_tail(self, lines: int = 15) -> str:
         text = Path(self._log.name).read_text(errors="replace").strip().splitlines()
         return redact(" | ".join(text[-lines:])) or "(no output)"
