@@ -209,7 +209,7 @@ def missing_extensions(
     first = sorted(missing)[0]
     return (
         f"the scratch PostgreSQL ({server}) does not provide the extension(s) your schema creates: {named}. "
-        "Nothing was applied. Next step, one of: run signoff where a Docker engine answers (testcontainers "
+        "Nothing was applied. Next step: run signoff where a Docker engine answers (testcontainers "
         "starts a server image that has it, e.g. pgvector/pgvector for vector); or give a substitute, e.g. "
         f'[pou.extension_substitutes] "{first}" = "signoff/{first}.sql", a file that creates what your schema uses '
         f"of it (signoff runs it instead of CREATE EXTENSION {first})"
