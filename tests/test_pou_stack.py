@@ -195,6 +195,11 @@ def test_success_is_the_2xx_class_unless_pinned() -> None:
     assert 200 in dialect.codes("settle") and 201 in dialect.codes("settle") and 299 in dialect.codes("settle")
     assert tuple(dialect.codes("unauthorized")) == (403,)
     assert dialect.rule("settle") == "2xx (default)"
+    assert dialect.codes("settle").label == "2xx (default settle)"  # what the evidence shows as expected
+    pinned = pou_dialect.Dialect(status={**pou_dialect.DEFAULT_STATUS, "settle": "201"})
+    assert (
+        tuple(pinned.codes("settle")) == (201,) and pinned.codes("settle").label == "201 ([pou.dialect.status] settle)"
+    )
 
 
 def _target(tmp_path: Path, pou: str) -> Path:

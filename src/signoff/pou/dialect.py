@@ -41,6 +41,17 @@ DEFAULT_STATUS: Mapping[str, str] = {
 _STATUS_FORM = re.compile(r"[1-5]xx|[1-5][0-9][0-9]")
 
 
+class StatusRule(frozenset[int]):
+    """The status codes one rule accepts, with the rule's name (what the evidence shows as expected)."""
+
+    label: str
+
+    def __new__(cls, codes: Collection[int], label: str) -> StatusRule:
+        rule = super().__new__(cls, codes)
+        rule.label = label
+        return rule
+
+
 @dataclass(frozen=True)
 class Dialect:
     did_header: str = "X-AINP-DID"
@@ -52,18 +63,19 @@ class Dialect:
     notification_task_id: str = "task_id"  # dotted path of the task id in a settlement notification
     status: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS))
 
-    def codes(self, case: str) -> Collection[int]:
-        """The status codes ``case`` accepts (a pinned code, or a whole class)."""
+    def codes(self, case: str) -> StatusRule:
+        """The status codes ``case`` accepts (a pinned code, or a whole class), named for the evidence."""
         rule = self.status[case]
         if rule.endswith("xx"):
             base = int(rule[0]) * 100
-            return range(base, base + 100)
-        return (int(rule),)
+            return StatusRule(range(base, base + 100), self.rule(case, named=True))
+        return StatusRule((int(rule),), self.rule(case, named=True))
 
-    def rule(self, case: str) -> str:
-        """How the evidence names the rule applied to ``case``."""
-        pinned = case in self._pinned
-        return f"{self.status[case]} ({'pinned in [pou.dialect.status]' if pinned else 'default'})"
+    def rule(self, case: str, *, named: bool = False) -> str:
+        """How the evidence names the rule applied to ``case``: ``2xx (default)``, ``201 ([pou.dialect.status]
+        settle)``."""
+        source = f"[pou.dialect.status] {case}" if case in self._pinned else ("default " + case if named else "default")
+        return f"{self.status[case]} ({source})"
 
     @property
     def _pinned(self) -> frozenset[str]:

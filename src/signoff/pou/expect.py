@@ -63,6 +63,7 @@ class Expect:
         contains: str | None = None,
     ) -> bool:
         """``answer`` must have ``status`` (one code, or a set), the ``fields`` values and ``contains``."""
+        label = getattr(status, "label", None)  # a dialect rule names itself: "2xx (default settle)"
         allowed = {status} if isinstance(status, int) else set(status)
         problems = []
         if answer.status not in allowed:
@@ -74,7 +75,7 @@ class Expect:
             problems.append(f"body does not contain {contains!r}")
         if answer.status >= 500:
             problems.append("a 5xx is never an acceptable answer")
-        expected = _codes(allowed) + "".join(f" {k}={v!r}" for k, v in (fields or {}).items())
+        expected = (label or _codes(allowed)) + "".join(f" {k}={v!r}" for k, v in (fields or {}).items())
         if contains:
             expected += f" containing {contains!r}"
         self.row(case, request, expected, answer.short(), not problems)
