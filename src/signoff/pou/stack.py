@@ -228,8 +228,6 @@ def without_extensions(sql: str, substituted: Mapping[str, Path]) -> str:
 
 def bootstrap(url: str, settings: PouSettings, server: str) -> list[Migration]:
     """Apply the team's schema (prerequisites, then migrations) to the database at ``url``; the files applied."""
-    import dataclasses
-
     import psycopg
 
     from signoff.pou.migrations import _run, discover
@@ -272,7 +270,7 @@ def bootstrap(url: str, settings: PouSettings, server: str) -> list[Migration]:
             f"your schema did not apply on the scratch PostgreSQL: {exc}. Next step: fix the migration, or exclude "
             "it with [pou] migrations_exclude"
         ) from None
-    return [dataclasses.replace(m) for m in files]
+    return files
 
 
 # -- the stack ------------------------------------------------------------------------------------
