@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from signoff.errors import ConfigError, SignoffError
+from signoff.pou.dialect import StatusRule
 from signoff.pou.identity import Identities
 from signoff.pou.seedfile import SqlFileSeeder
 from signoff.pou.seeding import (
@@ -191,7 +192,7 @@ class Broker:
         """One k and m for every receipt (a live broker, or a team's); only the reference takes them per settle."""
         return not self.started or self.keyed
 
-    def codes(self, case: str) -> Any:
+    def codes(self, case: str) -> StatusRule:
         """The status codes the dialect accepts for ``case`` (signoff.pou.dialect.DEFAULT_STATUS)."""
         return self.settings.dialect.codes(case)
 
@@ -480,7 +481,7 @@ def _stack_broker(request: pytest.FixtureRequest, settings: PouSettings) -> Iter
 
     try:
         url = create_database(server, name)
-        stack.applied = [m.label for m in bootstrap(url, settings, server.kind)]
+        stack.applied = bootstrap(url, settings, server.kind)
         for sidecar in settings.services:
             process, port = start_sidecar(sidecar, settings.cwd or cwd, env)
             stack.sidecars.append((sidecar, process, port))
@@ -543,9 +544,8 @@ def record_stack(config: pytest.Config, stack: Any, client: BrokerClient, settin
         f"{key} {health.field(key)}" for key in ("version", "commit") if isinstance(health.field(key), str | int)
     )
     digest = hashlib.sha256()
-    for path in sorted(p for d in (settings.prerequisites, settings.migrations) if d for p in d.rglob("*.sql")):
-        if path.name in stack.applied or any(label in str(path) for label in stack.applied):
-            digest.update(path.read_bytes())
+    for migration in stack.applied:  # what was applied, in its order
+        digest.update(migration.sql.encode())
     assert stack.broker is not None
     record_environment(
         config,
@@ -562,6 +562,6 @@ def record_stack(config: pytest.Config, stack: Any, client: BrokerClient, settin
     record_environment(
         config,
         "Broker schema",
-        f"{len(stack.applied)} migration file(s) applied ({stack.applied[0]} .. {stack.applied[-1]}), "
+        f"{len(stack.applied)} migration file(s) applied ({stack.applied[0].label} .. {stack.applied[-1].label}), "
         f"sha256 {digest.hexdigest()[:16]}",
     )

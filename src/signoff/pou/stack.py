@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from signoff import children
 from signoff.errors import ConfigError, SignoffError
 from signoff.redaction import redact
+from signoff.services import free_port
 
 if TYPE_CHECKING:
     from signoff.pou.migrations_check import Migration
@@ -90,12 +91,6 @@ def fill(text: str, values: Mapping[str, str], where: str) -> str:
         return values[key]
 
     return _PLACEHOLDER.sub(one, text)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _listening(port: int) -> bool:
@@ -163,7 +158,7 @@ def wait_until_ready(process: Process, ready: Callable[[], bool], timeout: float
 
 
 def start_sidecar(sidecar: Sidecar, cwd: Path, env: Mapping[str, str]) -> tuple[Process, int]:
-    port = _free_port()
+    port = free_port()
     argv = [part.replace("{port}", str(port)) for part in sidecar.command]
     process = spawn(
         f"sidecar {sidecar.name}", argv, cwd=cwd, env=env, hint=f"correct [[pou.services]] {sidecar.name} command"
@@ -283,7 +278,7 @@ class Stack:
     sidecars: list[tuple[Sidecar, Process, int]] = field(default_factory=list)
     broker: Process | None = None
     url: str = ""
-    applied: list[str] = field(default_factory=list)
+    applied: list[Migration] = field(default_factory=list)
 
     def stop(self) -> None:
         if self.broker is not None:
@@ -306,7 +301,7 @@ def start_broker(
 ) -> tuple[Process, str]:
     """Start the team's command with its placeholders filled; wait until ``ready(url)`` says it answers."""
     cwd = settings.cwd or Path.cwd()
-    port = _free_port()
+    port = free_port()
     values = stack.placeholders(port, database_url)
     in_argv = {k: v for k, v in values.items() if k != "database_url"}  # a URL with a password: environment only
     argv = [fill(part, in_argv, "[pou] command") for part in settings.command]
