@@ -233,3 +233,145 @@ def test_without_the_mapping_pd_dsp_is_not_applicable_once_naming_the_keys(run_s
         "OrbitHub's ABI lacks the function that commits a root for an epoch ([manifest.interface] commit"
         in (record["message"])
     )
+
+
+OZ = FIXTURES / "reference-orbit-oz" / "signoff.toml"
+
+
+def test_a_dispatcher_with_openzeppelin_merkle_encoding_passes_with_manifest_leaf_and_node(run_suite) -> None:
+    """The same system whose hub uses OpenZeppelin's StandardMerkleTree leaf and MerkleProof (sorted pairs,
+    no sides): with [manifest] leaf = "oz-standard" and node = "sorted-pair" the plan, PF-MRK and PD-DSP's
+    drills on the rehearsal chain (OpenZeppelin's own verifier) agree."""
+    run: SuiteRun = run_suite("-m", "manifest or dispatcher or rehearsal", "--signoff-strict", target=OZ)
+    assert run.result.ret == 0, run.output
+    outcomes = run.outcomes()
+    assert outcomes["test_pf_mrk[proofs]"] == outcomes["test_pd_dsp[apply-proofs]"] == "passed", outcomes
+    [root] = run.evidence()["tables"]["PF-MRK-root"]["rows"]
+    assert root["hashing"] == (
+        "leaf = keccak256(keccak256(abi.encode(selector, facet, codehash))), node = keccak256(min(a, b) ‖ max(a, b))"
+    )
+
+
+def _oz_target(tmp_path, plan, extra: str = "") -> object:
+    text = OZ.read_text().replace('"artifacts"', f'"{OZ.parent / "artifacts"}"', 1)
+    text = text.replace('plan = "dispatcher.plan.json"', f'plan = "{plan}"')
+    text = text.replace('"../reference-orbit/', f'"{FIXTURES / "reference-orbit"}/')
+    target = tmp_path / "signoff.toml"
+    target.write_text(text.replace("[manifest]\n", "[manifest]\n" + extra, 1))
+    return target
+
+
+def _split_team_plan(tmp_path, *, drop: int | None = None):
+    """The OpenZeppelin-encoded plan as a team keeps it in two files: manifest.json with the root, the
+    epoch and per route its facet's address, codehash and proof (no sides: sorted pairs have none), and
+    selectors.json, facet name -> signatures, read side by side (route i with entry i)."""
+    import json
+
+    ours = json.loads((OZ.parent / "dispatcher.plan.json").read_text())
+    by_facet: dict[str, list[dict]] = {}
+    for route in ours["routes"]:
+        by_facet.setdefault(route["facet"], []).append(route)
+    selectors = {facet: [r["signature"] for r in routes] for facet, routes in by_facet.items()}
+    proofs = [
+        {"facetAddress": r["address"], "runtimeHash": r["codehash"], "proof": r["proof"]}
+        for routes in by_facet.values()
+        for r in routes
+    ]
+    if drop is not None:
+        proofs.pop(drop)
+    (tmp_path / "manifest.json").write_text(json.dumps({"root": ours["root"], "epoch": 1, "proofs": proofs}))
+    (tmp_path / "selectors.json").write_text(json.dumps(selectors))
+    target = _oz_target(tmp_path, tmp_path / "manifest.json", 'selectors = "selectors.json"\n')
+    return _with_fields(target, 'routes = "proofs"\naddress = "facetAddress"\ncodehash = "runtimeHash"\n')
+
+
+def _with_fields(target, fields: str):
+    target.write_text(target.read_text() + "\n[manifest.fields]\n" + fields)
+    return target
+
+
+def test_a_plan_split_over_two_files_is_read_side_by_side(run_suite, tmp_path) -> None:
+    run: SuiteRun = run_suite(
+        "-m", "manifest or dispatcher or rehearsal", "--signoff-strict", target=_split_team_plan(tmp_path)
+    )
+    assert run.result.ret == 0, run.output
+    assert run.outcomes()["test_pf_mrk[routes]"] == "passed"
+
+
+def test_two_plan_files_of_different_lengths_are_one_usage_error(run_suite, tmp_path) -> None:
+    run: SuiteRun = run_suite("-m", "manifest", target=_split_team_plan(tmp_path, drop=3))
+    assert "manifest.json has 19 routes but selectors.json has 20: they are read side by side" in run.output
+    assert "Traceback" not in run.output and run.result.ret != 0
+
+
+def test_a_plan_that_covers_some_facets_is_judged_on_those(run_suite, tmp_path) -> None:
+    """An upgrade plan routing two of the four facets: with [manifest] covers it is complete; without, every
+    function of the other two is 'not routed'; a route to a facet it does not cover is named."""
+    from signoff.artifacts.loader import load_artifacts
+    from signoff.deploy.manifest import dump_plan, plan_for_target
+    from signoff.target import load_target
+
+    target = load_target(OZ)
+    plan = plan_for_target(target, load_artifacts(OZ.parent / "artifacts"), facets=("LedgerFacet", "BeaconFacet"))
+    (tmp_path / "upgrade.plan.json").write_text(dump_plan(plan))
+    covered = _oz_target(tmp_path, tmp_path / "upgrade.plan.json", 'covers = ["LedgerFacet", "BeaconFacet"]\n')
+    run: SuiteRun = run_suite("-m", "manifest", "--signoff-strict", target=covered)
+    assert run.result.ret == 0, run.output
+    [root] = run.evidence()["tables"]["PF-MRK-root"]["rows"]
+    assert root["covers"] == "LedgerFacet, BeaconFacet"
+
+    (tmp_path / "all").mkdir()
+    everything = _oz_target(tmp_path / "all", tmp_path / "upgrade.plan.json")
+    run = run_suite("-m", "manifest", target=everything)
+    run.assert_fails_only("test_pf_mrk[routes]", "ConfigFacet.", skips_count=False)
+
+    (tmp_path / "one").mkdir()
+    narrower = _oz_target(tmp_path / "one", tmp_path / "upgrade.plan.json", 'covers = ["LedgerFacet"]\n')
+    run = run_suite("-m", "manifest", target=narrower)
+    run.assert_fails_only(
+        "test_pf_mrk[routes]", "facet 'BeaconFacet' is not one the plan says it covers (LedgerFacet)", skips_count=False
+    )
+
+
+def test_a_delegating_router_that_answers_a_hub_function_itself_fails_pf_sel(run_suite) -> None:
+    """OrbitGateway delegates every call it does not answer to the hub's code; the variant's gateway answers
+    halted() itself, so through the gateway the hub's own halted() is never reached."""
+    target = FIXTURES / "defective" / "orbit-gateway-shadows-hub" / "signoff.toml"
+    run: SuiteRun = run_suite("-m", "selectors", target=target)
+    run.assert_fails_only(
+        "test_pf_sel[OrbitHub]",
+        "shadowed selector 0xb9b8af0b: the dispatcher contracts/hub/OrbitHub.sol:OrbitHub's own halted() is "
+        "unreachable through the router contracts/hub/OrbitGateway.sol:OrbitGateway, which answers halted() itself",
+        skips_count=False,
+    )
+
+
+def _orbit_with(tmp_path, emergency_extra: str):
+    text = ORBIT.read_text()
+    for name in ("artifacts", "dispatcher.plan.json", "abi", "gas-baseline.json"):
+        text = text.replace(f'"{name}"', f'"{ORBIT.parent / name}"')
+    old = 'blocked = "beacon()"'
+    assert old in text
+    target = tmp_path / "signoff.toml"
+    target.write_text(text.replace(old, old + "\n" + emergency_extra))
+    return target
+
+
+def test_the_paused_state_can_be_read_from_a_storage_slot(run_suite, tmp_path) -> None:
+    """OrbitHub's halted flag shares slot 0 with governor (byte offset 20): read there, not through halted()."""
+    run: SuiteRun = run_suite("-m", "emergency", target=_orbit_with(tmp_path, "paused_slot = 0\npaused_offset = 20"))
+    assert run.result.ret == 0, run.output
+    checks = {c["nodeid"].split("::", 1)[1]: c for c in run.evidence()["checks"]}
+    assert checks["test_pd_emg_pause[OrbitHub]"]["data"]["paused_state"] == "storage slot 0x0 byte 20"
+    rows = {r["step"]: r for r in run.evidence()["tables"]["PD-EMG"]["rows"] if r["drill"] == "pause"}
+    assert rows["storage slot 0x0 byte 20 after the pause"]["observed"] == "true (byte 0x01)"
+
+
+def test_a_wrong_paused_slot_fails_the_drill_naming_the_slot(run_suite, tmp_path) -> None:
+    run: SuiteRun = run_suite("-m", "emergency", target=_orbit_with(tmp_path, "paused_slot = 0\npaused_offset = 21"))
+    run.assert_fails_only(
+        "test_pd_emg_pause[OrbitHub]",
+        "storage slot 0x0 byte 21 is false (byte 0x00) right after setPaused(bool) with (true) succeeded (expected "
+        "true). Next step: correct paused_slot / paused_offset in [[postdeploy.emergency]] OrbitHub",
+        skips_count=False,
+    )

@@ -264,7 +264,9 @@ def test_reference_matches_its_snapshots_and_implements_the_openzeppelin_interfa
 
 
 FN = [{"type": "function"}]
+ERR = [{"type": "error", "name": "MerkleProofInvalidMultiproof"}]
 TEST = "a test or mock contract: "
+LIBRARY = "a library (its code refuses to be called, or has only internal functions)"
 
 
 @pytest.mark.parametrize(
@@ -278,8 +280,11 @@ TEST = "a test or mock contract: "
         ("contracts/mocks/Token.sol", "Token", "6080", FN, TEST + "under mocks/"),
         ("contracts/ERC20Mock.sol", "ERC20Mock", "6080", FN, TEST + "named *Mock*"),
         ("contracts/MockOracle.sol", "MockOracle", "6080", FN, TEST + "named *Mock*"),
-        ("contracts/libs/LibVault.sol", "LibVault", "73" + "00" * 20 + "3014", [], "a library (its code refuses to be called)"),  # noqa: E501
-        ("contracts/libs/Storage.sol", "Storage", "5f80fd", [], "no external interface (an empty ABI)"),
+        ("contracts/libs/LibVault.sol", "LibVault", "73" + "00" * 20 + "3014", [], LIBRARY),
+        ("contracts/libs/Storage.sol", "Storage", "6080", [], "no external interface (an empty ABI)"),
+        # OpenZeppelin's MerkleProof: internal functions only, an error in its ABI, code that reverts at entry
+        ("@openzeppelin/contracts/utils/cryptography/MerkleProof.sol", "MerkleProof", "5f80fdfe", ERR, LIBRARY),
+        ("contracts/libs/Old.sol", "Old", "6080604052600080fdfe", ERR, LIBRARY),
         ("contracts/Mockingbird.sol", "Mockingbird", "6080", FN, None),
     ],
 )

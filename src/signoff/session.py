@@ -232,13 +232,15 @@ def _check_plan_leaf(target: Target) -> None:
         document = json.loads(manifest.plan.read_bytes())
     except (OSError, ValueError):
         return
-    written = document.get("leaf") if isinstance(document, dict) else None
-    if isinstance(written, str) and written != manifest.leaf:
-        raise ConfigError(
-            f"{target.path}: [manifest] leaf is {manifest.leaf!r}, but the plan {manifest.plan} was written for "
-            f"{written!r} leaves: its root and proofs would not be the dispatcher's. Next step: set [manifest] leaf "
-            "to how the dispatcher hashes a route, and rewrite the plan with `signoff manifest write`"
-        )
+    for key, declared in (("leaf", manifest.leaf), ("node", manifest.node)):
+        written = document.get(key) if isinstance(document, dict) else None
+        if isinstance(written, str) and written != declared:
+            raise ConfigError(
+                f"{target.path}: [manifest] {key} is {declared!r}, but the plan {manifest.plan} was written for "
+                f"{written!r} {'leaves' if key == 'leaf' else 'nodes'}: its root and proofs would not be the "
+                f"dispatcher's. Next step: set [manifest] "
+                f"{key} to how the dispatcher hashes them, and rewrite the plan with `signoff manifest write`"
+            )
 
 
 def _check_names(target: Target, artifacts: ArtifactSet) -> None:

@@ -112,8 +112,13 @@ class ManifestSettings:
     # [manifest.interface]: lifecycle role -> full signature (signoff.deploy.lifecycle), over detection
     interface: Mapping[str, str] = field(default_factory=dict)
     leaf: str = "hashed-abi-encode"  # how the dispatcher hashes a route (signoff.deploy.manifest.LEAF_ENCODINGS)
+    node: str = "prefixed"  # how it hashes two nodes (signoff.deploy.manifest.NODE_ENCODINGS)
     # [manifest.fields]: where a team's own plan JSON keeps each part (signoff.deploy.manifest.FIELD_KEYS)
     fields: Mapping[str, str] = field(default_factory=dict)
+    # a second file of the team's plan: its routes' parts, read side by side with the plan's routes
+    selectors: Path | None = None
+    # the facets the plan covers (default: every [[diamonds]] facet of the dispatcher)
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -405,8 +410,11 @@ def load_target(path: Path) -> Target:
             plan=manifest_table.path("plan", path.parent, must_exist=False, required=True, kind="file") or path.parent,
             dispatcher=manifest_table.string("dispatcher", required=True) or "",
             interface=_manifest_interface(manifest_table.table("interface")),
-            leaf=_leaf_encoding(path, manifest_table.string("leaf")),
+            leaf=_encoding(path, "leaf", manifest_table.string("leaf")),
+            node=_encoding(path, "node", manifest_table.string("node")),
             fields=_manifest_fields(manifest_table.table("fields")),
+            selectors=manifest_table.path("selectors", path.parent, must_exist=False, kind="file"),
+            covers=tuple(manifest_table.string_list("covers")),
         )
     manifest_table.done()
 
@@ -493,15 +501,17 @@ def _string_map(table: _Table, valid: Sequence[str]) -> dict[str, str]:
     return mapped
 
 
-def _leaf_encoding(path: Path, value: str | None) -> str:
-    from signoff.deploy.manifest import DEFAULT_LEAF, LEAF_ENCODINGS
+def _encoding(path: Path, key: str, value: str | None) -> str:
+    """``[manifest] leaf`` or ``node``: one of the encodings signoff knows (the first is the default)."""
+    from signoff.deploy.manifest import LEAF_ENCODINGS, NODE_ENCODINGS
 
+    choices = LEAF_ENCODINGS if key == "leaf" else NODE_ENCODINGS
     if value is None:
-        return DEFAULT_LEAF
-    if value not in LEAF_ENCODINGS:
+        return choices[0]
+    if value not in choices:
         raise ConfigError(
-            f"{path}: [manifest] leaf = {value!r} is not a leaf encoding signoff knows. Valid choices: "
-            f"{', '.join(LEAF_ENCODINGS)}. Next step: correct the value"
+            f"{path}: [manifest] {key} = {value!r} is not a {key} encoding signoff knows. Valid choices: "
+            f"{', '.join(choices)}. Next step: correct the value"
         )
     return value
 
@@ -1002,6 +1012,21 @@ class _Table:
         for value in values:
             _check_address(value, self.file, self._key(key))
         return values
+
+    def slot(self, key: str) -> int | None:
+        """A storage slot: an integer, or a 0x hex string of at most 32 bytes (an EIP-1967 or EIP-7201 slot)."""
+        value = self._take(key, False)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**256:
+            return value
+        if isinstance(value, str) and re.fullmatch(r"0x[0-9a-fA-F]{1,64}", value.strip()):
+            return int(value.strip(), 16)
+        raise ConfigError(
+            f"{self.file}: {self._key(key)} must be a storage slot: an integer, or a 0x hex string of at most 32 "
+            f"bytes (as the compiler's storage layout or an EIP-1967/EIP-7201 slot gives it), found {_kind(value)}. "
+            "Next step: correct the value"
+        )
 
     def wei(self, key: str) -> int | None:
         value = self._take(key, False)

@@ -68,11 +68,23 @@ NODE_PREFIX = b"\x01"
 # How a dispatcher hashes a route into a leaf ([manifest] leaf, and "leaf" in a plan file):
 #   hashed-abi-encode  keccak256(0x00 ‖ keccak256(abi.encode(bytes4 selector, address facet, bytes32 codehash)))
 #   packed             keccak256(abi.encodePacked(bytes1(0x00), bytes4 selector, address facet, bytes32 codehash))
-LEAF_ENCODINGS = ("hashed-abi-encode", "packed")
+#   oz-standard        keccak256(keccak256(abi.encode(bytes4 selector, address facet, bytes32 codehash)))
+#                      (OpenZeppelin's StandardMerkleTree leaf)
+LEAF_ENCODINGS = ("hashed-abi-encode", "packed", "oz-standard")
 DEFAULT_LEAF = LEAF_ENCODINGS[0]
 LEAF_FORMULAS = {
     "hashed-abi-encode": "keccak256(0x00 ‖ keccak256(abi.encode(selector, facet, codehash)))",
     "packed": "keccak256(abi.encodePacked(0x00, selector, facet, codehash))",
+    "oz-standard": "keccak256(keccak256(abi.encode(selector, facet, codehash)))",
+}
+# How it hashes two nodes into their parent ([manifest] node, and "node" in a plan file):
+#   prefixed     keccak256(0x01 ‖ left ‖ right), the proof saying per level which side the node is on
+#   sorted-pair  keccak256(min(a, b) ‖ max(a, b)), OpenZeppelin's MerkleProof: proofs carry no sides
+NODE_ENCODINGS = ("prefixed", "sorted-pair")
+DEFAULT_NODE = NODE_ENCODINGS[0]
+NODE_FORMULAS = {
+    "prefixed": "keccak256(0x01 ‖ left ‖ right)",
+    "sorted-pair": "keccak256(min(a, b) ‖ max(a, b))",
 }
 # eth-tester's first default account (private key 0x…01); a fresh chain starts it at nonce 0.
 ETH_TESTER_DEPLOYER = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
@@ -140,10 +152,14 @@ def leaf_hash(selector: bytes, facet: bytes, codehash: bytes, encoding: str = DE
     if encoding == "packed":
         encode_route(selector, facet, codehash)  # the same size checks
         return keccak256(LEAF_PREFIX + selector + facet + codehash)
+    if encoding == "oz-standard":
+        return keccak256(keccak256(encode_route(selector, facet, codehash)))
     return keccak256(LEAF_PREFIX + keccak256(encode_route(selector, facet, codehash)))
 
 
-def node_hash(left: bytes, right: bytes) -> bytes:
+def node_hash(left: bytes, right: bytes, encoding: str = DEFAULT_NODE) -> bytes:
+    if encoding == "sorted-pair":
+        return keccak256(min(left, right) + max(left, right))
     return keccak256(NODE_PREFIX + left + right)
 
 
@@ -152,6 +168,7 @@ class MerkleTree:
     """Every level of the tree, leaves first; an odd node was paired with itself."""
 
     levels: tuple[tuple[bytes, ...], ...]
+    node_encoding: str = DEFAULT_NODE
 
     @property
     def root(self) -> bytes:
@@ -176,8 +193,8 @@ class MerkleTree:
         return tuple(siblings), tuple(is_right)
 
 
-def build_tree(leaves: Sequence[bytes]) -> MerkleTree:
-    """The tree over ``leaves`` in the order given (sort them first)."""
+def build_tree(leaves: Sequence[bytes], node: str = DEFAULT_NODE) -> MerkleTree:
+    """The tree over ``leaves`` in the order given (sort them first), nodes hashed as ``node``."""
     if not leaves:
         raise ValueError("a Merkle tree needs at least one leaf")
     levels = [tuple(leaves)]
@@ -185,22 +202,25 @@ def build_tree(leaves: Sequence[bytes]) -> MerkleTree:
         level = levels[-1]
         levels.append(
             tuple(
-                node_hash(level[i], level[i + 1] if i + 1 < len(level) else level[i]) for i in range(0, len(level), 2)
+                node_hash(level[i], level[i + 1] if i + 1 < len(level) else level[i], node)
+                for i in range(0, len(level), 2)
             )
         )
-    return MerkleTree(tuple(levels))
+    return MerkleTree(tuple(levels), node)
 
 
-def fold_proof(leaf: bytes, proof: Sequence[bytes], is_right: Sequence[bool]) -> bytes:
-    """The root a proof leads to, as the dispatcher's ``_verify`` computes it."""
-    node = leaf
+def fold_proof(leaf: bytes, proof: Sequence[bytes], is_right: Sequence[bool], node: str = DEFAULT_NODE) -> bytes:
+    """The root a proof leads to, as the dispatcher's verification computes it (a sorted pair ignores sides)."""
+    reached = leaf
     for sibling, right in zip(proof, is_right, strict=True):
-        node = node_hash(node, sibling) if right else node_hash(sibling, node)
-    return node
+        reached = node_hash(reached, sibling, node) if right else node_hash(sibling, reached, node)
+    return reached
 
 
-def verify_proof(leaf: bytes, proof: Sequence[bytes], is_right: Sequence[bool], root: bytes) -> bool:
-    return len(proof) == len(is_right) and fold_proof(leaf, proof, is_right) == root
+def verify_proof(
+    leaf: bytes, proof: Sequence[bytes], is_right: Sequence[bool], root: bytes, node: str = DEFAULT_NODE
+) -> bool:
+    return len(proof) == len(is_right) and fold_proof(leaf, proof, is_right, node) == root
 
 
 # -- the plan model ----------------------------------------------------------------------------
@@ -257,6 +277,13 @@ class Plan:
     facets: tuple[PlanFacet, ...] = ()
     factory: PlanFactory | None = None
     leaf_encoding: str = DEFAULT_LEAF
+    node_encoding: str = DEFAULT_NODE
+    covers: tuple[str, ...] = ()  # the facets it says it covers (empty: every [[diamonds]] facet)
+
+    @property
+    def hashing(self) -> str:
+        """How its leaves and nodes are hashed, for messages."""
+        return f"leaf = {LEAF_FORMULAS[self.leaf_encoding]}, node = {NODE_FORMULAS[self.node_encoding]}"
 
 
 def sorted_routes(routes: Sequence[PlanRoute]) -> list[PlanRoute]:
@@ -264,10 +291,10 @@ def sorted_routes(routes: Sequence[PlanRoute]) -> list[PlanRoute]:
     return sorted(routes, key=lambda r: (r.selector, r.index))
 
 
-def route_tree(routes: Sequence[PlanRoute]) -> tuple[MerkleTree, dict[int, int]]:
+def route_tree(routes: Sequence[PlanRoute], node: str = DEFAULT_NODE) -> tuple[MerkleTree, dict[int, int]]:
     """The tree over ``routes`` and, per route index, its leaf position."""
     ordered = sorted_routes(routes)
-    return build_tree([r.leaf for r in ordered]), {r.index: pos for pos, r in enumerate(ordered)}
+    return build_tree([r.leaf for r in ordered], node), {r.index: pos for pos, r in enumerate(ordered)}
 
 
 def assemble(
@@ -279,16 +306,19 @@ def assemble(
     facets: Sequence[PlanFacet] = (),
     factory: PlanFactory | None = None,
     leaf_encoding: str = DEFAULT_LEAF,
+    node_encoding: str = DEFAULT_NODE,
 ) -> Plan:
-    """A plan over ``routes`` (re-indexed in leaf order, hashed with ``leaf_encoding``) with its root
-    and every proof."""
+    """A plan over ``routes`` (re-indexed in leaf order, hashed with ``leaf_encoding`` and ``node_encoding``)
+    with its root and every proof."""
     ordered = [replace(r, index=i, leaf_encoding=leaf_encoding) for i, r in enumerate(sorted_routes(routes))]
-    tree = build_tree([r.leaf for r in ordered])
+    tree = build_tree([r.leaf for r in ordered], node_encoding)
     proven = []
     for position, route in enumerate(ordered):
         proof, is_right = tree.proof(position)
         proven.append(replace(route, proof=proof, is_right=is_right))
-    return Plan(label, dispatcher, epoch, tree.root, tuple(proven), tuple(facets), factory, leaf_encoding)
+    return Plan(
+        label, dispatcher, epoch, tree.root, tuple(proven), tuple(facets), factory, leaf_encoding, node_encoding
+    )
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -301,6 +331,10 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     }
     if plan.leaf_encoding != DEFAULT_LEAF:
         document["leaf"] = plan.leaf_encoding
+    if plan.node_encoding != DEFAULT_NODE:
+        document["node"] = plan.node_encoding
+    if plan.covers:
+        document["covers"] = list(plan.covers)
     if plan.factory is not None:
         factory: dict[str, Any] = {}
         if plan.factory.contract is not None:
@@ -349,36 +383,67 @@ _REGENERATE = f"Next step: fix the file, or regenerate it with `{WRITE_COMMAND}`
 def load_plan(
     path: Path,
     label: str | None = None,
+    *,
     leaf: str | None = None,
     fields: Mapping[str, str] | None = None,
     dispatcher: str | None = None,
+    node: str | None = None,
+    selectors: Path | None = None,
+    covers: Sequence[str] = (),
 ) -> Plan:
     """Read and validate the plan at ``path``; every problem is a :class:`PlanError`. ``leaf`` is the
-    target's ``[manifest] leaf``: it applies to a plan that names none, and must agree with one that does.
+    target's ``[manifest] leaf`` (``node``: its ``[manifest] node``): it applies to a plan that names none,
+    and must agree with one that does.
     ``fields`` (``[manifest.fields]``) reads a team's own plan JSON: where its root, epoch, routes and
-    each route's parts are, its proof sides as a bitmask if so (``dispatcher`` names the contract)."""
+    each route's parts are, its proof sides as a bitmask if so (``dispatcher`` names the contract).
+    ``selectors`` (``[manifest] selectors``) is a second file of the team's whose routes are read side by
+    side with the plan's; ``covers`` (``[manifest] covers``) names the facets the plan covers."""
     shown = label or path.name
+    document = _read_json(path, shown, "[manifest] plan")
+    if fields or selectors is not None:
+        extra = (
+            None
+            if selectors is None
+            else (_read_json(selectors, selectors.name, "[manifest] selectors"), selectors.name)
+        )
+        document = mapped_document(
+            document, fields or {}, dispatcher or "", shown, sides=node != "sorted-pair", selectors=extra
+        )
+    if covers:
+        if not isinstance(document, dict):
+            raise PlanError(f"{shown}: expected a JSON object at the top level, found {describe_value(document)}")
+        document = {**document, "covers": list(covers)}
+    return parse_plan(document, shown, leaf, node)
+
+
+def _read_json(path: Path, shown: str, key: str) -> Any:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise PlanError(
-            f"dispatcher plan {shown} does not exist ({path}, from [manifest] plan). "
-            f"Next step: write it with `{WRITE_COMMAND}`, or correct [manifest] plan"
+            f"dispatcher plan {shown} does not exist ({path}, from {key}). "
+            f"Next step: write it with `{WRITE_COMMAND}`, or correct {key}"
         ) from None
     except OSError as exc:
         raise PlanError(f"dispatcher plan {shown} cannot be read ({exc.strerror})") from None
     try:
-        document = json.loads(raw)
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanError(f"{shown}: not valid JSON ({exc}). {_REGENERATE}") from None
-    if fields:
-        document = mapped_document(document, fields, dispatcher or "", shown)
-    return parse_plan(document, shown, leaf)
 
 
 def load_target_plan(manifest: ManifestSettings, label: str | None = None) -> Plan:
     """The ``[manifest]`` plan, read as the target declares it (leaf encoding, field mapping)."""
-    return load_plan(manifest.plan, label, manifest.leaf, manifest.fields, manifest.dispatcher)
+    return load_plan(
+        manifest.plan,
+        label,
+        leaf=manifest.leaf,
+        fields=manifest.fields,
+        dispatcher=manifest.dispatcher,
+        node=manifest.node,
+        selectors=manifest.selectors,
+        covers=manifest.covers,
+    )
 
 
 # [manifest.fields]: a part of the plan -> where a team's JSON keeps it ("a.b" for nested keys)
@@ -394,6 +459,8 @@ FIELD_KEYS = (
     "proof",
     "is_right",
     "positions",
+    "covers",
+    "selector_routes",
 )
 
 
@@ -409,39 +476,117 @@ def _at(data: Any, path: str, label: str, where: str) -> Any:
     return value
 
 
-def mapped_document(document: Any, fields: Mapping[str, str], dispatcher: str, label: str) -> dict[str, Any]:
+def mapped_document(
+    document: Any,
+    fields: Mapping[str, str],
+    dispatcher: str,
+    label: str,
+    *,
+    sides: bool = True,
+    selectors: tuple[Any, str] | None = None,
+) -> dict[str, Any]:
     """A team's plan JSON in signoff's plan form, through ``[manifest.fields]`` (keys it does not map are
-    theirs and ignored; proof sides may be ``is_right`` booleans or a ``positions`` bitmask)."""
+    theirs and ignored; proof sides may be ``is_right`` booleans or a ``positions`` bitmask, and are not
+    read when ``sides`` is false: a sorted-pair proof has none). ``selectors`` is a second file's document
+    and name: its routes (at ``selector_routes``; a list of objects or of selectors/signatures, or an object
+    of facet name -> such a list) are read side by side with the plan's, a part found in either."""
     key = {name: fields.get(name, name) for name in FIELD_KEYS}
     items = _at(document, key["routes"], label, "the top level")
     if not isinstance(items, list):
         raise PlanError(f"{label}: {key['routes']!r} must be a list of routes, found {describe_value(items)}")
+    beside: list[Any] = [{}] * len(items)
+    if selectors is not None:
+        beside = _selector_routes(selectors, key, fields, label, len(items))
     routes = []
-    for index, item in enumerate(items):
+    for index, (item, other) in enumerate(zip(items, beside, strict=True)):
         where = f"{key['routes']}[{index}]"
+        merged = _Either(item, other, where, f"{selectors[1]} entry {index}" if selectors else "")
         route: dict[str, Any] = {
-            part: _at(item, key[part], label, where) for part in ("selector", "facet", "address", "codehash")
+            part: merged.get(key[part], label) for part in ("selector", "facet", "address", "codehash")
         }
-        if "signature" in fields:
-            route["signature"] = _at(item, key["signature"], label, where)
-        if "proof" in fields or (isinstance(item, dict) and "proof" in item):
-            proof = _at(item, key["proof"], label, where)
+        if "signature" in fields or merged.has("signature"):
+            route["signature"] = merged.get(key["signature"], label)
+        if isinstance(route["selector"], str) and "(" in route["selector"]:  # a signature where the selector is
+            route.setdefault("signature", route["selector"])
+            route["selector"] = text_selector(route["selector"])
+        if "proof" in fields or merged.has("proof"):
+            proof = merged.get(key["proof"], label)
             route["proof"] = proof
             if "positions" in fields:
-                route["isRight"] = _sides(_at(item, key["positions"], label, where), len(proof), label, where)
-            else:
-                route["isRight"] = _at(item, key["is_right"], label, where)
+                route["isRight"] = _sides(merged.get(key["positions"], label), len(proof), label, where)
+            elif sides or "is_right" in fields:
+                route["isRight"] = merged.get(key["is_right"], label)
         routes.append(route)
     epoch = _at(document, key["epoch"], label, "the top level")
     if isinstance(epoch, str) and epoch.strip().isdigit():
         epoch = int(epoch)
-    return {
+    mapped = {
         "format": PLAN_FORMAT,
         "dispatcher": dispatcher,
         "epoch": epoch,
         "root": _at(document, key["root"], label, "the top level"),
         "routes": routes,
     }
+    if "covers" in fields:
+        mapped["covers"] = _at(document, key["covers"], label, "the top level")
+    return mapped
+
+
+def _selector_routes(
+    selectors: tuple[Any, str], key: Mapping[str, str], fields: Mapping[str, str], label: str, count: int
+) -> list[Any]:
+    """The second file's routes, one per plan route: objects as they are; a bare selector or signature as
+    ``{selector}``; an object of facet name -> list as ``{facet, selector}`` in file order."""
+    document, name = selectors
+    found = _at(document, key["selector_routes"], name, "the top level") if "selector_routes" in fields else document
+    entries: list[Any] = []
+    if isinstance(found, dict):
+        for facet, listed in found.items():
+            if not isinstance(listed, list):
+                raise PlanError(
+                    f"{name}: facet {facet!r} must list its selectors, found {describe_value(listed)}. Next step: "
+                    "correct the file or [manifest.fields] selector_routes"
+                )
+            entries.extend({key["facet"]: facet, key["selector"]: s} for s in listed)
+    elif isinstance(found, list):
+        entries = [{key["selector"]: e} if isinstance(e, str) else e for e in found]
+    else:
+        raise PlanError(
+            f"{name}: expected a list of routes or an object of facet -> selectors, found {describe_value(found)}. "
+            "Next step: correct the file or [manifest.fields] selector_routes"
+        )
+    if len(entries) != count:
+        raise PlanError(
+            f"{label} has {count} routes but {name} has {len(entries)}: they are read side by side, route i with "
+            f"entry i. Next step: write both files from one list, or correct [manifest] selectors"
+        )
+    return entries
+
+
+class _Either:
+    """A route's parts, found in the plan's entry or else in the second file's."""
+
+    def __init__(self, first: Any, second: Any, where: str, second_where: str) -> None:
+        self.first, self.second, self.where, self.second_where = first, second, where, second_where
+
+    def has(self, path: str) -> bool:
+        return any(_has(data, path) for data in (self.first, self.second))
+
+    def get(self, path: str, label: str) -> Any:
+        for data in (self.first, self.second):
+            if _has(data, path):
+                return _at(data, path, label, self.where)
+        where = f"{self.where} (nor {self.second_where})" if self.second_where else self.where
+        return _at(self.first, path, label, where)  # raises, naming the path
+
+
+def _has(data: Any, path: str) -> bool:
+    value = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def _sides(positions: Any, depth: int, label: str, where: str) -> list[bool]:
@@ -459,7 +604,7 @@ def _sides(positions: Any, depth: int, label: str, where: str) -> list[bool]:
     return [bool(value >> level & 1) for level in range(depth)]
 
 
-def parse_plan(document: Any, label: str, leaf: str | None = None) -> Plan:
+def parse_plan(document: Any, label: str, leaf: str | None = None, node: str | None = None) -> Plan:
     top = _Obj(document, label, "the top level")
     fmt = top.text("format")
     if fmt != PLAN_FORMAT:
@@ -467,17 +612,8 @@ def parse_plan(document: Any, label: str, leaf: str | None = None) -> Plan:
     dispatcher = top.text("dispatcher")
     epoch = top.integer("epoch", minimum=1)
     root = top.hex_bytes("root", 32)
-    leaf_encoding = top.text("leaf") if top.has("leaf") else (leaf or DEFAULT_LEAF)
-    if leaf_encoding not in LEAF_ENCODINGS:
-        raise PlanError(
-            f"{label}: leaf is {leaf_encoding!r}, expected one of {', '.join(LEAF_ENCODINGS)}. {_REGENERATE}"
-        )
-    if leaf is not None and leaf_encoding != leaf:
-        raise PlanError(
-            f"{label} says its leaves are {leaf_encoding!r}, but [manifest] leaf is {leaf!r}: its root and proofs "
-            "would not be the dispatcher's. Next step: set [manifest] leaf to how the dispatcher hashes a route, "
-            f"and rewrite the plan with `{WRITE_COMMAND}`"
-        )
+    leaf_encoding = _encoding(top, label, "leaf", declared=leaf, choices=LEAF_ENCODINGS, does="hashes a route")
+    node_encoding = _encoding(top, label, "node", declared=node, choices=NODE_ENCODINGS, does="hashes two nodes")
     factory = None
     if top.has("factory"):
         f = top.obj("factory")
@@ -501,6 +637,8 @@ def parse_plan(document: Any, label: str, leaf: str | None = None) -> Plan:
     for index, r in enumerate(top.obj_list("routes", required=True)):
         proof = tuple(r.hex_list("proof", 32)) if r.has("proof") else None
         is_right = tuple(r.bool_list("isRight")) if r.has("isRight") else None
+        if proof is not None and is_right is None and node_encoding == "sorted-pair":
+            is_right = (False,) * len(proof)  # a sorted pair has no sides: any will do
         if (proof is None) != (is_right is None):
             raise PlanError(f"{label}: {r.where} must give proof and isRight together, or neither. {_REGENERATE}")
         routes.append(
@@ -517,8 +655,25 @@ def parse_plan(document: Any, label: str, leaf: str | None = None) -> Plan:
             )
         )
         r.done()
+    covers = tuple(top.text_list("covers")) if top.has("covers") else ()
     top.done()
-    return Plan(label, dispatcher, epoch, root, tuple(routes), tuple(facets), factory, leaf_encoding)
+    return Plan(
+        label, dispatcher, epoch, root, tuple(routes), tuple(facets), factory, leaf_encoding, node_encoding, covers
+    )
+
+
+def _encoding(top: _Obj, label: str, key: str, *, declared: str | None, choices: Sequence[str], does: str) -> str:
+    """The plan's ``leaf`` or ``node`` encoding: its own, else the target's, else the default; the two agree."""
+    found = top.text(key) if top.has(key) else (declared or choices[0])
+    if found not in choices:
+        raise PlanError(f"{label}: {key} is {found!r}, expected one of {', '.join(choices)}. {_REGENERATE}")
+    if declared is not None and found != declared:
+        raise PlanError(
+            f"{label} says its {key} encoding is {found!r}, but [manifest] {key} is {declared!r}: its root and "
+            f"proofs would not be the dispatcher's. Next step: set [manifest] {key} to how the dispatcher {does}, "
+            f"and rewrite the plan with `{WRITE_COMMAND}`"
+        )
+    return found
 
 
 class _Obj:
@@ -581,6 +736,12 @@ class _Obj:
             raise self._bad(key, "a list of true/false", value)
         return list(value)
 
+    def text_list(self, key: str) -> list[str]:
+        value = self._take(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self._bad(key, "a list of names", value)
+        return list(value)
+
     def obj(self, key: str) -> _Obj:
         return _Obj(self._take(key), self.label, self._key(key))
 
@@ -632,6 +793,7 @@ def derive_plan(
     factory_contract: str | None = "DeterministicChunkFactory",
     label: str = "plan",
     leaf_encoding: str = DEFAULT_LEAF,
+    node_encoding: str = DEFAULT_NODE,
 ) -> Plan:
     """A correct plan for ``facets`` behind ``dispatcher``, with CREATE2-predicted addresses.
 
@@ -680,7 +842,14 @@ def derive_plan(
             claimed[sel] = name
             routes.append(PlanRoute(0, sel, text, name, address, codehash))
     return assemble(
-        label, dispatcher, epoch, routes, facets=plan_facets, factory=plan_factory, leaf_encoding=leaf_encoding
+        label,
+        dispatcher,
+        epoch,
+        routes,
+        facets=plan_facets,
+        factory=plan_factory,
+        leaf_encoding=leaf_encoding,
+        node_encoding=node_encoding,
     )
 
 
@@ -729,6 +898,7 @@ def plan_for_target(
         facets = diamond_facets(target, artifacts, name)
     if target.manifest is not None:
         options.setdefault("leaf_encoding", target.manifest.leaf)
+        options.setdefault("node_encoding", target.manifest.node)
     return derive_plan(artifacts, dispatcher=name, facets=facets, **options)
 
 

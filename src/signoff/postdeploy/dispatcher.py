@@ -117,7 +117,12 @@ def drill_manifest(plan: Plan, epoch: int, routes: Sequence[PlanRoute]) -> Plan:
     """``routes`` as the manifest of ``epoch`` for ``plan``'s dispatcher, with a fresh root and proofs."""
     fresh = [replace(route, index=i, proof=None, is_right=None) for i, route in enumerate(routes)]
     return assemble(
-        f"{plan.label} (drill, epoch {epoch})", plan.dispatcher, epoch, fresh, leaf_encoding=plan.leaf_encoding
+        f"{plan.label} (drill, epoch {epoch})",
+        plan.dispatcher,
+        epoch,
+        fresh,
+        leaf_encoding=plan.leaf_encoding,
+        node_encoding=plan.node_encoding,
     )
 
 

@@ -134,6 +134,15 @@ class PauseShape:
     unpause_args: tuple[Any, ...]
     paused: str | None  # a no-argument view returning bool; None: judged by the blocked path alone
     detected: str  # how it was found, for the evidence
+    paused_slot: int | None = None  # else the flag in storage: its slot and byte offset
+    paused_offset: int = 0
+
+    @property
+    def state(self) -> str | None:
+        """What shows the paused state, for the evidence; None: only the blocked path does."""
+        if self.paused_slot is not None:
+            return f"storage slot {hex(self.paused_slot)} byte {self.paused_offset}"
+        return self.paused
 
 
 # (pause, pause args, unpause, unpause args), tried in this order when [[postdeploy.emergency]] names none
@@ -184,8 +193,14 @@ def pause_shape(abi: ABI, drill: PauseDrill, where: str) -> PauseShape:
         default_pause = (True,) if pause.endswith("(bool)") else ()
         default_unpause = (False,) if unpause.endswith("(bool)") else ()
     paused: str | None
+    if drill.paused and drill.paused_slot is not None:
+        raise ConfigError(
+            f"{where}: paused and paused_slot both say where the paused state is. Next step: keep one of them"
+        )
     if drill.paused:
         paused = _shown_call(abi, drill.paused, where)
+    elif drill.paused_slot is not None:
+        paused = None
     else:
         paused = next(
             (
@@ -199,11 +214,12 @@ def pause_shape(abi: ABI, drill: PauseDrill, where: str) -> PauseShape:
             ),
             None,
         )
-    if paused is None and drill.blocked is None:
+    if paused is None and drill.paused_slot is None and drill.blocked is None:
         raise ConfigError(
             f"{where}: {drill.contract} has no paused view ({', '.join(f'{n}()' for n in PAUSED_VIEWS)}) and the "
             "drill names no blocked path, so nothing could show that the pause took effect. Next step: set paused = "
-            '"yourView" or blocked = "aFunction" in [[postdeploy.emergency]]'
+            '"yourView", paused_slot = <slot> (with paused_offset) or blocked = "aFunction" in '
+            "[[postdeploy.emergency]]"
         )
     return PauseShape(
         pause,
@@ -212,6 +228,8 @@ def pause_shape(abi: ABI, drill: PauseDrill, where: str) -> PauseShape:
         drill.unpause_args if drill.unpause_args is not None else default_unpause,
         paused,
         detected,
+        drill.paused_slot,
+        drill.paused_offset,
     )
 
 
@@ -331,12 +349,20 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
     label = system.name_of(address)
     shape = pause_shape(abi, drill, where)
     report.data["pause_shape"] = shape.detected
+    report.data["paused_state"] = shape.state or "the blocked path"
     pause_text = shape.pause + (f" with {_args_text(shape.pause_args)}" if shape.pause_args else "")
     unpause_text = shape.unpause + (f" with {_args_text(shape.unpause_args)}" if shape.unpause_args else "")
-    paused_text = shape.paused or "(no paused view)"
+    paused_text = shape.state or "(no paused view)"
 
     def is_paused() -> tuple[bool | None, str]:
-        """The paused view's answer; a view that reverts (a whole-contract pause) is said so."""
+        """The paused view's answer (or the flag's byte in storage); a view that reverts (a whole-contract
+        pause) is said so."""
+        if shape.paused_slot is not None:
+            from eth_utils.address import to_checksum_address
+
+            word = bytes(op.w3.eth.get_storage_at(to_checksum_address(address), shape.paused_slot)).rjust(32, b"\0")
+            flag = word[31 - shape.paused_offset]
+            return flag != 0, f"{str(flag != 0).lower()} (byte 0x{flag:02x})"
         if shape.paused is None:
             return None, "not read"
         from signoff.deploy.rehearsal import Reverted
@@ -358,7 +384,7 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
     outsider = acts.reader
 
     before, shown = is_paused()
-    if shape.paused is not None and not report.record(
+    if shape.state is not None and not report.record(
         f"{paused_text} before the drill",
         "false",
         shown,
@@ -393,15 +419,20 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
     ):
         return report
     now, shown = is_paused()
-    if shape.paused is not None:
+    if shape.state is not None:
         report.record(
             f"{paused_text} after the pause",
             "true",
             shown,
             ok=now is True,
             finding=f"{label}: {paused_text} is {shown} right after {pause_text} succeeded (expected true). Next "
-            f"step: make {pause_text} set the state {paused_text} reports, and keep {paused_text} readable while "
-            "paused (monitoring reads it)",
+            + (
+                f"step: correct paused_slot / paused_offset in {where} (the compiler's storage layout gives the "
+                f"flag's slot and offset), or make {pause_text} set that flag"
+                if shape.paused_slot is not None
+                else f"step: make {pause_text} set the state {paused_text} reports, and keep {paused_text} readable "
+                "while paused (monitoring reads it)"
+            ),
         )
     if blocked is not None:
         text, data, value = blocked
@@ -429,7 +460,7 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
         f"{paused_text} after the unpause",
         "false",
         shown,
-        ok=after is False or shape.paused is None,
+        ok=after is False or shape.state is None,
         finding=f"{label}: {paused_text} is still true after {unpause_text} succeeded. Next step: make "
         f"{unpause_text} clear the paused state",
     )

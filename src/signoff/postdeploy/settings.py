@@ -136,6 +136,8 @@ class PauseDrill:
     blocked_value: int
     pause_args: tuple[Any, ...] | None = None  # None: [] or, for setPaused(bool), [true]
     unpause_args: tuple[Any, ...] | None = None  # None: [] or [false]
+    paused_slot: int | None = None  # the paused flag read from storage (no view): its slot
+    paused_offset: int = 0  # and its byte offset in the slot (the compiler's storage layout "offset")
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,8 @@ def parse_postdeploy(path: Path, raw: Mapping[str, Any]) -> PostdeploySettings:
                 blocked_value=entry.wei("blocked_value") or 0,
                 pause_args=_optional_tuple(entry.list_of_any("pause_args")),
                 unpause_args=_optional_tuple(entry.list_of_any("unpause_args")),
+                paused_slot=entry.slot("paused_slot"),
+                paused_offset=entry.integer("paused_offset", default=0, minimum=0, maximum=31) or 0,
             )
         )
         entry.done()

@@ -47,6 +47,8 @@ class SnapshotError(ValueError):
 _TEST_FOLDERS = ("test", "tests", "mock", "mocks", "script", "scripts")
 _MOCK_NAME = re.compile(r"(^|[a-z0-9_])Mock([A-Z0-9_]|$)")
 _LIBRARY_GUARD = re.compile(r"^73[0-9a-fA-F]{40}3014")  # PUSH20 <own address> ADDRESS EQ: a library's call guard
+# REVERT at entry (after the free-memory pointer, if set): a library of internal functions only
+_REVERTS_AT_ENTRY = re.compile(r"^(6080604052)?(5f80|600080|60006000)fd")
 
 
 def left_out_by_default(source: str, name: str, runtime_hex: str, abi: Sequence[Mapping[str, Any]]) -> str | None:
@@ -62,8 +64,8 @@ def left_out_by_default(source: str, name: str, runtime_hex: str, abi: Sequence[
             return f"a test or mock contract: a {suffix} file"
     if _MOCK_NAME.search(name):
         return "a test or mock contract: named *Mock*"
-    if _LIBRARY_GUARD.match(runtime_hex):
-        return "a library (its code refuses to be called)"
+    if _LIBRARY_GUARD.match(runtime_hex) or _REVERTS_AT_ENTRY.match(runtime_hex):
+        return "a library (its code refuses to be called, or has only internal functions)"
     if not any(entry.get("type", "function") in ("function", "event", "error", "fallback", "receive") for entry in abi):
         return "no external interface (an empty ABI)"
     return None

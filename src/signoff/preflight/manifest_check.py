@@ -28,7 +28,6 @@ from signoff.artifacts.abi import selector as text_selector
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract
 from signoff.deploy.manifest import (
-    LEAF_FORMULAS,
     WRITE_COMMAND,
     Plan,
     PlanRoute,
@@ -79,6 +78,8 @@ class ManifestResult:
             "rebuilt_root": hx(self.rebuilt_root),
             "routes": len(self.plan.routes),
             "facet_selectors": self.facet_selectors,
+            "covers": ", ".join(self.plan.covers) or "every [[diamonds]] facet",
+            "hashing": self.plan.hashing,
             "verdict": "pass" if self.root_ok else "fail",
         }
 
@@ -122,7 +123,9 @@ def check_manifest(
     """Judge ``plan`` against the artifacts; ``dispatcher`` is the target's ``[manifest]`` name,
     ``diamond_facets`` the ``[[diamonds]]`` facets behind it (listed even if the plan omits them)."""
     out = _Findings(plan.label)
-    tree, _ = route_tree(plan.routes)
+    if plan.covers:  # the plan says which facets it covers: those, not every [[diamonds]] facet
+        diamond_facets = plan.covers
+    tree, _ = route_tree(plan.routes, plan.node_encoding)
     resolved = _resolve_facets(plan, artifacts, diamond_facets)
 
     _check_root(plan, dispatcher, tree.root, out)
@@ -180,8 +183,7 @@ def _check_root(plan: Plan, dispatcher: str, rebuilt: bytes, out: _Findings) -> 
             "root",
             hx(plan.root),
             f"root is {hx(plan.root)}, but its {len(plan.routes)} routes rebuild to {hx(rebuilt)} "
-            f"(leaf = {LEAF_FORMULAS[plan.leaf_encoding]}, node = "
-            "keccak256(0x01 ‖ left ‖ right), leaves by selector ascending, an odd node paired with itself); "
+            f"({plan.hashing}, leaves by selector ascending, an odd node paired with itself); "
             "committing it would commit routes other than these. Next step: recompute the root from the "
             f"routes (`{WRITE_COMMAND}`)",
         )
@@ -209,7 +211,7 @@ def _check_proofs(plan: Plan, out: _Findings) -> dict[int, bool | None]:
                 route,
             )
             continue
-        reached = fold_proof(route.leaf, route.proof, route.is_right)
+        reached = fold_proof(route.leaf, route.proof, route.is_right, plan.node_encoding)
         verdicts[route.index] = reached == plan.root
         if reached != plan.root:
             out.error(
@@ -330,7 +332,16 @@ def _check_routes(
         if identity(name) not in {identity(n) for n in listed}:
             listed.append(name)
 
+    covered = {identity(name) for name in plan.covers}
     for route in plan.routes:
+        if covered and identity(route.facet) not in covered:
+            out.error(
+                "routes",
+                route.facet,
+                f"{route.where}: facet {route.facet!r} is not one the plan says it covers "
+                f"({', '.join(plan.covers)}). Next step: add it to the facets the plan covers, or drop the route",
+                route,
+            )
         computed = bytes.fromhex(text_selector(route.signature)[2:]) if route.signature else route.selector
         if computed != route.selector:  # a plan without signatures is judged by its facets' selectors alone
             out.error(
