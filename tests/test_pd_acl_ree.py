@@ -314,7 +314,8 @@ def test_unprotected_setter_fails_the_discovery_only(run_suite, network: str) ->
     (finding,) = record["findings"]
     assert re.search(
         r"with calldata 0x4abdf2e0[0-9a-f]{64} \(\d+ of \d+ generated calls succeeded; it is not listed in "
-        r"\[postdeploy\] public\)\. Next step: restrict it",
+        r"\[postdeploy\] public\); sent for real in a snapshot, it changed the storage of PayRoxProxyRouter\. "
+        r"Next step: restrict it",
         finding["message"],
     ), finding
     row = next(r for r in run.evidence()["tables"]["PD-ACL-discovery"]["rows"] if r["verdict"] == "fail")

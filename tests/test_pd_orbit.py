@@ -101,6 +101,7 @@ def test_a_setter_open_only_through_the_hub_is_found(run_suite) -> None:
         skips_count=False,
     )
     assert "at OrbitHub's address" in record["message"]
+    assert "; sent for real in a snapshot, it emitted 1 event(s)" in record["message"]  # setFee(0): the fee was 0
     rows = run.evidence()["tables"]["PD-ACL-discovery"]["rows"]
     direct = next(r for r in rows if r["function"] == "ConfigFacet.setFee(uint256)")
     assert direct["succeeded"].startswith("0 of") and direct["verdict"] == "pass"
@@ -375,3 +376,28 @@ def test_a_wrong_paused_slot_fails_the_drill_naming_the_slot(run_suite, tmp_path
         "true). Next step: correct paused_slot / paused_offset in [[postdeploy.emergency]] OrbitHub",
         skips_count=False,
     )
+
+
+def test_a_function_that_succeeds_for_an_outsider_but_does_nothing_is_info(run_suite, tmp_path) -> None:
+    """OpenZeppelin's renounceRole, routed through the hub: an outsider renouncing a role it does not hold
+    succeeds and changes nothing. Not listed public, it is sent in a snapshot and reported as info, never as
+    an escalation; the open setter of the variant is still an escalation, with what it changed."""
+    text = ORBIT.read_text().replace('    "RolesFacet.renounceRole",', "")
+    for name in ("artifacts", "dispatcher.plan.json", "abi", "gas-baseline.json"):
+        text = text.replace(f'"{name}"', f'"{ORBIT.parent / name}"')
+    target = tmp_path / "signoff.toml"
+    target.write_text(text)
+    run: SuiteRun = run_suite("-m", "access_control", target=target)
+    assert run.result.ret == 0, run.output
+    rows = {r["function"]: r for r in run.evidence()["tables"]["PD-ACL-discovery"]["rows"]}
+    routed = rows["RolesFacet.renounceRole(bytes32,address) through OrbitHub"]
+    assert routed["verdict"] == "info", routed
+    assert routed["effect"] == "changed no storage, balance, code or nonce of the system and emitted no event"
+    [record] = [c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_pd_acl_discovery")]
+    assert "but does nothing: sent for real in a snapshot" in json_text(record)
+
+
+def json_text(record) -> str:
+    import json
+
+    return json.dumps(record)

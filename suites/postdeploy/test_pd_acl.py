@@ -41,6 +41,7 @@ class AclContext:
     simulator: acl.Simulator
     outsider: str
     addresses: tuple[str, ...]  # the system's own addresses: generated arguments lean on them
+    effects: acl.Effects | None  # a writable chain: what a succeeding call does, sent in a snapshot
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,11 @@ def acl_context(request: pytest.FixtureRequest, signoff_settings: SessionSetting
     known = (*system.names().values(), *system.governance)
     # eth-tester: an unused funded account; elsewhere a fixed keyless address (state overrides fund it).
     outsider = Operator(chain, system).outsider(0) if embedded else acl.live_outsider(known)
-    return AclContext(simulator, outsider, tuple(dict.fromkeys(known)))
+    effects = None
+    if not chain.read_only:  # eth-tester, anvil or a fork: a succeeding call may be sent, then undone
+        watched = {address: name for name, address in system.names().items()}
+        effects = acl.sent_effects(Operator(chain, system), watched)
+    return AclContext(simulator, outsider, tuple(dict.fromkeys(known)), effects)
 
 
 def test_pd_acl_privileged(
@@ -127,6 +132,7 @@ def test_pd_acl_discovery(signoff_settings: SessionSettings, request: pytest.Fix
         examples=postdeploy.discovery_examples,
         addresses=context.addresses,
         constants=constants,
+        effects=context.effects,
     )
     for row in result.rows:
         evidence.row("PD-ACL-discovery", row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_tester.exceptions import TransactionFailed
@@ -93,6 +94,16 @@ def _hex(text: str) -> bytes:
         return b""
 
 
+@dataclass(frozen=True)
+class AccountState:
+    """What an account holds at the latest block: a change in any part is a change of state."""
+
+    nonce: int
+    balance: int
+    storage_root: bytes
+    code_hash: bytes
+
+
 class Chain:
     """A connected chain. Capabilities a backend lacks are declared, never left to fail."""
 
@@ -154,6 +165,29 @@ class Chain:
         else:
             self.request("evm_increaseTime", seconds)
             self.request("evm_mine")
+
+    def account_state(self, address: str) -> AccountState:
+        """The account at the latest block: from py-evm's state trie on eth-tester, else ``eth_getProof``."""
+        if self.kind == "embedded":
+            import rlp
+            from eth.rlp.accounts import Account
+            from eth_utils import keccak
+            from trie import HexaryTrie
+
+            chain = self.w3.provider.ethereum_tester.backend.chain  # type: ignore[attr-defined]
+            trie = HexaryTrie(chain.chaindb.db, chain.get_canonical_head().state_root)
+            raw = trie.get(keccak(bytes.fromhex(address[2:])))
+            if not raw:
+                return AccountState(0, 0, b"", b"")
+            account = rlp.decode(raw, sedes=Account)
+            return AccountState(account.nonce, account.balance, account.storage_root, account.code_hash)
+        proof = self.request("eth_getProof", address, [], "latest")
+        return AccountState(
+            int(proof["nonce"], 16),
+            int(proof["balance"], 16),
+            _hex(proof["storageHash"]),
+            _hex(proof["codeHash"]),
+        )
 
     def impersonate(self, address: str) -> None:
         self._require(IMPERSONATE)

@@ -31,6 +31,8 @@ from signoff.postdeploy.settings import FunctionRef, Privileged
 if TYPE_CHECKING:
     from web3 import Web3
 
+    from signoff.deploy.rehearsal import Operator
+
 CHECK_ID = "PD-ACL"
 DISCOVERY_VALUE = 10**15  # payable functions are also tried with this much ether (0.001)
 OVERRIDE_BALANCE = 10**21  # what a state override gives a simulated sender on anvil / live
@@ -85,6 +87,33 @@ class Constants:
 
     def __len__(self) -> int:
         return len(self.words) + len(self.numbers)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one call did when it was really sent (in a snapshot): events emitted, and which parts of which
+    of the system's accounts changed ("storage of OrbitHub", "balance of Vault")."""
+
+    events: int
+    changed: tuple[str, ...]
+
+    @property
+    def nothing(self) -> bool:
+        return not self.events and not self.changed
+
+    def shown(self) -> str:
+        if self.nothing:
+            return "changed no storage, balance, code or nonce of the system and emitted no event"
+        parts = [f"changed the {', '.join(self.changed)}"] if self.changed else []
+        if self.events:
+            parts.append(f"emitted {self.events} event(s)")
+        return " and ".join(parts)
+
+
+# Send the call as ``sender`` in a snapshot and say what it did; None when that cannot be known (the chain
+# cannot send, or the sent call reverted): an escalation is then never downgraded.
+Effects = Callable[[str, str, bytes, int], "Effect | None"]
+EFFECT_TRIES = 3  # succeeding calldatas sent per function before "it does nothing" is believed
 
 
 MAX_CONSTANTS = 64  # per kind: the sweep adds one call per constant to each function that takes one
@@ -399,9 +428,11 @@ def discover(
     examples: int,
     addresses: Sequence[str],
     constants: Constants | None = None,
+    effects: Effects | None = None,
 ) -> Discovery:
     """Call every state-changing function of ``targets`` as ``outsider`` (hypothesis arguments,
-    then one call per system constant); list what succeeds."""
+    then one call per system constant); list what succeeds. With ``effects`` (a chain that may send), a
+    function that succeeds is sent in a snapshot: one that changes nothing and emits nothing is info."""
     rows: list[dict[str, Any]] = []
     findings: list[Finding] = list(list_findings([t for t in targets if t.via is None], public, privileged))
     functions = calls = 0
@@ -426,6 +457,8 @@ def discover(
             is_privileged = any(matches(ref, target.name, entry) for ref in privileged)
             listed = "public" if is_public else "privileged" if is_privileged else "no"
             escalation = bool(succeeded) and not is_public
+            effect = _effect_of(succeeded, outsider, target.address, effects) if escalation else None
+            inert = effect is not None and effect.nothing
             shown = ""
             if succeeded:
                 data, value = succeeded[0]
@@ -437,10 +470,24 @@ def discover(
                     "succeeded": f"{len(succeeded)} of {len(tried)}",
                     "listed": listed,
                     "calldata": shown,
-                    "verdict": "fail" if escalation else "pass",
+                    "effect": "" if not escalation else "not known (not sent)" if effect is None else effect.shown(),
+                    "verdict": "info" if inert else "fail" if escalation else "pass",
                 }
             )
-            if escalation:
+            if inert:
+                sent = min(len(succeeded), EFFECT_TRIES)
+                findings.append(
+                    Finding(
+                        CHECK_ID,
+                        name,
+                        "info",
+                        f"{name} succeeds for unprivileged {outsider} ({len(succeeded)} of {len(tried)} generated "
+                        f"calls, e.g. calldata {shown}) but does nothing: sent for real in a snapshot ({sent} of "
+                        f"them), it {effect.shown() if effect else ''}. Not an escalation. Next step: none; if it "
+                        "should refuse outsiders rather than ignore them, make it revert",
+                    )
+                )
+            elif escalation:
                 why = (
                     "it is listed in [[postdeploy.privileged]], so only its role may call it"
                     if is_privileged
@@ -453,7 +500,9 @@ def discover(
                         name,
                         "error",
                         f"unexpected permission escalation: {name} succeeded for unprivileged {outsider}{at} with "
-                        f"calldata {shown} ({len(succeeded)} of {len(tried)} generated calls succeeded; {why}). "
+                        f"calldata {shown} ({len(succeeded)} of {len(tried)} generated calls succeeded; {why})"
+                        + (f"; sent for real in a snapshot, it {effect.shown()}" if effect else "")
+                        + ". "
                         "Next step: restrict it (onlyOwner / onlyRole), or, if anyone may call it by design, add "
                         f'"{target.name}.{entry["name"]}" to [postdeploy] public',
                     )
@@ -470,6 +519,19 @@ def discover(
             )
         )
     return Discovery(tuple(rows), tuple(findings), len(targets), functions, calls)
+
+
+def _effect_of(succeeded: Sequence[tuple[bytes, int]], sender: str, to: str, effects: Effects | None) -> Effect | None:
+    """What the first succeeding calls did when sent: the first that did something, else "nothing" only
+    when every one sent was seen to do nothing (None as soon as one cannot be judged)."""
+    if effects is None:
+        return None
+    seen: Effect | None = None
+    for data, value in succeeded[:EFFECT_TRIES]:
+        seen = effects(sender, to, data, value)
+        if seen is None or not seen.nothing:
+            return seen
+    return seen
 
 
 def list_findings(
@@ -560,6 +622,45 @@ def eth_call_simulator(w3: Web3, abis: Sequence[ABI], *, override_balances: bool
         return CallResult(True, bytes(out))
 
     return Simulator(call=call, decode=lambda data: decode_revert(data, abis))
+
+
+def sent_effects(operator: Operator, watched: Mapping[str, str]) -> Effects:
+    """:data:`Effects` on a writable chain: the call is sent as its sender through ``operator`` inside a
+    snapshot, and the accounts ``watched`` (address -> name; the callee is added) are compared before and
+    after: nonce, balance, storage root and code hash, plus the events in the receipt."""
+    from signoff.deploy.rehearsal import Reverted
+
+    chain = operator.chain
+
+    def probe(sender: str, to: str, data: bytes, value: int) -> Effect | None:
+        accounts = {a.lower(): n for a, n in watched.items() if a.lower() != sender.lower()}
+        accounts.setdefault(to.lower(), operator.system.name_of(to))
+        snapshot = chain.snapshot()
+        try:
+            before = {a: chain.account_state(checksum(bytes.fromhex(a[2:]))) for a in accounts}
+            try:
+                sent = operator.send(sender, to, data, value=value, what="PD-ACL effect probe")
+            except Reverted:
+                return None
+            changed = []
+            for address, name in accounts.items():
+                after = chain.account_state(checksum(bytes.fromhex(address[2:])))
+                old = before[address]
+                changed += [
+                    f"{part} of {name}"
+                    for part, moved in (
+                        ("storage", old.storage_root != after.storage_root),
+                        ("balance", old.balance != after.balance),
+                        ("code", old.code_hash != after.code_hash),
+                        ("nonce", old.nonce != after.nonce),
+                    )
+                    if moved
+                ]
+            return Effect(len(sent.logs), tuple(changed))
+        finally:
+            chain.revert(snapshot)
+
+    return probe
 
 
 def stand_in(name: str) -> str:
