@@ -169,14 +169,15 @@ class Chain:
     def account_state(self, address: str) -> AccountState:
         """The account at the latest block: from py-evm's state trie on eth-tester, else ``eth_getProof``."""
         if self.kind == "embedded":
-            import rlp
+            import rlp  # type: ignore[import-untyped]
             from eth.rlp.accounts import Account
-            from eth_utils import keccak
-            from trie import HexaryTrie
+            from trie.hexary import HexaryTrie
+
+            from signoff.artifacts.hashing import keccak256
 
             chain = self.w3.provider.ethereum_tester.backend.chain  # type: ignore[attr-defined]
             trie = HexaryTrie(chain.chaindb.db, chain.get_canonical_head().state_root)
-            raw = trie.get(keccak(bytes.fromhex(address[2:])))
+            raw = trie.get(keccak256(bytes.fromhex(address[2:])))
             if not raw:
                 return AccountState(0, 0, b"", b"")
             account = rlp.decode(raw, sedes=Account)
