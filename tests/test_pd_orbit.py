@@ -401,3 +401,60 @@ def json_text(record) -> str:
     import json
 
     return json.dumps(record)
+
+
+SELFGUARD = FIXTURES / "reference-orbit-selfguard" / "signoff.toml"
+
+
+def test_a_facet_with_a_self_address_immutable_is_planned_and_judged_with_it_filled(run_suite) -> None:
+    """BeaconFacet keeps address(this) in an immutable: the plan writer, PF-MRK and PD-CODE all derive its
+    deployed code with the facet's own (planned, then deployed) address, and PD-DSP installs it."""
+    from signoff.artifacts.loader import load_artifacts
+    from signoff.deploy.immutables import runtime_at
+    from signoff.deploy.manifest import load_plan
+
+    plan = load_plan(SELFGUARD.parent / "dispatcher.plan.json")
+    beacon = next(r for r in plan.routes if r.facet == "BeaconFacet")
+    contract = load_artifacts(SELFGUARD.parent / "artifacts").resolve("BeaconFacet")
+    filled = runtime_at(contract, beacon.address)
+    assert filled.reason == "immutables filled: 2 with its own address, 0 constant"
+    assert beacon.address.hex() in (filled.code or b"").hex()
+
+    run: SuiteRun = run_suite("-m", "manifest or dispatcher or bytecode", "--signoff-strict", target=SELFGUARD)
+    assert run.result.ret == 0, run.output
+    evidence = run.evidence()
+    routes = [r for r in evidence["tables"]["PF-MRK"]["rows"] if r["facet"] == "BeaconFacet"]
+    assert routes and all(r["codehash_ok"] is True for r in routes), routes
+    immutables = {r["immutable"]: r for r in evidence["tables"]["PD-CODE-immutables"]["rows"]}
+    assert immutables["self (address)"]["verdict"] == "pass"
+    assert run.outcomes()["test_pd_dsp[apply-proofs]"] == "passed"
+
+
+def test_a_plan_pinning_the_unfilled_artifact_codehash_fails_pf_mrk(run_suite, tmp_path) -> None:
+    """A team that hashed the artifact's deployedBytecode: a consistent plan (root and proofs rebuilt over
+    that codehash) whose BeaconFacet codehash is not what the facet will have once deployed."""
+    from dataclasses import replace
+
+    from signoff.artifacts.loader import load_artifacts
+    from signoff.deploy.manifest import assemble, dump_plan, load_plan, runtime_codehash
+
+    contract = load_artifacts(SELFGUARD.parent / "artifacts").resolve("BeaconFacet")
+    ours = load_plan(SELFGUARD.parent / "dispatcher.plan.json")
+    unfilled = runtime_codehash(contract)
+    routes = [replace(r, codehash=unfilled) if r.facet == "BeaconFacet" else r for r in ours.routes]
+    plan = tmp_path / "dispatcher.plan.json"
+    plan.write_text(
+        dump_plan(assemble("team", ours.dispatcher, ours.epoch, routes, facets=ours.facets, factory=ours.factory))
+    )
+    text = SELFGUARD.read_text().replace('"artifacts"', f'"{SELFGUARD.parent / "artifacts"}"', 1)
+    text = text.replace('plan = "dispatcher.plan.json"', f'plan = "{plan}"')
+    text = text.replace('snapshots = "abi"', f'snapshots = "{SELFGUARD.parent / "abi"}"')
+    text = text.replace('"../reference-orbit/', f'"{FIXTURES / "reference-orbit"}/')
+    target = tmp_path / "signoff.toml"
+    target.write_text(text)
+    run: SuiteRun = run_suite("-m", "manifest", target=target)
+    run.assert_fails_only(
+        "test_pf_mrk[codehashes]",
+        "is keccak256 of the artifact's runtime code with its immutables left as zeros, not as deployed",
+        skips_count=False,
+    )

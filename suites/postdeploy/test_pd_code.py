@@ -112,7 +112,10 @@ def test_pd_code(
     evidence.attach("block", block)
     try:
         verification = verify(
-            contract, onchain, pd_code.constructor_args_for(contract, system.expected_args.get(contract_name))
+            contract,
+            onchain,
+            pd_code.constructor_args_for(contract, system.expected_args.get(contract_name)),
+            address,
         )
     except SignoffError as exc:
         evidence.row("PD-CODE", pd_code.missing_row(contract_name, address, f"not comparable: {exc}"))

@@ -823,7 +823,7 @@ def derive_plan(
         salt = facet_salt(name)
         init_code_hash = keccak256(contract.creation.to_bytes())
         address = create2_address(factory, salt, init_code_hash)
-        codehash = runtime_codehash(contract)
+        codehash = _deployed_codehash(contract, address)
         plan_facets.append(PlanFacet(name, address, salt, init_code_hash))
         functions = function_selectors(contract)
         if not functions:
@@ -853,6 +853,21 @@ def derive_plan(
     )
 
 
+def _deployed_codehash(contract: Contract, address: bytes) -> bytes:
+    """keccak256 of the runtime code ``contract`` will have at ``address`` (its immutables filled in)."""
+    if not contract.immutable_references:
+        return runtime_codehash(contract)
+    from signoff.deploy.immutables import runtime_at
+
+    filled = runtime_at(contract, address)
+    if filled.code is None:
+        raise PlanError(
+            f"{contract.fqn} has immutables whose deployed values the writer cannot know ({filled.reason}), so "
+            "its codehash would be a guess. Next step: pin the codehash of the deployed code in your own plan"
+        )
+    return keccak256(filled.code)
+
+
 def _resolve(artifacts: ArtifactSet, name: str) -> Contract:
     try:
         return artifacts.resolve(name)
@@ -868,11 +883,6 @@ def _undeployable(contract: Contract) -> str | None:
     for entry in contract.abi:
         if entry.get("type") == "constructor" and entry.get("inputs"):
             return "constructor arguments (its init code, hence its address, depends on them)"
-    if contract.immutable_references:
-        return (
-            "immutables in its runtime code (the deployed codehash depends on values the writer cannot know, "
-            "so the artifact's would be wrong)"
-        )
     return None
 
 

@@ -522,7 +522,11 @@ def immutable_names(build_info: Mapping[str, Any], source: str, contract: str) -
 
 
 def expected_immutables(
-    build_info: Mapping[str, Any], source: str, contract: str, constructor_args: Sequence[Any]
+    build_info: Mapping[str, Any],
+    source: str,
+    contract: str,
+    constructor_args: Sequence[Any],
+    address: str | None = None,
 ) -> Mapping[str, ExpectedImmutable]:
     """Name -> expected value of every immutable in the contract and its bases.
 
@@ -531,13 +535,16 @@ def expected_immutables(
     from a literal, a constant or a constructor parameter (possibly through a type conversion
     and through base-constructor arguments) that the constructor never reassigns.
     ``constructor_args`` are concrete values (addresses as ``0x`` strings, ints, bools, bytes or
-    hex strings). Raises :class:`ConfigError` when their count does not fit the constructor.
+    hex strings). ``address`` is the contract's own: ``address(this)`` is then derivable too. Raises
+    :class:`ConfigError` when their count does not fit the constructor.
     """
     index = _AstIndex(build_info, source)
     target = index.contract(source, contract)
     linearized = [index.nodes[int(i)] for i in target.get("linearizedBaseContracts", [target["id"]])]
     bindings = _constructor_bindings(index, linearized, constructor_args, f"{source}:{contract}")
     _add_constants(index, bindings)
+    if address is not None:
+        bindings[_THIS] = _Known(address, "its own address (this)")
     expected: dict[str, ExpectedImmutable] = {}
     for definition in linearized:
         for node in definition.get("nodes", []):
@@ -632,7 +639,9 @@ class Verification:
         return all(check.status != IMMUTABLE_DIFFERS for check in self.immutables)
 
 
-def verify(contract: Contract, onchain: bytes, constructor_args: Sequence[Any] | None) -> Verification:
+def verify(
+    contract: Contract, onchain: bytes, constructor_args: Sequence[Any] | None, address: str | None = None
+) -> Verification:
     """Everything PD-CODE needs for one contract: its code compared, its immutables checked.
 
     Immutables are named and checked only when the code is the artifact's (exact or match), and
@@ -660,7 +669,7 @@ def verify(contract: Contract, onchain: bytes, constructor_args: Sequence[Any] |
             for key, var in variables.items()
         }
     else:
-        expected = dict(expected_immutables(build_info, contract.source, contract.name, constructor_args))
+        expected = dict(expected_immutables(build_info, contract.source, contract.name, constructor_args, address))
     for key, var in variables.items():  # e.g. library_deploy_address: no declaration to derive from
         expected.setdefault(
             var.name,
@@ -721,6 +730,9 @@ class _AstIndex:
 class _Known:
     value: Any
     origin: str
+
+
+_THIS = -(10**9)  # the bindings key of ``this``, the contract's own address (no AST declaration has it)
 
 
 @dataclass(frozen=True)
@@ -862,8 +874,10 @@ def _evaluate(expression: Mapping[str, Any], bindings: Mapping[int, _Known | _Un
     """A constructor-time expression's value when it is a parameter, a literal or a conversion."""
     kind = expression.get("nodeType")
     if kind == "Identifier":
-        found = bindings.get(int(expression.get("referencedDeclaration", -1)))
-        return found if found is not None else _Unknown(f"assigned from {expression.get('name')}")
+        this = expression.get("name") == "this"  # the contract's own address: known only where it is deployed
+        found = bindings.get(_THIS if this else int(expression.get("referencedDeclaration", -1)))
+        shown = "this (its own address)" if this else expression.get("name")
+        return found if found is not None else _Unknown(f"assigned from {shown}")
     if kind == "Literal":
         literal = _literal(expression)
         return literal if literal is not None else _Unknown(f"assigned from literal {expression.get('value')!r}")

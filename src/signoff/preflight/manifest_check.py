@@ -27,6 +27,7 @@ from typing import Any
 from signoff.artifacts.abi import selector as text_selector
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract
+from signoff.deploy.immutables import Filled, runtime_at
 from signoff.deploy.manifest import (
     WRITE_COMMAND,
     Plan,
@@ -239,7 +240,8 @@ def _check_proofs(plan: Plan, out: _Findings) -> dict[int, bool | None]:
 
 def _check_codehashes(plan: Plan, resolved: Mapping[str, Contract | str], out: _Findings) -> dict[int, bool | None]:
     verdicts: dict[int, bool | None] = {}
-    wrong: dict[tuple[str, bytes], tuple[Contract, list[PlanRoute]]] = {}
+    wrong: dict[tuple[str, bytes, bytes], tuple[Contract, list[PlanRoute]]] = {}
+    filled: dict[tuple[str, bytes], Filled] = {}
     for route in plan.routes:
         facet = resolved[route.facet]
         if isinstance(facet, str):
@@ -262,36 +264,55 @@ def _check_codehashes(plan: Plan, resolved: Mapping[str, Contract | str], out: _
                 route,
             )
             continue
-        if facet.immutable_references:
+        expected, how = _expected_codehash(facet, route.address, filled)
+        if expected is None:
             verdicts[route.index] = None
             out.warning(
                 "codehashes",
                 facet.fqn,
-                f"{route.where}: {facet.fqn} has immutables, so its deployed codehash depends on values the "
-                "artifact does not hold; the plan's codehash was not compared with the artifact (PD-DSP's "
+                f"{route.where}: {facet.fqn} has immutables, and its deployed code at {checksum(route.address)} "
+                f"cannot be known from the artifact ({how}); the plan's codehash was not compared (PD-DSP's "
                 "apply-proofs checks it against the deployed code)",
             )
             continue
-        ok = route.codehash == runtime_codehash(facet)
+        ok = route.codehash == expected
         verdicts[route.index] = ok
         if not ok:
-            wrong.setdefault((route.facet, route.codehash), (facet, []))[1].append(route)
-    for (name, given), (facet, routes) in wrong.items():
-        expected = runtime_codehash(facet)
+            wrong.setdefault((route.facet, route.codehash, route.address), (facet, []))[1].append(route)
+    for (name, given, address), (facet, routes) in wrong.items():
+        expected, how = _expected_codehash(facet, address, filled)
         listed = ", ".join(f"routes[{r.index}] {r.signature}" for r in routes)
+        of = f"the runtime code of {facet.fqn}" + (f" as deployed at {checksum(address)} ({how})" if how else "")
         out.error(
             "codehashes",
             facet.fqn,
-            f"{name} ({listed}): codehash {hx(given)} is {_what_hash(given, facet)}; expected {hx(expected)}, "
-            f"keccak256 of the runtime code of {facet.fqn}. applyRoutes would revert with CodehashMismatch. "
-            "Next step: hash the deployed (runtime) code, i.e. the artifact's deployedBytecode, or regenerate "
-            f"the plan (`{WRITE_COMMAND}`)",
+            f"{name} ({listed}): codehash {hx(given)} is {_what_hash(given, facet)}; expected {hx(expected or b'')}, "
+            f"keccak256 of {of}. applyRoutes would revert with CodehashMismatch. "
+            "Next step: hash the deployed (runtime) code, i.e. the artifact's deployedBytecode"
+            + (" with its immutables filled in" if how else "")
+            + f", or regenerate the plan (`{WRITE_COMMAND}`)",
             *routes,
         )
     return verdicts
 
 
+def _expected_codehash(
+    facet: Contract, address: bytes, filled: dict[tuple[str, bytes], Filled]
+) -> tuple[bytes | None, str]:
+    """keccak256 of the facet's runtime code at ``address`` and, for a facet with immutables, how they were
+    filled (or why they cannot be: then None)."""
+    if not facet.immutable_references:
+        return runtime_codehash(facet), ""
+    key = (facet.fqn, address)
+    if key not in filled:
+        filled[key] = runtime_at(facet, address)
+    found = filled[key]
+    return (None if found.code is None else keccak256(found.code)), found.reason
+
+
 def _what_hash(value: bytes, facet: Contract) -> str:
+    if facet.immutable_references and value == runtime_codehash(facet):
+        return "keccak256 of the artifact's runtime code with its immutables left as zeros, not as deployed"
     if value == bytes(32):
         return "a placeholder (all zero), not a codehash"
     if len(set(value)) <= 4:
