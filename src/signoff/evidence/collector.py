@@ -201,6 +201,8 @@ TABLES: dict[str, TableSpec] = {
             ("rebuilt_root", "Rebuilt root"),
             ("routes", "Routes"),
             ("facet_selectors", "Facet selectors"),
+            ("covers", "Covers"),
+            ("hashing", "Hashing"),
             ("verdict", "Verdict"),
         ),
         "dispatcher",

@@ -81,6 +81,7 @@ PD_TABLES: dict[str, TableSpec] = {
             ("succeeded", "Succeeded"),
             ("listed", "Listed public"),
             ("calldata", "Calldata that succeeded"),
+            ("effect", "Sent in a snapshot, it"),
             VERDICT,
         ),
         "function",
