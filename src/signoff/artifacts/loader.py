@@ -16,6 +16,7 @@ large, are parsed only when a check asks for compiler settings or immutable refe
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import json
 import os
@@ -420,7 +421,7 @@ class _Reader:
     def _load_json_cached(self, path: Path) -> Any:
         if path not in self._json_cache and path not in self._json_errors:
             try:
-                self._json_cache[path] = json.loads(path.read_bytes())
+                self._json_cache[path] = _parse_large(path.read_bytes())
             except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
                 self._json_errors[path] = (
                     f"{path}: build-info cannot be read ({exc}); the file is truncated or corrupted. "
@@ -670,3 +671,17 @@ def _metadata_settings(metadata: Any, origin: str) -> CompilerSettings | None:
     version = compiler.get("version") if isinstance(compiler, dict) else None
     settings = metadata.get("settings", {})
     return _settings(version, settings if isinstance(settings, dict) else {}, origin)
+
+
+def _parse_large(raw: bytes) -> Any:
+    """A build-info's JSON (tens of MB, millions of objects): parsed with the collector off, then frozen, so
+    no later collection walks it again (it lives as long as the session)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        parsed = json.loads(raw)
+    finally:
+        if enabled:
+            gc.enable()
+    gc.freeze()
+    return parsed

@@ -113,25 +113,23 @@ class AstIndex:
                 self._contents[name] = content.encode()
         self.nodes: dict[int, Mapping[str, Any]] = {}
         self.container: dict[int, int | None] = {}  # node id -> enclosing ContractDefinition id
+        self._summaries: dict[int, tuple[dict[int, SourceLiteral], tuple[int, ...], list[str]]] = {}
         for ast in self.asts.values():
             self._index(ast)
 
-    def _index(self, root: Mapping[str, Any]) -> None:
-        stack: list[tuple[Any, int | None]] = [(root, None)]
-        while stack:
-            node, owner = stack.pop()
-            if isinstance(node, list):
-                stack.extend((child, owner) for child in node)
+    def _index(self, unit: Mapping[str, Any]) -> None:
+        """The declarations a scan can start from or reach: top-level ones and contract members. Nothing in a
+        function body is indexed (a local or a parameter is never constant, so never inlined)."""
+        for node in unit.get("nodes", []):
+            if type(node) is not dict or type(node.get("id")) is not int:
                 continue
-            if not isinstance(node, Mapping):
-                continue
-            node_id = node.get("id")
-            if isinstance(node_id, int) and "nodeType" in node:
-                self.nodes[node_id] = node
-                self.container[node_id] = owner
-                if node["nodeType"] == "ContractDefinition":
-                    owner = node_id
-            stack.extend((child, owner) for child in node.values() if isinstance(child, (Mapping, list)))
+            self.nodes[node["id"]] = node
+            self.container[node["id"]] = None
+            if node.get("nodeType") == "ContractDefinition":
+                for member in node.get("nodes", []):
+                    if type(member) is dict and type(member.get("id")) is int:
+                        self.nodes[member["id"]] = member
+                        self.container[member["id"]] = node["id"]
 
     def scan(self, source: str, name: str) -> AstScan | str:
         """The literals ``source:name`` compiles in, or why the AST cannot tell."""
@@ -159,15 +157,29 @@ class AstIndex:
             if root_id in scanned:
                 continue
             scanned.add(root_id)
+            literals_in, refs, root_files = self._summary(root_id)
+            files.update(root_files)
+            found.update(literals_in)
+            queue.extend(ref for ref in refs if ref not in scanned and self._inlined(ref, inside))
+        literals = tuple(sorted(found.values(), key=lambda lit: (lit.location, lit.text)))
+        return AstScan(literals, len(scanned), tuple(sorted(files)))
+
+    def _summary(self, root_id: int) -> tuple[dict[int, SourceLiteral], tuple[int, ...], list[str]]:
+        """The literals under one declaration, the declarations it references and its file: walked once per
+        build-info, however many contracts share it (a base, a library function, a constant)."""
+        cached = self._summaries.get(root_id)
+        if cached is None:
             root = self.nodes[root_id]
-            files.update(self._file_of(root))
+            found: dict[int, SourceLiteral] = {}
+            refs: list[int] = []
             for node in _walk(root):
                 self._literal(node, found)
                 ref = node.get("referencedDeclaration")
-                if isinstance(ref, int) and ref not in scanned and self._inlined(ref, inside):
-                    queue.append(ref)
-        literals = tuple(sorted(found.values(), key=lambda lit: (lit.location, lit.text)))
-        return AstScan(literals, len(scanned), tuple(sorted(files)))
+                if type(ref) is int:
+                    refs.append(ref)
+            cached = (found, tuple(dict.fromkeys(refs)), self._file_of(root))
+            self._summaries[root_id] = cached
+        return cached
 
     def _inlined(self, ref: int, inside: set[int]) -> bool:
         """Whether a referenced declaration's code or value ends up in this contract's bytecode."""
@@ -237,14 +249,15 @@ class AstIndex:
 
 
 def _walk(root: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every object under ``root`` (JSON: dicts and lists only), depth first."""
     stack: list[Any] = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, list):
+        if type(node) is list:
             stack.extend(reversed(node))
-        elif isinstance(node, Mapping):
+        elif type(node) is dict:
             yield node
-            stack.extend(child for child in node.values() if isinstance(child, (Mapping, list)))
+            stack.extend(child for child in node.values() if type(child) is dict or type(child) is list)
 
 
 def _type(node: Mapping[str, Any]) -> str:
