@@ -1,6 +1,7 @@
 """PF-SEL speed: one generated diamond of 1,000 facets and 10,000 facet selectors.
 
     python bench/bench_selectors.py [--facets 1000] [--per-facet 10] [--repeat 7]
+    python bench/bench_selectors.py --run [--slither PATH]   # the whole `pytest -m selectors`, side by side
 
 Builds, from one seeded ``random.Random``, a dispatcher (40 functions), a router in front of
 it (15 functions, 3 shared with the dispatcher as in the reference) and the facets, with ABI
@@ -13,17 +14,30 @@ cross-checked, grouped N-way, routing table built): the first (cold) call, then 
 the median of the repeats; then the same through the public one-hash-object-per-signature
 path, for comparison; then turning the routing table into evidence rows. The budget is 0.1 s
 for the analysis; it is printed here and never asserted in a test.
+
+With ``--run`` the same diamond is written as a Hardhat project (one artifact per contract, a
+signoff.toml with its ``[[diamonds]]`` entry) and the whole command a user types, ``pytest -m
+selectors``, is timed as a fresh subprocess (bytecode cache on, one warm-up), side by side with
+slither-check-upgradeability's function-id-collision check of one proxy/implementation pair on the
+reference (``fixtures/reference``: ManifestDispatcher and PingFacet, read from its Hardhat
+build-info with ``--hardhat-ignore-compile``) when slither is installed (``--slither PATH`` or on PATH).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from signoff.artifacts.abi import selector, signature
@@ -115,16 +129,111 @@ def _report(label: str, timings: list[float]) -> None:
     )
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_project(root: Path, dispatcher: sel.Member, facets: list[sel.Member], router: sel.Member) -> Path:
+    """The diamond as Hardhat artifacts (code present, so every contract is deployable) and a signoff.toml."""
+    for member in (dispatcher, router, *facets):
+        source, name = member.contract.rsplit(":", 1)
+        folder = root / "artifacts" / source
+        folder.mkdir(parents=True, exist_ok=True)
+        artifact = {
+            "_format": "hh-sol-artifact-1",
+            "contractName": name,
+            "sourceName": source,
+            "abi": list(member.abi),
+            "bytecode": "0x6080604052348015600e575f80fd5b50",
+            "deployedBytecode": "0x6080604052348015600e575f80fd5b50",
+            "linkReferences": {},
+            "deployedLinkReferences": {},
+        }
+        (folder / f"{name}.json").write_text(json.dumps(artifact))
+    facet_names = ", ".join(f'"{m.contract.rsplit(":", 1)[1]}"' for m in facets)
+    (root / "signoff.toml").write_text(
+        '[target]\nname = "generated diamond"\nartifacts = "artifacts"\n\n[[diamonds]]\ndispatcher = "Dispatcher"\n'
+        f'router = "Router"\nfacets = [{facet_names}]\n'
+    )
+    (root / "pytest.ini").write_text("[pytest]\nsignoff_target = signoff.toml\nsignoff_reports = none\n")
+    return root
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], repeat: int) -> list[float]:
+    subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)  # warm-up
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def run_side_by_side(
+    args: argparse.Namespace, dispatcher: sel.Member, facets: list[sel.Member], router: sel.Member
+) -> int:
+    with tempfile.TemporaryDirectory(prefix="signoff-bench-sel-") as work:
+        project = write_project(Path(work) / "project", dispatcher, facets, router)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(Path(work) / "pycache")
+        check = subprocess.run(
+            [sys.executable, "-m", "pytest", "-m", "selectors", "-q", "-p", "no:cacheprovider"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        summary = [
+            line for line in check.stdout.splitlines() if " in " in line and ("passed" in line or "failed" in line)
+        ]
+        print(f"pytest -m selectors exit {check.returncode}: {summary[-1] if summary else check.stdout[-400:]}")
+        ours = timed(
+            [sys.executable, "-m", "pytest", "-m", "selectors", "-q", "-p", "no:cacheprovider"],
+            project,
+            env,
+            args.repeat,
+        )
+        version = timed([sys.executable, "-m", "pytest", "--version"], project, env, args.repeat)
+        rows = [
+            ("`pytest --version` (no plugin loads)", version),
+            (f"`pytest -m selectors`, {len(facets):,} facets", ours),
+        ]
+        slither = args.slither or shutil.which("slither-check-upgradeability")
+        if slither:
+            reference = Path(work) / "reference"
+            shutil.copytree(REPO / "fixtures" / "reference", reference)
+            (reference / "hardhat.config.js").write_text('module.exports = { solidity: "0.8.30" };\n')
+            modules = reference / "node_modules" / "@openzeppelin"
+            modules.mkdir(parents=True)
+            shutil.copytree(REPO / "node_modules" / "@openzeppelin" / "contracts", modules / "contracts")
+            command = [slither, ".", "PingFacet", "--proxy-name", "ManifestDispatcher", "--hardhat-ignore-compile"]
+            rows.append(
+                ("slither-check-upgradeability, one facet/proxy pair", timed(command, reference, env, args.repeat))
+            )
+        print(f"\nside by side, {args.repeat} runs each, load average {os.getloadavg()[0]:.2f}\n")
+        print("| command | best s | median s |")
+        print("|---|---|---|")
+        for label, times in rows:
+            print(f"| {label} | {min(times):.3f} | {statistics.median(times):.3f} |")
+        if not slither:
+            print("\nslither-check-upgradeability is not installed: pass --slither PATH")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--facets", type=int, default=1000)
     parser.add_argument("--per-facet", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--run", action="store_true", help="time the whole pytest -m selectors, side by side")
+    parser.add_argument("--slither", help="slither-check-upgradeability to compare with (default: on PATH)")
     args = parser.parse_args()
 
     dispatcher, facets, router = generate(args.facets, args.per_facet)
     count = sum(1 for f in facets for e in f.abi if e["type"] == "function")
     print(f"diamond: {len(facets):,} facets, {count:,} facet selectors, a dispatcher and a router in front")
+    if args.run:
+        return run_side_by_side(args, dispatcher, facets, router)
 
     def analyse() -> sel.DiamondResult:
         return sel.check_diamond("diamond Dispatcher", dispatcher, facets, router)

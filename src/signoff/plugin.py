@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -287,6 +288,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _add_bundled_suites(config)  # on xdist workers too: they collect from their own args
     if hasattr(config, "workerinput"):
         return
+    _group_shared_setups(config)
     json_path = _configure_reports(config, settings)
     collector = EvidenceCollector(
         json_path=json_path,
@@ -514,6 +516,43 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         state.aborted = redact(message)
         if collector is not None:
             collector.aborted = state.aborted
+
+
+# xdist: the checks that share one expensive session setup (a rehearsal chain, a started broker and its
+# database, a scratch PostgreSQL) run on one worker, so it is built once, not once per worker.
+_SHARED_SETUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("signoff-broker", frozenset({"pou_session", "pou_broker", "pou_server", "pou_scratch"})),
+    ("signoff-chain", frozenset({"chain", "deployed_system", "drill_chain", "control_plane"})),
+    ("signoff-database", frozenset({"scratch_server", "service"})),
+)
+
+
+def _group_shared_setups(config: pytest.Config) -> None:
+    """A gate run with ``-n`` (a ``-m`` naming signoff's checks, xdist's default distribution): distribute by
+    group, so :func:`pytest_collection_modifyitems`'s groups reach one worker each. Other runs are left alone."""
+    markexpr = str(config.option.markexpr or "")
+    if getattr(config.option, "dist", "no") != "load" or not markexpr:
+        return
+    names = {name for name, _ in markers.MARKERS}
+    if any(word in names for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", markexpr)):
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    suite_module: dict[Path, bool] = {}  # a module of signoff's suites (it declares CHECK_ID)
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        group = next((name for name, needs in _SHARED_SETUPS if fixtures & needs), None)
+        if group is None:
+            continue
+        path = Path(str(item.path))
+        if path not in suite_module:
+            suite_module[path] = markers.marks_in_source(path) is not None
+        if suite_module[path]:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
