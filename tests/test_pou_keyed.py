@@ -150,3 +150,14 @@ def test_an_extension_substitute_lets_the_schema_apply(run_suite, tmp_path) -> N
     target = _keyed_copy(tmp_path, f'\n[pou.extension_substitutes]\n"uuid-ossp" = "{substitute}"\n')
     run: SuiteRun = run_suite("-m", "pou_api", target=target)
     assert run.result.ret == 0, run.output
+
+
+def test_with_n_2_the_broker_is_started_once_by_the_worker_that_runs_its_checks(run_suite) -> None:
+    """xdist: the e2e_pou checks share one started broker (an xdist group), so one worker starts it, and the
+    checks that need no setup are spread over both workers."""
+    run: SuiteRun = run_suite(
+        "-m", "(e2e_pou and not quorum) or eip170", "-n", "2", target=KEYED / "signoff.toml"
+    )
+    assert run.result.ret == 0, run.output
+    logs = sorted(p.name for p in run.reports.glob("eth-tester-pou-broker-*.log"))
+    assert len(logs) == 1 and logs[0].startswith("eth-tester-pou-broker-gw"), logs

@@ -518,41 +518,51 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             collector.aborted = state.aborted
 
 
-# xdist: the checks that share one expensive session setup (a rehearsal chain, a started broker and its
-# database, a scratch PostgreSQL) run on one worker, so it is built once, not once per worker.
-_SHARED_SETUPS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("signoff-broker", frozenset({"pou_session", "pou_broker", "pou_server", "pou_scratch"})),
-    ("signoff-chain", frozenset({"chain", "deployed_system", "drill_chain", "control_plane"})),
-    ("signoff-database", frozenset({"scratch_server", "service"})),
+GROUPED_KEY = pytest.StashKey[bool]()  # a gate run under -n: scheduled by shared setup
+
+# xdist: the checks that share one expensive session setup (a rehearsal chain; a started broker and its
+# database) run on one worker, so it is built once, not once per worker. By suite folder, as collected
+# (a check may ask for its setup through request.getfixturevalue, which no static reading sees).
+_SHARED_SETUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("signoff-broker", ("e2e_pou/",)),
+    ("signoff-chain", ("postdeploy/", "e2e_flows/", "preflight/test_pf_reh.py")),
 )
 
 
+def shared_setup_of(nodeid: str) -> str | None:
+    """The shared-setup group of a suite check's node id (``suites/e2e_pou/test_pu_api.py::...``), or None."""
+    path = nodeid.split("::", 1)[0].replace("\\", "/")
+    if "suites/" not in path:
+        return None
+    inside = path.rsplit("suites/", 1)[1]
+    return next((group for group, prefixes in _SHARED_SETUPS if inside.startswith(prefixes)), None)
+
+
 def _group_shared_setups(config: pytest.Config) -> None:
-    """A gate run with ``-n`` (a ``-m`` naming signoff's checks, xdist's default distribution): distribute by
-    group, so :func:`pytest_collection_modifyitems`'s groups reach one worker each. Other runs are left alone."""
+    """A gate run with ``-n`` (a ``-m`` naming signoff's checks, xdist's default distribution): schedule by
+    shared setup (:func:`pytest_xdist_make_scheduler`). Other runs, the self-tests among them, are left alone."""
     markexpr = str(config.option.markexpr or "")
     if getattr(config.option, "dist", "no") != "load" or not markexpr:
         return
     names = {name for name, _ in markers.MARKERS}
     if any(word in names for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", markexpr)):
-        config.option.dist = "loadgroup"
+        config.stash[GROUPED_KEY] = True
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if getattr(config.option, "dist", "no") != "loadgroup":
-        return
-    suite_module: dict[Path, bool] = {}  # a module of signoff's suites (it declares CHECK_ID)
-    for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        group = next((name for name, needs in _SHARED_SETUPS if fixtures & needs), None)
-        if group is None:
-            continue
-        path = Path(str(item.path))
-        if path not in suite_module:
-            suite_module[path] = markers.marks_in_source(path) is not None
-        if suite_module[path]:
-            item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scope scheduling with one scope per shared setup, and every other check its own scope.
+    (xdist's ``loadgroup`` cannot do this under pytest 9: it renames ``item._nodeid``, which no longer
+    changes the node id.)"""
+    if not config.stash.get(GROUPED_KEY, False):
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class SharedSetupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_setup_of(nodeid) or nodeid
+
+    return SharedSetupScheduling(config, log)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
