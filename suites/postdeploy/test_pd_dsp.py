@@ -5,6 +5,8 @@ chain (and runs on live networks); the other aspects are drills that send govern
 transactions on the rehearsal chain or a fork, undone after each test.
 """
 
+from typing import Any
+
 import pytest
 
 from signoff.deploy.system import DeployedSystem
@@ -21,6 +23,9 @@ pytestmark = [pytest.mark.postdeploy, pytest.mark.dispatcher]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "diamond" in metafunc.fixturenames:
+        diamonds = list(settings_of(metafunc.config).target.diamonds)
+        metafunc.parametrize("diamond", diamonds or [None], ids=[d.dispatcher for d in diamonds] or ["not-configured"])
     if "aspect" in metafunc.fixturenames:
         settings = settings_of(metafunc.config)
         values = [
@@ -29,22 +34,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ]
         if settings.target.manifest is None:
             values = [pytest.param(None, id="not-configured")]
-        elif _interface_problem(settings) is not None:  # said once, not once per aspect
+        elif dsp.interface_problem(settings) is not None:  # said once, not once per aspect
             values = [pytest.param("interface", id="interface")]
         metafunc.parametrize("aspect", values)
-
-
-def _interface_problem(settings: SessionSettings) -> str | None:
-    """Why the [manifest] dispatcher's lifecycle interface cannot be used, from its artifact's ABI."""
-    from signoff.deploy.lifecycle import detect
-
-    manifest = settings.target.manifest
-    assert manifest is not None
-    try:
-        contract = settings.artifacts.resolve(manifest.dispatcher)
-        return detect(manifest.dispatcher, contract.abi, manifest.interface).not_applicable()
-    except (SignoffError, LookupError) as exc:
-        return f"error: {exc}"
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +62,7 @@ def test_pd_dsp(
             'one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
         )
     if aspect == "interface":
-        problem = _interface_problem(signoff_settings) or ""
+        problem = dsp.interface_problem(signoff_settings) or ""
         if problem.startswith("error: "):
             pytest.fail(redact(problem.removeprefix("error: ")), pytrace=False)
         not_applicable(f"PD-DSP drives the dispatcher's manifest lifecycle, but {problem}")
@@ -100,3 +92,63 @@ def test_pd_dsp(
     for name, value in result.data.items():
         evidence.attach(name, value)
     evidence.check(result.findings)
+
+
+def test_pd_dsp_declared_routes(
+    diamond: Any, signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence
+) -> None:
+    """Every function of every [[diamonds]] facet routes to that facet's deployed address (the route view),
+    and the EIP-2535 loupe lists nothing else: a plain diamond's routes, or a manifest dispatcher's."""
+    from signoff.deploy.lifecycle import detect
+    from signoff.postdeploy import routes
+
+    if diamond is None:
+        not_applicable(
+            f"no [[diamonds]] in {signoff_settings.target.path}: there is no dispatcher whose routes to compare. "
+            'To check one, add [[diamonds]] dispatcher = "<Name>" and facets = [...]'
+        )
+    system: DeployedSystem = request.getfixturevalue("deployed_system")
+    name = signoff_settings.artifacts.resolve(diamond.dispatcher).name
+    if name not in system.addresses:
+        not_applicable(f"{name} ([[diamonds]] dispatcher) is not deployed on {system.network}: no routes to read")
+    manifest = signoff_settings.target.manifest
+    mapping = manifest.interface if manifest is not None and manifest.dispatcher == diamond.dispatcher else {}
+    abi = system.abi_of(name)
+    lifecycle = detect(name, abi, mapping)
+    route_view, loupe = lifecycle.function("route_of"), lifecycle.function("loupe")
+    if route_view is None:
+        not_applicable(
+            f"{name} has no route view (facetAddress(bytes4), routeOf(bytes4) ...), with its facets' functions, so "
+            'the routes cannot be read. Map one with [manifest.interface] route_of = "yourView(bytes4)"'
+        )
+    chain = request.getfixturevalue("chain")
+    routed = system.routed.get(name, {})
+    read = _reader(chain.w3, system.addresses[name], abi)
+    result = routes.check_declared_routes(
+        name,
+        {facet: [e for e in entries if e.get("type", "function") == "function"] for facet, entries in routed.items()},
+        system.addresses,
+        route_view,
+        loupe,
+        read,
+        system.name_of,
+    )
+    for row in result.rows:
+        evidence.row("PD-DSP-routes", row)
+    evidence.attach("route_view", route_view)
+    evidence.attach("loupe", loupe or "not present: routes beyond [[diamonds]] cannot be listed")
+    evidence.check(result.findings)
+
+
+def _reader(w3: Any, address: str, abi: Any) -> Any:
+    from eth_utils.address import to_checksum_address
+
+    contract = w3.eth.contract(address=to_checksum_address(address), abi=list(abi))
+
+    def read(function: str, args: Any) -> Any:
+        try:
+            return contract.get_function_by_signature(function)(*args).call()
+        except Exception as exc:  # a view that reverts or is not there: the dispatcher is not that shape
+            raise SignoffError(f"{address}.{function} could not be read: {exc}") from None
+
+    return read

@@ -45,6 +45,11 @@ def test_pd_gas(workflow: bool, signoff_settings: SessionSettings, request: pyte
             f"no [manifest] in {signoff_settings.target.path}: PD-GAS measures a Merkle-manifest dispatcher's "
             'workflow. To check one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
         )
+    problem = dsp.interface_problem(signoff_settings)
+    if problem is not None and problem.startswith("error: "):
+        pytest.fail(redact(problem.removeprefix("error: ")), pytrace=False)
+    if problem is not None:
+        not_applicable(f"PD-GAS measures the dispatcher's manifest lifecycle, but {problem}")
     budgets = signoff_settings.postdeploy.gas if signoff_settings.postdeploy else GasBudgets()
     command = gas.UPDATE_COMMAND.format(target=_shown_target(signoff_settings))
     system: DeployedSystem = request.getfixturevalue("deployed_system")

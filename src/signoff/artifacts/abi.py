@@ -135,10 +135,15 @@ def split_types(params: str) -> list[str]:
 
 
 def abi_value(abi_type: str, value: Any) -> Any:
-    """A TOML value as eth_abi wants it: ``"0x.."`` -> bytes for bytes types, lists element-wise."""
+    """A TOML value as eth_abi wants it: ``"0x.."`` -> bytes for bytes types, lists element-wise, a struct
+    (a TOML array of its fields, in order) field by field."""
     if abi_type.endswith("]"):
         inner = abi_type[: abi_type.rindex("[")]
         return [abi_value(inner, item) for item in value] if isinstance(value, list | tuple) else value
+    if abi_type.startswith("(") and isinstance(value, list | tuple):  # a struct, written as a TOML array
+        fields = split_types(abi_type[1:-1])
+        fit = len(fields) == len(value)
+        return tuple(abi_value(t, v) for t, v in zip(fields, value, strict=True)) if fit else value
     if abi_type.startswith("bytes") and isinstance(value, str) and value.startswith("0x"):
         return bytes.fromhex(value[2:])
     if abi_type == "address" and isinstance(value, str) and value.startswith("0x"):

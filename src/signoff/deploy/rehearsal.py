@@ -36,7 +36,7 @@ from signoff.deploy.plan import (
     WaitStep,
     describe,
 )
-from signoff.deploy.system import REHEARSAL, DeployedSystem, SafeInfo, StepRecord
+from signoff.deploy.system import REHEARSAL, DeployedSystem, SafeInfo, StepRecord, attach_routes
 from signoff.errors import ChainError, ConfigError
 from signoff.target import Target
 
@@ -419,6 +419,7 @@ def rehearse(
             elif isinstance(step, DeployStep):
                 record = _deploy_step(operator, step, sender, target, artifacts, builds)
             elif isinstance(step, CallStep):
+                attach_routes(system, target.diamonds, artifacts)  # a routed function, called at its dispatcher
                 record = _call_step(operator, step, sender)
             elif isinstance(step, WaitStep):
                 record = _wait_step(operator, step)
@@ -608,12 +609,12 @@ def _artifact(artifacts: ArtifactSet, name: str, step: Step) -> Contract:
 
 
 def _abi_of(system: DeployedSystem, name: str) -> Sequence[Mapping[str, Any]]:
-    contract = system.artifacts.get(name)
-    if contract is None:
+    """Its ABI and, for a [[diamonds]] dispatcher, its facets' functions (called at its address)."""
+    if system.artifacts.get(name) is None:
         raise ConfigError(
             f"{name} was not deployed by an earlier step, so its ABI is unknown. Next step: deploy it first"
         )
-    return contract.abi
+    return system.abi_of(name)
 
 
 def _encode_constructor(w3: Web3, contract: Contract, args: Sequence[Any], step: Step) -> bytes:

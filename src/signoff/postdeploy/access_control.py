@@ -194,6 +194,33 @@ def constant_sweep(entry: Mapping[str, Any], constants: Constants, caller: str) 
     return calls
 
 
+def baseline_calls(entry: Mapping[str, Any], caller: str) -> list[tuple[Any, ...]]:
+    """Two calls every function gets, whatever hypothesis draws: every value zero or empty (address 0, no
+    array elements, empty bytes: ``diamondCut([], address(0), "")`` is how an open cut is taken), and the
+    caller for each address with the other values plain."""
+    types = input_types(entry)
+    zero, plain = tuple(_zero(t) for t in types), tuple(_plain(t, caller) for t in types)
+    return [zero] if zero == plain else [zero, plain]
+
+
+def _zero(abi_type: str) -> Any:
+    """The zero value of ``abi_type``: 0, false, address 0, empty bytes and arrays, zeroed fixed arrays."""
+    fixed = re.fullmatch(r"bytes(\d+)", abi_type)
+    simple: dict[str, Any] = {"address": ZERO_ADDRESS, "bool": False, "string": "", "bytes": b""}
+    if abi_type in simple:
+        value = simple[abi_type]
+    elif fixed:
+        value = bytes(int(fixed.group(1)))
+    elif abi_type.endswith("]"):
+        length = abi_type[abi_type.rindex("[") + 1 : -1]
+        value = [_zero(abi_type[: abi_type.rindex("[")])] * (int(length) if length else 0)
+    elif abi_type.startswith("("):
+        value = tuple(_zero(t) for t in split_types(abi_type[1:-1]))
+    else:  # integers
+        value = 0
+    return value
+
+
 def _plain(abi_type: str, caller: str) -> Any:
     """A harmless value of ``abi_type`` (the caller for an address)."""
     simple: dict[str, Any] = {"address": caller, "bool": True, "string": "", "bytes": b""}
@@ -446,7 +473,8 @@ def discover(
                 else f"{target.name}.{signature(entry)} through {target.via}"
             )
             drawn = draw_examples(call_strategy(entry, bias, with_value=True), examples)
-            swept = [(args, 0) for args in constant_sweep(entry, constants or Constants(), outsider)]
+            fixed = [*baseline_calls(entry, outsider), *constant_sweep(entry, constants or Constants(), outsider)]
+            swept = [(args, 0) for args in fixed]
             tried = list(dict.fromkeys((calldata(entry, args), value) for args, value in [*drawn, *swept]))
             succeeded: list[tuple[bytes, int]] = []
             for data, value in tried:

@@ -28,7 +28,7 @@ from signoff.artifacts.abi import signature as abi_signature
 from signoff.artifacts.hashing import keccak256
 from signoff.deploy.lifecycle import Lifecycle, apply_values, commit_values, detect
 from signoff.deploy.manifest import Plan, PlanRoute, assemble, checksum, hx
-from signoff.errors import ChainError, ConfigError
+from signoff.errors import ChainError, ConfigError, SignoffError
 from signoff.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -909,6 +909,19 @@ def drill_no_early_routes(op: Operator, ctx: DispatcherContext, system: Deployed
 
 def _address_bytes(address: str) -> bytes:
     return bytes.fromhex(address[2:])
+
+
+def interface_problem(settings: SessionSettings) -> str | None:
+    """Why the [manifest] dispatcher's lifecycle interface cannot be used, from its artifact's ABI (its
+    functions), or None; ``"error: ..."`` for a target that names what does not exist."""
+    manifest = settings.target.manifest
+    if manifest is None:
+        return None
+    try:
+        contract = settings.artifacts.resolve(manifest.dispatcher)
+        return detect(manifest.dispatcher, contract.abi, manifest.interface).not_applicable()
+    except (SignoffError, LookupError) as exc:
+        return f"error: {exc}"
 
 
 def load_context(settings: SessionSettings, system: DeployedSystem) -> DispatcherContext:

@@ -127,6 +127,18 @@ PD_TABLES: dict[str, TableSpec] = {
         (("aspect", "Aspect"), ("expected", "Expected"), ("observed", "Observed"), VERDICT),
         "order",
     ),
+    "PD-DSP-routes": TableSpec(
+        "PD-DSP: every [[diamonds]] facet function routed to its facet, nothing else routed",
+        (
+            ("dispatcher", "Dispatcher"),
+            ("selector", "Selector"),
+            ("function", "Function"),
+            ("expected", "Expected"),
+            ("observed", "Observed"),
+            VERDICT,
+        ),
+        "selector",
+    ),
     "PD-GAS": TableSpec(
         "PD-GAS: gas from receipts against budgets and the committed baseline",
         (
