@@ -378,7 +378,9 @@ def test_wrong_privileged_entries_fail_with_their_reason(run_suite, tmp_path: Pa
     assert re.fullmatch(
         r"could not prove ManifestDispatcher\.commitRoot is privileged: the rightful role's call as @Governance "
         r"\(0x[0-9a-fA-F]{40}\) reverted with BadEpoch\(2, 5\) \(the configured args; calldata 0x00ebb5f0[0-9a-f]+\), "
-        r"so an outsider's revert would prove nothing\. Next step: give args = \[<bytes32>, <uint64>\] in the "
+        r"so an outsider's revert would prove nothing\. Next step: if @Governance \(0x[0-9a-fA-F]{40}\) does not hold "
+        r"the right, correct role \(or grant it\); if the function does not answer at ManifestDispatcher, route it or "
+        r"name the contract that answers it; otherwise give args = \[<bytes32>, <uint64>\] in the "
         r"\[\[postdeploy\.privileged\]\] entry for ManifestDispatcher\.commitRoot with values the role can call at "
         r"this state",
         commit,

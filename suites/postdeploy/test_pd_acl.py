@@ -95,6 +95,7 @@ def test_pd_acl_privileged(
         args=args,
         examples=signoff_settings.postdeploy.discovery_examples,
         addresses=context.addresses,
+        routed_by=system.dispatcher_of(privileged.function.contract),
     )
     evidence.row("PD-ACL", result.row)
     evidence.attach("calldata", "0x" + result.calldata.hex())

@@ -54,12 +54,15 @@ def test_pd_emg_pause(pause_index: int | None, signoff_settings: SessionSettings
             'blocked = "<a function the pause must stop>"'
         )
     drill = request.getfixturevalue("drill")
+    problem = ""
     try:
         report = emg.run_pause_drill(
             drill, postdeploy.emergency[pause_index], index=pause_index, governance=postdeploy.governance
         )
     except SignoffError as exc:
-        evidence.check([Finding(CHECK_ID, postdeploy.emergency[pause_index].contract, "error", str(exc))])
+        problem = str(exc)
+    if problem:  # outside the except: the failure carries no chained traceback
+        evidence.check([Finding(CHECK_ID, postdeploy.emergency[pause_index].contract, "error", problem)])
         return
     _record(evidence, report)
 
@@ -74,11 +77,14 @@ def test_pd_emg_rotation(rotation_index: int | None, signoff_settings: SessionSe
         )
     drill = request.getfixturevalue("drill")
     rotation = postdeploy.rotation[rotation_index]
+    problem = ""
     try:
         report = emg.run_rotation_drill(
             drill, rotation, index=len(postdeploy.emergency) + rotation_index, governance=postdeploy.governance
         )
     except SignoffError as exc:
-        evidence.check([Finding(CHECK_ID, rotation.contract, "error", str(exc))])
+        problem = str(exc)
+    if problem:  # outside the except: the failure carries no chained traceback
+        evidence.check([Finding(CHECK_ID, rotation.contract, "error", problem)])
         return
     _record(evidence, report)

@@ -51,7 +51,7 @@ def test_pd_wire(
             reader,
             wiring.getter,
             address=address,
-            abi=artifact.abi if artifact is not None else None,
+            abi=system.abi_of(wiring.getter.contract) if artifact is not None else None,  # routed getters too
             expected=expected,
             label=system.name_of,
         )

@@ -289,8 +289,8 @@ class Evidence:
             if finding.severity == "warning":
                 warnings.warn(SignoffWarning(redact(finding.message)), stacklevel=2)
         errors = [f.message for f in found if f.is_error]
-        if errors:
-            pytest.fail(redact("\n".join(errors)), pytrace=False)
+        if errors:  # never chained to an exception being handled: the findings say everything
+            raise pytest.fail.Exception(redact("\n".join(errors)), pytrace=False) from None
 
     def payload(self) -> dict[str, Any]:
         return {

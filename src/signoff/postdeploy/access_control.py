@@ -386,8 +386,10 @@ def check_privileged(  # noqa: PLR0917 - every input is a distinct fact the verd
     args: Sequence[Any] | None,
     examples: int,
     addresses: Sequence[str],
+    routed_by: str | None = None,
 ) -> PrivilegedResult:
-    """The role's call must succeed and the outsider's identical call must revert."""
+    """The role's call must succeed and the outsider's identical call must revert. ``routed_by``: the
+    dispatcher that routes the function's contract (a facet named by its own name)."""
     name = str(probe.function)
     where = f"[[postdeploy.privileged]] function = {name!r}"
     row: dict[str, Any] = {"function": name, "role": role_label, "as_role": "", "as_outsider": "not tried"}
@@ -411,11 +413,20 @@ def check_privileged(  # noqa: PLR0917 - every input is a distinct fact the verd
     if not as_role.ok:
         tried = "the configured args" if args is not None else f"{len(candidates)} generated argument set(s)"
         row["verdict"] = "fail"
+        contract = probe.function.contract
+        routed = (
+            f"{contract} is a facet routed by {routed_by}: its storage there is what the guard reads, so name "
+            f'function = "{routed_by}.{entry["name"]}"; '
+            if routed_by
+            else ""
+        )
         message = (
             f"could not prove {name} is privileged: the rightful role's call as {role_label} reverted with "
             f"{simulator.decode(as_role.data)} ({tried}; calldata {_short(data)}), so an outsider's revert "
-            f"would prove nothing. Next step: give args = {args_template(entry)} in the "
-            f"[[postdeploy.privileged]] entry for {name} with values the role can call at this state"
+            f"would prove nothing. Next step: {routed}if {role_label} does not hold the right, correct role (or "
+            f"grant it); if the function does not answer at {target.shown}, route it or name the contract that "
+            f"answers it; otherwise give args = {args_template(entry)} in the [[postdeploy.privileged]] entry for "
+            f"{name} with values the role can call at this state"
         )
         return PrivilegedResult(row, (Finding(CHECK_ID, name, "error", message),), data)
 

@@ -434,6 +434,20 @@ def run_pause_drill(op: Operator, drill: PauseDrill, *, index: int, governance: 
                 "while paused (monitoring reads it)"
             ),
         )
+    if blocked is None:  # only the flag was read: say so, never a silent pass
+        order = report.base_order + len(report.steps) + 1
+        report.steps.append(
+            DrillStep(order, "pause", drill.contract, "a normal path while paused", "reverts", "not checked", True)
+        )
+        report.findings.append(
+            Finding(
+                CHECK_ID,
+                drill.contract,
+                "warning",
+                f"{label}: the pause drill read only {paused_text}; no normal path was shown to stop while paused. "
+                f'Next step: name one with blocked = "aFunction()" (and blocked_args) in {where}',
+            )
+        )
     if blocked is not None:
         text, data, value = blocked
         reason = acts.attempt(outsider, address, data, value)
@@ -505,7 +519,7 @@ def run_rotation_drill(
     probe_to = system.address(rotation.probe.contract, where=f"{where} probe")
     probe_fn = rotation.probe.signature or rotation.probe.function
     probe_args = system.resolve_args(rotation.probe_args, where=f"{where} probe_args")
-    probe_data = encode_call(probe_abi, probe_fn, probe_args, f"{where} probe")
+    probe_data = encode_call(probe_abi, probe_fn, probe_args, f"{where} probe (its arguments: probe_args)")
     probe_text = f"{rotation.probe.contract}.{_shown_call(probe_abi, probe_fn, where)}"
 
     def probe(step: str, sender: str, who: str, *, allowed: bool, finding: str) -> bool:
