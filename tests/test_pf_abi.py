@@ -68,7 +68,8 @@ def test_snapshot_is_canonical_sorted_and_stable() -> None:
     ]
     assert data["events"][0]["topic"].startswith("0x") and len(data["events"][0]["topic"]) == 66
     assert [e["signature"] for e in data["errors"]] == ["NotOwner(bytes32,address)"]
-    assert "constructor" not in first and "receive" not in first
+    assert "constructor" not in first
+    assert data["entry_points"] == {"receive": "payable"}  # how a call no function matches is answered
 
 
 def test_legacy_constant_and_payable_flags_become_state_mutability() -> None:
@@ -107,9 +108,10 @@ def test_a_changed_abi_fails_with_a_readable_diff() -> None:
     )
     assert result.status == "differs"
     assert [f.message for f in result.findings] == [
-        "contracts/R.sol:R: the ABI differs from its snapshot abi/R.json (1 added, 1 removed, 2 changed); expected "
+        "contracts/R.sol:R: the ABI differs from its snapshot abi/R.json (1 added, 2 removed, 2 changed); expected "
         "the committed interface, found:\n"
         "  + function transfer(bytes32 id, address to) nonpayable\n"
+        "  - receive() payable\n"
         "  - function remove(bytes32 id) nonpayable\n"
         "  ~ function lookup(bytes32): stateMutability view -> nonpayable\n"
         "  ~ event Registered(bytes32,address): inputs (bytes32 indexed id, address owner) -> "
@@ -117,7 +119,7 @@ def test_a_changed_abi_fails_with_a_readable_diff() -> None:
         "Next step: if the change is intended, run `pytest -m abi --signoff-update-snapshots`, review and commit "
         "abi/R.json; otherwise restore the interface in the contract"
     ]
-    assert result.row()["status"] == "differs: 1 added, 1 removed, 2 changed"
+    assert result.row()["status"] == "differs: 1 added, 2 removed, 2 changed"
     assert result.row()["verdict"] == "fail"
 
 
@@ -154,7 +156,7 @@ def test_update_reports_created_updated_and_unchanged() -> None:
     updated = shape.update_snapshot("contracts/R.sol:R", v2, shape.render_snapshot(v1), "abi/R.json")
     assert updated.status == "updated"
     assert updated.findings[0].message.splitlines()[:2] == [
-        "contracts/R.sol:R: snapshot abi/R.json updated (1 added, 1 removed, 2 changed); review and commit it:",
+        "contracts/R.sol:R: snapshot abi/R.json updated (1 added, 2 removed, 2 changed); review and commit it:",
         "  + function transfer(bytes32 id, address to) nonpayable",
     ]
     unchanged = shape.update_snapshot("contracts/R.sol:R", v2, shape.render_snapshot(v2), "abi/R.json")
@@ -448,3 +450,29 @@ def test_a_build_with_unique_names_passes_the_name_check(run_suite) -> None:
     run: SuiteRun = run_suite("-m", "abi")
     record = next(c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_pf_abi_unique_names"))
     assert record["outcome"] == "passed"
+
+
+def test_fallback_and_receive_are_compared_where_the_snapshot_records_them() -> None:
+    """A dispatcher's fallback is its whole routed interface: dropping receive() or making the fallback
+    non-payable is a change; a snapshot written before they were recorded only warns, never fails."""
+    fn = {"type": "function", "name": "f", "inputs": [], "outputs": [], "stateMutability": "view"}
+    with_both = [
+        fn,
+        {"type": "fallback", "stateMutability": "payable"},
+        {"type": "receive", "stateMutability": "payable"},
+    ]
+    recorded = shape.render_snapshot(shape.snapshot_of("c.sol:C", with_both))
+    assert (
+        shape.check_snapshot("c.sol:C", shape.snapshot_of("c.sol:C", with_both), recorded, "abi/C.json").findings == ()
+    )
+
+    changed = shape.snapshot_of("c.sol:C", [fn, {"type": "fallback", "stateMutability": "nonpayable"}])
+    result = shape.check_snapshot("c.sol:C", changed, recorded, "abi/C.json")
+    [finding] = result.findings
+    assert finding.is_error
+    assert "  - receive() payable" in finding.message and "  ~ fallback(): payable -> nonpayable" in finding.message
+
+    legacy = shape.render_snapshot(shape.snapshot_of("c.sol:C", [fn]))  # no entry points recorded
+    [note] = shape.check_snapshot("c.sol:C", shape.snapshot_of("c.sol:C", with_both), legacy, "abi/C.json").findings
+    assert note.severity == "warning"
+    assert "its fallback() payable, receive() payable are not in the snapshot abi/C.json" in note.message

@@ -33,6 +33,7 @@ UPDATE_OPTION = "--signoff-update-snapshots"
 
 Entry = dict[str, Any]
 Kind = Literal["function", "event", "error"]
+ENTRY_POINTS = "entry_points"  # {"fallback": mutability, "receive": "payable"}, where the contract has them
 _KINDS: tuple[tuple[Kind, str], ...] = (("function", "functions"), ("event", "events"), ("error", "errors"))
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -102,10 +103,15 @@ def duplicate_names(contracts: Iterable[tuple[str, str, bool]]) -> list[Finding]
 def snapshot_of(contract: str, abi: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The canonical snapshot of ``abi`` (raises :class:`SnapshotError` on a malformed entry)."""
     groups: dict[str, dict[str, Entry]] = {plural: {} for _, plural in _KINDS}
+    entry_points: dict[str, str] = {}
     for position, item in enumerate(abi):
         kind = item.get("type", "function")
         plural = dict(_KINDS).get(kind)
-        if plural is None:  # constructor, fallback, receive
+        if kind in ("fallback", "receive"):  # how a call no function matches is answered
+            legacy = "payable" if item.get("payable") else "nonpayable"
+            entry_points[kind] = str(item.get("stateMutability") or legacy)
+            continue
+        if plural is None:  # the constructor
             continue
         try:
             entry = _entry(kind, item)
@@ -114,11 +120,14 @@ def snapshot_of(contract: str, abi: Iterable[Mapping[str, Any]]) -> dict[str, An
                 f"ABI entry #{position} ({kind}) has no usable name or parameter types ({type(exc).__name__}: {exc})"
             ) from None
         groups[plural][entry["signature"]] = entry
-    return {
+    snapshot: dict[str, Any] = {
         "schema": SCHEMA,
         "contract": contract,
         **{plural: [groups[plural][key] for key in sorted(groups[plural])] for plural in groups},
     }
+    if entry_points:  # recorded only where there is one: older snapshots stay valid as they are
+        snapshot[ENTRY_POINTS] = entry_points
+    return snapshot
 
 
 def _params(params: Any, *, indexed: bool = False) -> list[Entry]:
@@ -213,10 +222,21 @@ class SnapshotDiff:
 
 
 def diff_snapshots(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> SnapshotDiff:
-    """What changed from ``expected`` (the snapshot) to ``actual`` (the artifact)."""
+    """What changed from ``expected`` (the snapshot) to ``actual`` (the artifact). The fallback and
+    receive functions are compared where the snapshot records them (see :func:`unrecorded_entry_points`)."""
     added: list[str] = []
     removed: list[str] = []
     changed: list[str] = []
+    if ENTRY_POINTS in expected:
+        old_points, new_points = expected[ENTRY_POINTS], actual.get(ENTRY_POINTS, {})
+        for kind in ("fallback", "receive"):
+            before, after = old_points.get(kind), new_points.get(kind)
+            if before is None and after is not None:
+                added.append(f"{kind}() {after}")
+            elif before is not None and after is None:
+                removed.append(f"{kind}() {before}")
+            elif before != after:
+                changed.append(f"{kind}(): {before} -> {after}")
     if expected.get("contract") != actual.get("contract"):
         changed.append(f"contract: {expected.get('contract')} -> {actual.get('contract')}")
     for kind, plural in _KINDS:
@@ -295,6 +315,15 @@ class SnapshotResult:
         }
 
 
+def unrecorded_entry_points(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> str | None:
+    """The artifact's fallback/receive when the snapshot does not record them at all (written before
+    signoff recorded them, or added since): said as a warning, never compared."""
+    points = actual.get(ENTRY_POINTS)
+    if not points or ENTRY_POINTS in expected:
+        return None
+    return ", ".join(f"{kind}() {mutability}" for kind, mutability in sorted(points.items()))
+
+
 def counts(snapshot: Mapping[str, Any]) -> dict[str, int]:
     return {plural: len(snapshot.get(plural, [])) for _, plural in _KINDS}
 
@@ -319,8 +348,20 @@ def check_snapshot(contract: str, actual: Mapping[str, Any], stored: str | None,
         )
         return SnapshotResult(contract, shown_path, "unreadable", numbers, None, (_error(contract, message),))
     diff = diff_snapshots(expected, actual)
+    unrecorded = unrecorded_entry_points(expected, actual)
+    notes = (
+        ()
+        if unrecorded is None
+        else (
+            _warning(
+                contract,
+                f"{contract}: its {unrecorded} are not in the snapshot {shown_path}, so a change to them would go "
+                f"unnoticed. Next step: {update} (the fallback and receive functions are then compared too)",
+            ),
+        )
+    )
     if diff.empty:
-        return SnapshotResult(contract, shown_path, "match", numbers, diff, ())
+        return SnapshotResult(contract, shown_path, "match", numbers, diff, notes)
     message = "\n".join(
         [
             f"{contract}: the ABI differs from its snapshot {shown_path} ({diff.summary()}); "
@@ -329,7 +370,7 @@ def check_snapshot(contract: str, actual: Mapping[str, Any], stored: str | None,
             f"Next step: if the change is intended, {update}; otherwise restore the interface in the contract",
         ]
     )
-    return SnapshotResult(contract, shown_path, "differs", numbers, diff, (_error(contract, message),))
+    return SnapshotResult(contract, shown_path, "differs", numbers, diff, (_error(contract, message), *notes))
 
 
 def update_snapshot(contract: str, actual: Mapping[str, Any], stored: str | None, shown_path: str) -> SnapshotResult:
