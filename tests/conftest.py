@@ -29,6 +29,57 @@ REFERENCE = FIXTURES / "reference" / "signoff.toml"
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.option.signoff_reports = "none"
+    # The self-tests start several hundred pytest processes. Each imports signoff, whose modules
+    # pytest rewrites for assertions (they belong to the plugin's distribution); with
+    # PYTHONDONTWRITEBYTECODE set (as on some CI machines) every process rewrote and recompiled
+    # them all again, about half a second each. Bytecode caches change no result.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+# -- scheduling: the longest self-tests start first -------------------------------------------------
+# Seconds a test took on CI (2 cores), for the few that take far longer than the rest. They are
+# collected first, longest first, and `pytest tests -n 2` hands the collection out by work stealing:
+# each worker starts on its half of the list and an idle worker takes queued tests from the end of
+# the other's, so a minute-long test never starts in the last minute while the other core idles.
+# Order only: a test missing here (a new one) keeps its place after these, as collected.
+LONGEST = {
+    "README: pytest -m e2e_flows --target fixtures/reference-market/": 90.0,  # the full search
+    "tests/test_e2e_flows.py::test_the_search_finds_the_over_payout_no_flow_walks": 70.0,
+    "tests/test_packaging.py::test_the_built_wheel_alone_runs_preflight_and_postdeploy": 45.0,
+    "README: pytest -m e2e_pou --target fixtures/reference-pou-keyed/": 20.0,
+    "tests/test_e2e_flows.py::test_each_variant_fails_exactly_its_check[market-latency-regression": 20.0,
+    "tests/test_chain.py::test_py_evm_draws_the_line_where_pf_size_does": 18.0,
+    "tests/test_pou_keyed.py::test_the_keyed_broker_signs_off": 18.0,
+    "tests/test_e2e_flows.py::test_the_reference_passes": 15.0,
+}
+
+
+def _schedule_key(item: pytest.Item) -> str:
+    """The item's node id; a README command test (tests/test_readme_commands.py) is named by its
+    command ("README: pytest -m ..."), not by its README line number, which moves with every edit."""
+    callspec = getattr(item, "callspec", None)
+    command = callspec.params.get("command") if callspec is not None else None
+    if item.path.name == "test_readme_commands.py" and isinstance(command, str):
+        return f"README: {command}"
+    return item.nodeid
+
+
+def _expected_seconds(item: pytest.Item) -> float:
+    key = _schedule_key(item)
+    return max((seconds for prefix, seconds in LONGEST.items() if key.startswith(prefix)), default=0.0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: -_expected_seconds(item))  # stable: everything else keeps its order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Work stealing instead of xdist's default chunks, for `-n` without an explicit other --dist."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log)
 
 
 @dataclass
