@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import cached_env, timed
+
 REPO = Path(__file__).resolve().parents[1]
 OZ = REPO / "node_modules" / "@openzeppelin" / "contracts"
 HARDHAT_CONFIG = (
@@ -65,16 +67,6 @@ def build(work: Path) -> Path:
     return project
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str], repeat: int) -> list[float]:
-    subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)  # warm-up: fills the bytecode cache
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -89,8 +81,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         project = build(work)
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+        env = cached_env(work)
         empty = work / "empty"
         empty.mkdir(exist_ok=True)
         (empty / "pytest.ini").write_text("[pytest]\n")

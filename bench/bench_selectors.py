@@ -40,6 +40,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _timing import cached_env, timed
+
 from signoff.artifacts.abi import selector, signature
 from signoff.preflight import selectors as sel
 
@@ -158,23 +160,12 @@ def write_project(root: Path, dispatcher: sel.Member, facets: list[sel.Member], 
     return root
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str], repeat: int) -> list[float]:
-    subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)  # warm-up
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def run_side_by_side(
     args: argparse.Namespace, dispatcher: sel.Member, facets: list[sel.Member], router: sel.Member
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="signoff-bench-sel-") as work:
         project = write_project(Path(work) / "project", dispatcher, facets, router)
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = str(Path(work) / "pycache")
+        env = cached_env(Path(work))
         check = subprocess.run(
             [sys.executable, "-m", "pytest", "-m", "selectors", "-q", "-p", "no:cacheprovider"],
             cwd=project,
