@@ -61,3 +61,24 @@ def test_a_manifest_on_a_diamond_without_its_lifecycle_is_not_applicable_not_a_t
     assert outcomes["test_pd_gas[workflow]"] == "skipped", outcomes
     [gas] = [c for c in run.evidence()["checks"] if c["nodeid"].endswith("test_pd_gas[workflow]")]
     assert "PD-GAS measures the dispatcher's manifest lifecycle, but Diamond's ABI lacks" in gas["message"]
+
+
+def test_a_drill_on_a_facet_named_by_its_own_name_is_told_to_use_the_diamond(run_suite, tmp_path) -> None:
+    text = DIAMOND.read_text()
+    for name in ("artifacts", "abi"):
+        text = text.replace(f'"{name}"', f'"{DIAMOND.parent / name}"')
+    old = (
+        '[[postdeploy.emergency]]   # pause()/unpause()/paused() of CounterFacet, through the diamond\n'
+        'contract = "Diamond"'
+    )
+    assert old in text
+    target = tmp_path / "signoff.toml"
+    target.write_text(text.replace(old, '[[postdeploy.emergency]]\ncontract = "CounterFacet"'))
+    run: SuiteRun = run_suite("-m", "emergency", target=target)
+    run.assert_fails_only(
+        "test_pd_emg_pause[CounterFacet]",
+        "[[postdeploy.emergency]] CounterFacet: CounterFacet is a facet routed by Diamond ([[diamonds]]): its "
+        "functions run in Diamond's storage, where its guards and its pause live, so the drill must call it there. "
+        'Next step: name Diamond instead (contract = "Diamond", or "Diamond.<function>")',
+        skips_count=False,
+    )

@@ -320,6 +320,13 @@ def _abi(system: DeployedSystem, name: str, where: str) -> ABI:
             f"{where}: {name} is not a deployed contract with an artifact in this system ({system.source}); "
             f"known: {known}. Next step: correct the contract name"
         )
+    dispatcher = system.dispatcher_of(name)
+    if dispatcher is not None:  # its own storage governs nothing: a drill there would prove nothing
+        raise ConfigError(
+            f"{where}: {name} is a facet routed by {dispatcher} ([[diamonds]]): its functions run in "
+            f"{dispatcher}'s storage, where its guards and its pause live, so the drill must call it there. "
+            f'Next step: name {dispatcher} instead (contract = "{dispatcher}", or "{dispatcher}.<function>")'
+        )
     return system.abi_of(name)  # a dispatcher's routed facets included
 
 
