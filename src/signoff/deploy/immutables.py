@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import Contract
 
 
@@ -59,6 +61,16 @@ def runtime_at(contract: Contract, address: bytes) -> Filled:
     return Filled(bytes(code), f"immutables filled: {own} with its own address, {kept} constant")
 
 
+def deployed_codehash(contract: Contract, address: bytes) -> tuple[bytes | None, str]:
+    """keccak256 of ``contract``'s runtime code at ``address`` and, for a contract with immutables, how they
+    were filled, or why they cannot be (then ``None``: nothing is guessed)."""
+    if not contract.immutable_references:
+        return keccak256(contract.runtime.to_bytes()), ""
+    filled = runtime_at(contract, address)
+    return (None if filled.code is None else keccak256(filled.code)), filled.reason
+
+
+@lru_cache(maxsize=64)  # one scratch chain per creation code, however many routes or plans ask
 def _deploy_twice(init_code: bytes) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]] | str:
     """The runtime code returned by ``init_code`` deployed from two accounts, with each deployed address."""
     from eth_utils.address import to_canonical_address

@@ -168,7 +168,6 @@ class MerkleTree:
     """Every level of the tree, leaves first; an odd node was paired with itself."""
 
     levels: tuple[tuple[bytes, ...], ...]
-    node_encoding: str = DEFAULT_NODE
 
     @property
     def root(self) -> bytes:
@@ -206,7 +205,7 @@ def build_tree(leaves: Sequence[bytes], node: str = DEFAULT_NODE) -> MerkleTree:
                 for i in range(0, len(level), 2)
             )
         )
-    return MerkleTree(tuple(levels), node)
+    return MerkleTree(tuple(levels))
 
 
 def fold_proof(leaf: bytes, proof: Sequence[bytes], is_right: Sequence[bool], node: str = DEFAULT_NODE) -> bytes:
@@ -855,17 +854,15 @@ def derive_plan(
 
 def _deployed_codehash(contract: Contract, address: bytes) -> bytes:
     """keccak256 of the runtime code ``contract`` will have at ``address`` (its immutables filled in)."""
-    if not contract.immutable_references:
-        return runtime_codehash(contract)
-    from signoff.deploy.immutables import runtime_at
+    from signoff.deploy.immutables import deployed_codehash
 
-    filled = runtime_at(contract, address)
-    if filled.code is None:
+    codehash, how = deployed_codehash(contract, address)
+    if codehash is None:
         raise PlanError(
-            f"{contract.fqn} has immutables whose deployed values the writer cannot know ({filled.reason}), so "
+            f"{contract.fqn} has immutables whose deployed values the writer cannot know ({how}), so "
             "its codehash would be a guess. Next step: pin the codehash of the deployed code in your own plan"
         )
-    return keccak256(filled.code)
+    return codehash
 
 
 def _resolve(artifacts: ArtifactSet, name: str) -> Contract:

@@ -205,25 +205,18 @@ def baseline_calls(entry: Mapping[str, Any], caller: str) -> list[tuple[Any, ...
 
 def _zero(abi_type: str) -> Any:
     """The zero value of ``abi_type``: 0, false, address 0, empty bytes and arrays, zeroed fixed arrays."""
-    fixed = re.fullmatch(r"bytes(\d+)", abi_type)
-    simple: dict[str, Any] = {"address": ZERO_ADDRESS, "bool": False, "string": "", "bytes": b""}
-    if abi_type in simple:
-        value = simple[abi_type]
-    elif fixed:
-        value = bytes(int(fixed.group(1)))
-    elif abi_type.endswith("]"):
-        length = abi_type[abi_type.rindex("[") + 1 : -1]
-        value = [_zero(abi_type[: abi_type.rindex("[")])] * (int(length) if length else 0)
-    elif abi_type.startswith("("):
-        value = tuple(_zero(t) for t in split_types(abi_type[1:-1]))
-    else:  # integers
-        value = 0
-    return value
+    return _value(abi_type, ZERO_ADDRESS, flag=False, number=0)
 
 
 def _plain(abi_type: str, caller: str) -> Any:
     """A harmless value of ``abi_type`` (the caller for an address)."""
-    simple: dict[str, Any] = {"address": caller, "bool": True, "string": "", "bytes": b""}
+    return _value(abi_type, caller, flag=True, number=1)
+
+
+def _value(abi_type: str, address: str, *, flag: bool, number: int) -> Any:
+    """One value of ``abi_type``: ``address``, ``flag`` and ``number`` for those scalars; empty strings,
+    bytes and dynamic arrays; zeroed fixed bytes; fixed arrays and tuples element by element."""
+    simple: dict[str, Any] = {"address": address, "bool": flag, "string": "", "bytes": b""}
     fixed = re.fullmatch(r"bytes(\d+)", abi_type)
     if abi_type in simple:
         value = simple[abi_type]
@@ -231,11 +224,12 @@ def _plain(abi_type: str, caller: str) -> Any:
         value = bytes(int(fixed.group(1)))
     elif abi_type.endswith("]"):
         length = abi_type[abi_type.rindex("[") + 1 : -1]
-        value = [_plain(abi_type[: abi_type.rindex("[")], caller)] * (int(length) if length else 0)
+        inner = _value(abi_type[: abi_type.rindex("[")], address, flag=flag, number=number)
+        value = [inner] * (int(length) if length else 0)
     elif abi_type.startswith("("):
-        value = tuple(_plain(t, caller) for t in split_types(abi_type[1:-1]))
+        value = tuple(_value(t, address, flag=flag, number=number) for t in split_types(abi_type[1:-1]))
     else:  # integers
-        value = 1
+        value = number
     return value
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from signoff.artifacts.abi import selector as text_selector
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract
-from signoff.deploy.immutables import Filled, runtime_at
+from signoff.deploy.immutables import deployed_codehash
 from signoff.deploy.manifest import (
     WRITE_COMMAND,
     Plan,
@@ -241,7 +241,6 @@ def _check_proofs(plan: Plan, out: _Findings) -> dict[int, bool | None]:
 def _check_codehashes(plan: Plan, resolved: Mapping[str, Contract | str], out: _Findings) -> dict[int, bool | None]:
     verdicts: dict[int, bool | None] = {}
     wrong: dict[tuple[str, bytes, bytes], tuple[Contract, list[PlanRoute]]] = {}
-    filled: dict[tuple[str, bytes], Filled] = {}
     for route in plan.routes:
         facet = resolved[route.facet]
         if isinstance(facet, str):
@@ -264,7 +263,7 @@ def _check_codehashes(plan: Plan, resolved: Mapping[str, Contract | str], out: _
                 route,
             )
             continue
-        expected, how = _expected_codehash(facet, route.address, filled)
+        expected, how = deployed_codehash(facet, route.address)
         if expected is None:
             verdicts[route.index] = None
             out.warning(
@@ -280,7 +279,7 @@ def _check_codehashes(plan: Plan, resolved: Mapping[str, Contract | str], out: _
         if not ok:
             wrong.setdefault((route.facet, route.codehash, route.address), (facet, []))[1].append(route)
     for (name, given, address), (facet, routes) in wrong.items():
-        expected, how = _expected_codehash(facet, address, filled)
+        expected, how = deployed_codehash(facet, address)
         listed = ", ".join(f"routes[{r.index}] {r.signature}" for r in routes)
         of = f"the runtime code of {facet.fqn}" + (f" as deployed at {checksum(address)} ({how})" if how else "")
         out.error(
@@ -294,20 +293,6 @@ def _check_codehashes(plan: Plan, resolved: Mapping[str, Contract | str], out: _
             *routes,
         )
     return verdicts
-
-
-def _expected_codehash(
-    facet: Contract, address: bytes, filled: dict[tuple[str, bytes], Filled]
-) -> tuple[bytes | None, str]:
-    """keccak256 of the facet's runtime code at ``address`` and, for a facet with immutables, how they were
-    filled (or why they cannot be: then None)."""
-    if not facet.immutable_references:
-        return runtime_codehash(facet), ""
-    key = (facet.fqn, address)
-    if key not in filled:
-        filled[key] = runtime_at(facet, address)
-    found = filled[key]
-    return (None if found.code is None else keccak256(found.code)), found.reason
 
 
 def _what_hash(value: bytes, facet: Contract) -> str:
