@@ -17,8 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import eth_account  # noqa: F401 - see below
 import pytest
+from Crypto.Hash import keccak  # noqa: F401 - see below
 
+# pytester restores sys.modules after every test that uses it, so a module first imported inside such a
+# test is imported again later. With cffi installed (coincurve brings it), pycryptodome declares its C
+# functions on one process-wide FFI, and a second import of Crypto.Cipher.AES fails with "multiple
+# declarations of function AES_start_operation". Imported here, before any snapshot, they are imported once.
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
