@@ -4,9 +4,10 @@ Each example seeds a fresh agent pool of generated size and trust order (client 
 sometimes on top of the ranking), settles with a generated k <= m, then runs a sequence of
 attestations (committee members, outsiders, the client, the agent, repeats) and manual
 finalizations. The automatic finalizer is given its window (two intervals) whenever it has a
-decision to make: the first time the receipt reaches quorum (it must finalize) and the first
-time k distinct DIDs have attested below quorum (it must not; a job that counts attesters
-instead of member AUDIT_PASSes finalizes here). Waiting then, rather than when hypothesis
+decision to make: the first time the receipt reaches quorum (it must finalize: the window ends
+as soon as the receipt shows it) and the first time k distinct DIDs have attested below quorum
+(it must not, which only the whole window shows; a job that counts attesters instead of member
+AUDIT_PASSes finalizes here). Waiting then, rather than when hypothesis
 happens to pick a wait, makes the automatic path's check independent of the sample and of how
 fast the broker answers. After every step the receipt's status must be one the model allows.
 Every step is traced, so the shrunk failing example that hypothesis replays last is the
@@ -62,6 +63,14 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
     window = 2 * settings.finalizer_interval_seconds + 0.1
     seeder = broker.seeder()
     client = broker.client
+
+    def _until_finalized(task_id: str, finalized: frozenset[str], window: float) -> None:
+        """Poll until the receipt shows ``finalized``, for at most ``window``: the invariant after the
+        step then judges it (a finalizer that has not run by then fails there)."""
+        started = time.monotonic()
+        poll = min(0.05, settings.finalizer_interval_seconds / 4)
+        while client.status_of(task_id) not in finalized and time.monotonic() - started < window:
+            time.sleep(poll)
 
     class QuorumMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -189,13 +198,14 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
             if decision in self.waited:
                 return
             self.waited.add(decision)
-            time.sleep(window)
             record.finalizer_waits += 1
             if model.at_quorum:
                 model.finalized = True
-                why = "at quorum: it must finalize"
-            else:
-                why = f"{attesters} distinct DIDs attested, {model.have} member AUDIT_PASS of k={model.k}: it must not"
+                _until_finalized(self.task_id, model.allowed_statuses(), window)
+                self._log(f"wait up to {window:.2f} s for the finalizer (at quorum: it must finalize)", "", "", True)
+                return
+            time.sleep(window)  # that nothing happens can only be seen by waiting the whole window
+            why = f"{attesters} distinct DIDs attested, {model.have} member AUDIT_PASS of k={model.k}: it must not"
             self._log(f"wait {window:.2f} s for the finalizer ({why})", "", "", True)
 
         @invariant()
