@@ -65,12 +65,12 @@ def _reads(w3: Web3) -> list[Any]:
         {"from": sender, "to": store, "data": b"", "gas": 21_000},  # out of gas
         {"from": w3.eth.accounts[9], "to": store, "data": b"", "value": 10**30},  # more than it holds
     ]
-    answers = [_answer(lambda call=call: w3.eth.call(call)) for call in calls]  # type: ignore[misc]
+    answers = [_answer(lambda call=call: w3.eth.call(call)) for call in calls]
     for account in (sender, store, revert, "0x" + "44" * 20):
         address = Web3.to_checksum_address(account)
-        answers.append(_answer(lambda a=address: w3.eth.get_balance(a)))  # type: ignore[misc]
-        answers.append(_answer(lambda a=address: w3.eth.get_transaction_count(a)))  # type: ignore[misc]
-        answers.append(_answer(lambda a=address: bytes(w3.eth.get_code(a))))  # type: ignore[misc]
+        answers.append(_answer(lambda a=address: w3.eth.get_balance(a)))
+        answers.append(_answer(lambda a=address: w3.eth.get_transaction_count(a)))
+        answers.append(_answer(lambda a=address: bytes(w3.eth.get_code(a))))
     return answers
 
 
@@ -105,19 +105,19 @@ def test_reads_at_the_latest_block_answer_as_eth_tester_does(worlds: list[Web3])
     after_send = _same(worlds)
     assert after_send[0] == ("value", (7).to_bytes(32, "big"))
 
-    snapshots = [w3.provider.make_request("evm_snapshot", []) for w3 in worlds]  # type: ignore[arg-type]
+    snapshots = [w3.provider.make_request("evm_snapshot", []) for w3 in worlds]
     _each(worlds, lambda w3: write(w3, 9))
     assert _same(worlds)[0] == ("value", (9).to_bytes(32, "big"))
     for w3, snapshot in zip(worlds, snapshots, strict=True):
-        w3.provider.make_request("evm_revert", [snapshot["result"]])  # type: ignore[arg-type]
+        w3.provider.make_request("evm_revert", [snapshot["result"]])
     assert _same(worlds)[0] == ("value", (7).to_bytes(32, "big"))  # back to the snapshot's block
 
     def travel(w3: Web3) -> None:
-        w3.provider.make_request("testing_timeTravel", [w3.eth.get_block("latest")["timestamp"] + 600])  # type: ignore[arg-type]
+        w3.provider.make_request("testing_timeTravel", [w3.eth.get_block("latest")["timestamp"] + 600])
 
     _each(worlds, travel)
     _same(worlds)
-    _each(worlds, lambda w3: w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+    _each(worlds, lambda w3: w3.provider.make_request("evm_mine", []))
     _same(worlds)
 
 
@@ -127,7 +127,7 @@ def test_reads_at_an_earlier_block_take_eth_tester_s_own_path(worlds: list[Web3]
             {"from": w3.eth.accounts[0], "to": Web3.to_checksum_address(STORE_AT), "data": (3).to_bytes(32, "big")}
         )
     at = [
-        _answer(lambda w3=w3: w3.eth.call({"to": Web3.to_checksum_address(STORE_AT), "data": b""}, 0))  # type: ignore[misc]
+        _answer(lambda w3=w3: w3.eth.call({"to": Web3.to_checksum_address(STORE_AT), "data": b""}, 0))
         for w3 in worlds
     ]
     assert at[0] == at[1] == ("value", bytes(32))

@@ -7,11 +7,10 @@ finalizations. The automatic finalizer is given its window (two intervals) whene
 decision to make: the first time the receipt reaches quorum (it must finalize: the window ends
 as soon as the receipt shows it) and the first time k distinct DIDs have attested below quorum
 (it must not, which only the whole window shows; a job that counts attesters instead of member
-AUDIT_PASSes finalizes here). Waiting then, rather than when hypothesis
-happens to pick a wait, makes the automatic path's check independent of the sample and of how
-fast the broker answers. After every step the receipt's status must be one the model allows.
-Every step is traced, so the shrunk failing example that hypothesis replays last is the
-minimal sequence the report shows.
+AUDIT_PASSes finalizes here). Waiting then, rather than when hypothesis happens to pick a wait,
+makes the automatic path's check independent of the sample and of how fast the broker answers.
+After every step the receipt's status must be one the model allows. Every step is traced, so the
+shrunk failing example that hypothesis replays last is the minimal sequence the report shows.
 """
 
 from __future__ import annotations
