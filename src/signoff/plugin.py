@@ -645,14 +645,37 @@ def _withdraw_evidence(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
-    """Abort before the first check when the session-start probe found the wrong chain.
+def pytest_runtestloop(session: pytest.Session) -> object:
+    """Abort before the first check when the session-start probe found the wrong chain; else run
+    the test loop (the other plugins' ``pytest_runtestloop``: pytest's, or xdist's) below one roomy
+    frame (:mod:`signoff.frame_room`), so that no check's calls cross an edge of the frame stack.
 
     (Raised here rather than in ``pytest_sessionstart`` so that the evidence, which says
     why, is still written.)"""
     state = session.config.stash.get(STATE_KEY, None)
     if state is not None and state.aborted:
         pytest.exit(state.aborted, returncode=pytest.ExitCode.USAGE_ERROR)
+    from signoff.frame_room import in_roomy_frame
+
+    return in_roomy_frame(lambda: _rest_of_runtestloop(session))
+
+
+def _rest_of_runtestloop(session: pytest.Session) -> object:
+    """Call the ``pytest_runtestloop`` implementations that pluggy would call after this plugin's,
+    in its order, until one returns a result (the hook is firstresult). Wrappers are left out: they
+    already wrap this call."""
+    impls = [i for i in reversed(session.config.hook.pytest_runtestloop.get_hookimpls()) if not _wraps(i)]
+    mine = next(n for n, impl in enumerate(impls) if impl.function is pytest_runtestloop)
+    arguments = {"session": session}
+    for impl in impls[mine + 1 :]:
+        result = impl.function(*(arguments[name] for name in impl.argnames))
+        if result is not None:
+            return result
+    return None
+
+
+def _wraps(impl: Any) -> bool:
+    return bool(getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False))
 
 
 @pytest.hookimpl(optionalhook=True)
