@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,26 +136,69 @@ class SuiteRun:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.reports.glob("*")))
 
 
-@pytest.fixture
-def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., SuiteRun]]:
-    """Copy the real suites and pytest configuration into a temp dir; run pytest there."""
-    for name in ("pytest.ini", "conftest.py"):
-        shutil.copy(REPO / name, pytester.path / name)
-    shutil.copytree(REPO / "suites", pytester.path / "suites", ignore=shutil.ignore_patterns("__pycache__"))
+class SuiteRunner:
+    """Runs the real suites, copied with the pytest configuration into pytester's directory, in a
+    pytest subprocess: one at a time (``run_suite(...)``) or several at once (``run_suite.together``)."""
 
-    def run(*args: str, target: Path | None = REFERENCE, env: dict[str, str] | None = None) -> SuiteRun:
-        reports = pytester.path / "reports"
+    def __init__(self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pytester, self.monkeypatch = pytester, monkeypatch
+        for name in ("pytest.ini", "conftest.py"):
+            shutil.copy(REPO / name, pytester.path / name)
+        shutil.copytree(REPO / "suites", pytester.path / "suites", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def _arguments(self, args: Sequence[str], target: Path | None, reports: Path) -> list[str]:
         if reports.exists():
             shutil.rmtree(reports)
-        for key, value in (env or {}).items():
-            monkeypatch.setenv(key, value)
         full = ["-p", "no:cacheprovider", f"--signoff-reports={reports}", *args]
-        if target is not None:
-            full = [f"--signoff-target={target}", *full]
-        result = pytester.runpytest_subprocess(*full, timeout=300)
+        return [f"--signoff-target={target}", *full] if target is not None else full
+
+    def __call__(self, *args: str, target: Path | None = REFERENCE, env: dict[str, str] | None = None) -> SuiteRun:
+        for key, value in (env or {}).items():
+            self.monkeypatch.setenv(key, value)
+        reports = self.pytester.path / "reports"
+        result = self.pytester.runpytest_subprocess(*self._arguments(args, target, reports), timeout=300)
         return SuiteRun(result, reports)
 
-    yield run
+    def together(self, *runs: tuple[Sequence[str], Path]) -> list[SuiteRun]:
+        """Each (arguments, target) in its own pytest process, all at once, each with its own reports
+        and temporary directory: for runs that mostly wait (on a broker's finalizer, a notification),
+        which one core then serves side by side."""
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            return list(pool.map(lambda numbered: self._one_of_many(*numbered), enumerate(runs)))
+
+    def _one_of_many(self, number: int, run: tuple[Sequence[str], Path]) -> SuiteRun:
+        args, target = run
+        reports = self.pytester.path / f"reports-{number}"
+        basetemp = self.pytester.path / f"basetemp-{number}"
+        command = [sys.executable, "-m", "pytest", f"--basetemp={basetemp}", *self._arguments(args, target, reports)]
+        path = os.pathsep.join(filter(None, [str(self.pytester.path), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path}  # as pytester runs pytest: the test directory importable
+        started = time.monotonic()
+        done = subprocess.run(
+            command,
+            check=False,
+            cwd=self.pytester.path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        result = pytest.RunResult(
+            done.returncode, done.stdout.splitlines(), done.stderr.splitlines(), time.monotonic() - started
+        )
+        return SuiteRun(result, reports)
+
+
+def in_pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
+    """``names`` two at a time (the last alone when odd), for ``run_suite.together``."""
+    return [tuple(names[i : i + 2]) for i in range(0, len(names), 2)]
+
+
+@pytest.fixture
+def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> SuiteRunner:
+    """Copy the real suites and pytest configuration into a temp dir; run pytest there."""
+    return SuiteRunner(pytester, monkeypatch)
 
 
 def node_available() -> bool:
