@@ -185,12 +185,23 @@ def test_runs_sharing_a_reports_folder_never_overwrite_each_other(pytester: pyte
     assert not list(reports.glob(".*.reserved"))  # every claim released
 
 
-def test_a_run_past_its_deadline_stops_and_says_so(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def _with_sigint_ignored(command: list[str]) -> list[str]:
+    """``command`` started as a shell starts a background job without job control: SIGINT ignored
+    (the disposition survives exec)."""
+    start = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+    return [sys.executable, "-c", start, *command]
+
+
+@pytest.mark.parametrize("sigint", ["inherited", "ignored"])
+def test_a_run_past_its_deadline_stops_and_says_so(pytester: pytest.Pytester, tmp_path: Path, sigint: str) -> None:
+    """Also when the run starts with SIGINT ignored (`pytest ... &` in a script without job control):
+    the deadline's own SIGINT still stops it."""
     reports = tmp_path / "reports"
     slow = _hanging_suite(pytester.path)
     started = time.monotonic()
+    command = _pytest_command(reports, "--signoff-deadline=3", "-m", "preflight", str(slow))
     run = subprocess.run(
-        _pytest_command(reports, "--signoff-deadline=3", "-m", "preflight", str(slow)),
+        _with_sigint_ignored(command) if sigint == "ignored" else command,
         cwd=pytester.path,
         env=_ENV,
         capture_output=True,

@@ -346,10 +346,31 @@ def _arm_deadline(config: pytest.Config, collector: EvidenceCollector) -> None:
         collector.aborted = f"the run exceeded its deadline of {seconds:g} s (--signoff-deadline) and was stopped"
         os.kill(os.getpid(), signal.SIGINT)
 
+    _hear_own_sigint_when_ignored(config, collector)
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
     timer.start()
     config.add_cleanup(timer.cancel)
+
+
+def _hear_own_sigint_when_ignored(config: pytest.Config, collector: EvidenceCollector) -> None:
+    """A run started with SIGINT ignored (``pytest ... &`` in a shell script without job control, or
+    under ``nohup``-like launchers) would never hear the deadline's SIGINT and run on. It keeps
+    ignoring Ctrl-C from outside, as whoever started it chose, and stops on its own deadline."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return
+
+    def deadline_only(signum: int, frame: object) -> None:
+        if collector.aborted:  # set by the deadline just before it sends the signal
+            raise KeyboardInterrupt
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    signal.signal(signal.SIGINT, deadline_only)
+    config.add_cleanup(restore)
 
 
 def _stop_on_sigterm(config: pytest.Config, collector: EvidenceCollector) -> None:

@@ -23,14 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
-
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
+from typing import TYPE_CHECKING, Any, Protocol
 
 from signoff.errors import ConfigError
 from signoff.redaction import redact, register_secret
+
+if TYPE_CHECKING:  # eth_account loads only to sign or verify: its import costs 0.3 s (py_ecc's BLS tables)
+    from eth_account.signers.local import LocalAccount
 
 MANIFEST_SCHEMA = "signoff-manifest/1"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -159,6 +158,8 @@ class Eip191Signer:
         key = private_key.strip()
         register_secret(key)
         register_secret(key.removeprefix("0x"))
+        from eth_account import Account
+
         try:
             self._account: LocalAccount = Account.from_key(key)
         except Exception:  # eth_account's messages may quote the key: replace them all
@@ -172,6 +173,8 @@ class Eip191Signer:
         return str(self._account.address)
 
     def sign(self, payload: bytes) -> dict[str, str]:
+        from eth_account.messages import encode_defunct
+
         signed = self._account.sign_message(encode_defunct(text=payload_digest(payload)))
         return {"scheme": "eip191", "signer": self.address, "signature": "0x" + bytes(signed.signature).hex()}
 
@@ -194,6 +197,8 @@ def keystore_signer(path: Path, password: str) -> Eip191Signer:
         raise ConfigError(
             f"{path} is not a JSON keystore (not an object). Next step: pass an Ethereum V3 keystore file"
         )
+    from eth_account import Account
+
     try:
         key = bytes(Account.decrypt(keystore, password))
     except Exception as exc:  # eth_keyfile raises KeyError/TypeError/ValueError subclasses: all become one message
@@ -290,6 +295,9 @@ def _verify_eip191(block: Mapping[str, Any], payload: bytes) -> _Signed:
     recorded, signature = block.get("signer"), block.get("signature")
     if not isinstance(recorded, str) or not isinstance(signature, str):
         return _Signed(None, ("signature invalid: the eip191 signature block needs a 'signer' and a 'signature'",))
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
     try:
         recovered = str(Account.recover_message(encode_defunct(text=payload_digest(payload)), signature=signature))
     except Exception:  # any malformed signature: wrong length, not hex, bad v/r/s
