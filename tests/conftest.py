@@ -190,6 +190,18 @@ class SuiteRunner:
         return SuiteRun(result, reports)
 
 
+def with_sigint(disposition: str, command: list[str]) -> list[str]:
+    """``command`` started with SIGINT at ``disposition`` ("default": Ctrl-C interrupts it, whatever this
+    test process inherited; "ignored": as a shell starts a background job without job control). The
+    disposition survives exec."""
+    handler = {"default": "SIG_DFL", "ignored": "SIG_IGN"}[disposition]
+    start = (
+        f"import os, signal, sys; signal.signal(signal.SIGINT, signal.{handler}); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", start, *command]
+
+
 def in_pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
     """``names`` two at a time (the last alone when odd), for ``run_suite.together``."""
     return [tuple(names[i : i + 2]) for i in range(0, len(names), 2)]

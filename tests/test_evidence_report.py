@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, REFERENCE, SuiteRun
+from tests.conftest import FIXTURES, REFERENCE, SuiteRun, with_sigint
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"  # a well-known throwaway test key
 SIGNER = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
@@ -151,7 +151,7 @@ def test_an_interrupted_run_records_interrupted_never_passed(pytester: pytest.Py
     reports = tmp_path / "reports"
     slow = _hanging_suite(pytester.path)
     process = subprocess.Popen(
-        _pytest_command(reports, "-m", "preflight", str(slow)),
+        with_sigint("default", _pytest_command(reports, "-m", "preflight", str(slow))),
         cwd=pytester.path,
         env=_ENV,
         stdout=subprocess.PIPE,
@@ -185,13 +185,6 @@ def test_runs_sharing_a_reports_folder_never_overwrite_each_other(pytester: pyte
     assert not list(reports.glob(".*.reserved"))  # every claim released
 
 
-def _with_sigint_ignored(command: list[str]) -> list[str]:
-    """``command`` started as a shell starts a background job without job control: SIGINT ignored
-    (the disposition survives exec)."""
-    start = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
-    return [sys.executable, "-c", start, *command]
-
-
 @pytest.mark.parametrize("sigint", ["inherited", "ignored"])
 def test_a_run_past_its_deadline_stops_and_says_so(pytester: pytest.Pytester, tmp_path: Path, sigint: str) -> None:
     """Also when the run starts with SIGINT ignored (`pytest ... &` in a script without job control):
@@ -201,7 +194,7 @@ def test_a_run_past_its_deadline_stops_and_says_so(pytester: pytest.Pytester, tm
     started = time.monotonic()
     command = _pytest_command(reports, "--signoff-deadline=3", "-m", "preflight", str(slow))
     run = subprocess.run(
-        _with_sigint_ignored(command) if sigint == "ignored" else command,
+        with_sigint("ignored", command) if sigint == "ignored" else command,
         cwd=pytester.path,
         env=_ENV,
         capture_output=True,

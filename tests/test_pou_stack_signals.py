@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from signoff.pou.processes import alive
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, with_sigint
 
 _ENV = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
 _ENV["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{_ENV.get('PATH', '')}"  # nats-server from the venv
@@ -32,18 +32,21 @@ def _start_hanging_stack(folder: Path) -> tuple[subprocess.Popen[str], list[int]
         "    time.sleep(120)\n"
     )
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            f"--signoff-target={FIXTURES / 'reference-pou-keyed' / 'signoff.toml'}",
-            f"--signoff-reports={folder / 'reports'}",
-            "-m",
-            "e2e_pou",
-            str(suite),
-        ],
+        with_sigint(
+            "default",  # Ctrl-C interrupts it even if this test process was started with SIGINT ignored
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                f"--signoff-target={FIXTURES / 'reference-pou-keyed' / 'signoff.toml'}",
+                f"--signoff-reports={folder / 'reports'}",
+                "-m",
+                "e2e_pou",
+                str(suite),
+            ],
+        ),
         cwd=folder,
         env=_ENV,
         stdout=subprocess.PIPE,
