@@ -684,7 +684,7 @@ def pytest_runtestloop(session: pytest.Session) -> object:
 def _rest_of_runtestloop(session: pytest.Session) -> object:
     """Call the ``pytest_runtestloop`` implementations that pluggy would call after this plugin's,
     in its order, until one returns a result (the hook is firstresult). Wrappers are left out: they
-    already wrap this call."""
+    already wrap this call. Always a result, so that pluggy never calls the others a second time."""
     impls = [i for i in reversed(session.config.hook.pytest_runtestloop.get_hookimpls()) if not _wraps(i)]
     mine = next(n for n, impl in enumerate(impls) if impl.function is pytest_runtestloop)
     arguments = {"session": session}
@@ -692,7 +692,7 @@ def _rest_of_runtestloop(session: pytest.Session) -> object:
         result = impl.function(*(arguments[name] for name in impl.argnames))
         if result is not None:
             return result
-    return None
+    return True
 
 
 def _wraps(impl: Any) -> bool:
