@@ -146,16 +146,22 @@ class SuiteRunner:
             shutil.copy(REPO / name, pytester.path / name)
         shutil.copytree(REPO / "suites", pytester.path / "suites", ignore=shutil.ignore_patterns("__pycache__"))
 
-    def _arguments(self, args: Sequence[str], target: Path | None, reports: Path) -> list[str]:
+    def _fresh_reports(self, name: str) -> Path:
+        """The reports folder ``name`` in pytester's directory, emptied of an earlier run's evidence."""
+        reports = self.pytester.path / name
         if reports.exists():
             shutil.rmtree(reports)
+        return reports
+
+    @staticmethod
+    def _arguments(args: Sequence[str], target: Path | None, reports: Path) -> list[str]:
         full = ["-p", "no:cacheprovider", f"--signoff-reports={reports}", *args]
         return [f"--signoff-target={target}", *full] if target is not None else full
 
     def __call__(self, *args: str, target: Path | None = REFERENCE, env: dict[str, str] | None = None) -> SuiteRun:
         for key, value in (env or {}).items():
             self.monkeypatch.setenv(key, value)
-        reports = self.pytester.path / "reports"
+        reports = self._fresh_reports("reports")
         result = self.pytester.runpytest_subprocess(*self._arguments(args, target, reports), timeout=300)
         return SuiteRun(result, reports)
 
@@ -168,7 +174,7 @@ class SuiteRunner:
 
     def _one_of_many(self, number: int, run: tuple[Sequence[str], Path]) -> SuiteRun:
         args, target = run
-        reports = self.pytester.path / f"reports-{number}"
+        reports = self._fresh_reports(f"reports-{number}")
         basetemp = self.pytester.path / f"basetemp-{number}"
         command = [sys.executable, "-m", "pytest", f"--basetemp={basetemp}", *self._arguments(args, target, reports)]
         path = os.pathsep.join(filter(None, [str(self.pytester.path), os.environ.get("PYTHONPATH")]))

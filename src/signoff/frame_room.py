@@ -37,6 +37,7 @@ def _with_room(function: Callable[[Callable[[], T]], T]) -> Callable[[Callable[[
     except (AttributeError, TypeError, ValueError):
         return function
     roomy = types.FunctionType(code, function.__globals__, "in_roomy_frame")
+    roomy.__qualname__ = "in_roomy_frame"
     roomy.__doc__ = "Call ``call()`` below one frame with room for every frame of the call."
     return roomy
 

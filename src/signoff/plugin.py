@@ -40,6 +40,7 @@ from signoff.evidence.collector import (
     finalize_user_properties,
 )
 from signoff.findings import says_not_applicable
+from signoff.frame_room import in_roomy_frame
 from signoff.redaction import display_url, forget_secrets, known_secrets, redact
 from signoff.session import DEFAULT_NETWORK, SessionSettings, reservation_of, reserve_report_paths, resolve_session
 from signoff.stash import SETTINGS_KEY, STATE_KEY, RunState, record_environment, settings_of
@@ -676,8 +677,6 @@ def pytest_runtestloop(session: pytest.Session) -> object:
     state = session.config.stash.get(STATE_KEY, None)
     if state is not None and state.aborted:
         pytest.exit(state.aborted, returncode=pytest.ExitCode.USAGE_ERROR)
-    from signoff.frame_room import in_roomy_frame
-
     return in_roomy_frame(lambda: _rest_of_runtestloop(session))
 
 
