@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff.pou.database import docker_absent
+from signoff.pou.database import TEMPLATE_PREFIX, docker_absent
 
 
 def test_no_docker_host_and_no_socket_means_no_engine(tmp_path: Path) -> None:
@@ -41,3 +42,49 @@ def test_without_docker_the_server_starts_without_importing_docker() -> None:
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["pgserver", "False"], done.stdout + done.stderr
+
+
+# -- a new server's data directory starts as a copy of a pristine cluster --------------------------
+
+SERVER_IN_BASE = """
+import json, sys, tempfile, time
+from pathlib import Path
+tempfile.tempdir = sys.argv[1]
+import psycopg
+from signoff.pou.database import start_server
+started = time.monotonic()
+server = start_server()
+seconds = time.monotonic() - started
+with psycopg.connect(server.admin_url, autocommit=True) as conn:
+    names = sorted(row[0] for row in conn.execute("select datname from pg_database"))
+    conn.execute("create database scratch")
+server.stop()
+print(json.dumps({"seconds": seconds, "databases": names}))
+"""
+
+
+def _start_in(base: Path) -> dict[str, object]:
+    command = [sys.executable, "-c", SERVER_IN_BASE, str(base)]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_server_starts_from_a_copy_of_a_pristine_cluster(tmp_path: Path) -> None:
+    """The first start on a machine keeps a stopped, never-used cluster (pgserver's own initdb); later
+    starts copy it instead of running initdb. What a run creates never reaches the template."""
+    first = _start_in(tmp_path)
+    [template] = sorted(tmp_path.glob(f"{TEMPLATE_PREFIX}*"))
+    assert (template / "PG_VERSION").is_file() and not (template / "postmaster.pid").exists()
+    second = _start_in(tmp_path)
+    assert first["databases"] == second["databases"] == ["postgres", "template0", "template1"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [template.name]  # the runs' own are gone
+
+
+def test_a_template_that_does_not_start_is_replaced(tmp_path: Path) -> None:
+    _start_in(tmp_path)
+    [template] = sorted(tmp_path.glob(f"{TEMPLATE_PREFIX}*"))
+    (template / "global" / "pg_control").write_bytes(b"not a control file")
+    again = _start_in(tmp_path)
+    assert again["databases"] == ["postgres", "template0", "template1"]
+    assert (template / "global" / "pg_control").read_bytes() != b"not a control file"

@@ -39,6 +39,9 @@ from signoff.redaction import display_url, redact, register_secret
 
 DIRECTORY_PREFIX = "signoff-pg-"
 OWNER_PREFIX = "owner-"
+# A stopped, never-used cluster made by pgserver's own initdb, kept beside the servers' directories: a new
+# server's data directory starts as a copy of it (about 0.2 s) instead of a new initdb (about 1 s).
+TEMPLATE_PREFIX = "signoff-pgtemplate-"
 # A directory younger than this without an owner file may be one being created right now.
 _GRACE_SECONDS = 60.0
 
@@ -143,7 +146,16 @@ def _pgserver(shared_key: str | None) -> Server:
     try:
         with warnings.catch_warnings():  # platformdirs: XDG_RUNTIME_DIR unset (harmless; /tmp is used)
             warnings.simplefilter("ignore")
-            server = get_server(directory / "data", cleanup_mode="delete")
+            template = _seed_data(directory, base)
+            try:
+                server = get_server(directory / "data", cleanup_mode="delete")
+            except Exception as exc:
+                if template is None:
+                    raise
+                shutil.rmtree(template, ignore_errors=True)  # the next run makes it again
+                raise RuntimeError(
+                    f"{type(exc).__name__}: {exc} (its data directory was a copy of {template}, now removed: run again)"
+                ) from exc
     except BaseException:
         _release(directory, marker)
         raise
@@ -159,6 +171,87 @@ def _pgserver(shared_key: str | None) -> Server:
             watchdog.kill()
 
     return Server("pgserver", server.get_uri(), "", socket_dir, stop, watchdog.pid)
+
+
+def _template_path(base: Path) -> Path:
+    from importlib.metadata import version
+
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    who = os.geteuid() if hasattr(os, "geteuid") else 0
+    key = hashlib.sha256(f"{version('pgserver')}|{POSTGRES_BIN_PATH}|{who}".encode()).hexdigest()[:12]
+    return base / f"{TEMPLATE_PREFIX}{key}"
+
+
+def _template_usable(template: Path) -> bool:
+    """A cluster whose control file reads back intact (its checksum holds) and says it was shut down cleanly."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    if not (template / "PG_VERSION").is_file():
+        return False
+    command = [str(POSTGRES_BIN_PATH / "pg_controldata"), "-D", str(template)]
+    try:
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    state = re.search(r"^Database cluster state:\s*(.+)$", done.stdout, re.MULTILINE)
+    return done.returncode == 0 and state is not None and state.group(1).strip() == "shut down"
+
+
+def _seed_data(directory: Path, base: Path) -> Path | None:
+    """Give ``directory``'s server a data directory copied from the pristine cluster (made first, by
+    pgserver's own initdb, when there is none yet); the template used, or None (pgserver runs initdb).
+    Under a lock: the workers of one xdist run share ``directory``."""
+    from filelock import FileLock
+
+    data = directory / "data"
+    with FileLock(str(directory / "seed.lock"), timeout=120):
+        if data.exists():
+            return None
+        template = _template_path(base)
+        if template.exists() and not _template_usable(template):
+            shutil.rmtree(template, ignore_errors=True)  # damaged, or not from this PostgreSQL: made again
+        if not template.exists():
+            _make_template(data, template)
+        if not _template_usable(template):
+            return None
+        partial = directory / "data.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        _copy_tree(template, partial)
+        partial.rename(data)
+        return template
+
+
+def _make_template(data: Path, template: Path) -> None:
+    """initdb (pgserver's own, in ``data``, where a killed run's sweep finds it), a clean stop, and the
+    stopped cluster moved to ``template``; another run that made one first wins."""
+    from pgserver.postgres_server import get_server
+
+    server = get_server(data, cleanup_mode="stop")
+    server.cleanup()  # the last handle: pg_ctl stop, waiting for a clean shutdown
+    for leftover in ("log", ".handle_pids.json", "postmaster.opts"):
+        (data / leftover).unlink(missing_ok=True)
+    try:
+        data.rename(template)
+    except OSError:  # another run's template is there already
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """A copy that keeps modes and owners (pgserver runs PostgreSQL as its own user under root)."""
+    cp = shutil.which("cp")
+    if cp is not None and sys.platform.startswith("linux"):
+        subprocess.run([cp, "-a", str(source), str(target)], check=True, capture_output=True, timeout=120)
+        return
+    shutil.copytree(source, target, symlinks=True)
+    if hasattr(os, "chown") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        for root, dirs, files in os.walk(target):
+            for name in (*dirs, *files):
+                origin = source / Path(root).relative_to(target) / name
+                stat = origin.lstat()
+                os.chown(Path(root) / name, stat.st_uid, stat.st_gid, follow_symlinks=False)
+        stat = source.stat()
+        os.chown(target, stat.st_uid, stat.st_gid)
 
 
 _WATCH_SECONDS = 0.5
