@@ -16,6 +16,7 @@ from web3.types import RPCEndpoint
 
 from signoff.artifacts.abi import selector
 from signoff.chain.anvil import AnvilNode, find_anvil
+from signoff.chain.backends import estimates_run_once
 from signoff.deploy import governance
 from signoff.deploy.governance import (
     GovernanceFacts,
@@ -35,7 +36,6 @@ FACTORY_ARTIFACT = (
 )
 TIMELOCK_ARTIFACT = REPO / "node_modules/@openzeppelin/contracts/build/contracts/TimelockController.json"
 POLICY: dict[str, Any] = {"min_threshold": 3, "min_owners": 5, "min_delay_seconds": None}
-
 
 
 def call(name: str) -> bytes:
@@ -270,3 +270,29 @@ def test_on_anvil(anvil_w3: Web3, artifacts: Path) -> None:
         governance._execute(w3, safe, safe, owners[0], _exec_without_signatures(safe))
     assert refused.value.code == "GS020"
     assert read_governance(w3, accounts[5]).kind == "eoa"
+
+
+def test_whether_a_call_succeeds_is_one_run_on_eth_tester(
+    w3: Web3, safe: str, owners: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """estimates_run_once: eth_estimateGas runs the call once at the block gas limit (py-evm's own estimate
+    searches for the smallest limit, a dozen runs): a success answers its limit, a revert fails exactly as
+    the search's does, and the chain's estimator is back afterwards."""
+    factory = deploy(w3, FACTORY_ARTIFACT, safe, sender=w3.eth.accounts[0])
+    pause = {"from": safe, "to": factory.address, "data": call("pause"), "gasPrice": 0}
+    unpause = {**pause, "data": call("unpause")}
+    searched = w3.eth.estimate_gas(pause)
+    state_class = w3.provider.ethereum_tester.backend.chain.get_vm().get_state_class()  # type: ignore[attr-defined]
+    applied = []
+    original = state_class.apply_transaction
+    monkeypatch.setattr(state_class, "apply_transaction", lambda self, tx: applied.append(tx) or original(self, tx))
+    with estimates_run_once(w3):
+        limit = w3.eth.estimate_gas(pause)
+        assert len(applied) == 1 and limit > 10 * searched  # the run's limit, not the smallest that works
+        with pytest.raises(Exception) as once:
+            w3.eth.estimate_gas(unpause)
+    with pytest.raises(Exception) as search:
+        w3.eth.estimate_gas(unpause)
+    assert len(applied) > 3  # the search, for comparison
+    assert (type(once.value), once.value.args) == (type(search.value), search.value.args)
+    assert w3.eth.estimate_gas(pause) == searched

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -85,6 +86,38 @@ def with_gas_limit(w3: Web3, tx: TxParams) -> TxParams:
         return tx
     w3.eth.call(tx)
     return {**tx, "gas": EMBEDDED_GAS_LIMIT}
+
+
+@contextlib.contextmanager
+def estimates_run_once(w3: Web3) -> Iterator[None]:
+    """Within: on eth-tester, eth_estimateGas runs the transaction once, at the block gas limit, and fails
+    exactly as py-evm's estimate does when that run fails; a success answers the block gas limit, not the
+    smallest limit that works. For callers that ask only *whether* a transaction succeeds: py-evm's estimate
+    searches for the smallest limit, a dozen runs. Other backends: unchanged."""
+    chain = getattr(getattr(getattr(w3.provider, "ethereum_tester", None), "backend", None), "chain", None)
+    if not isinstance(w3.provider, EthereumTesterProvider) or chain is None:
+        yield
+        return
+    searched = chain.gas_estimator
+    chain.gas_estimator = _run_once_at_block_limit
+    try:
+        yield
+    finally:
+        chain.gas_estimator = searched
+
+
+def _run_once_at_block_limit(state: Any, transaction: Any) -> int:
+    """py-evm's estimate's first full run (gas = the block's limit, gas price 0), alone."""
+    from eth.vm.spoof import SpoofTransaction
+
+    snapshot = state.snapshot()
+    try:
+        computation = state.apply_transaction(SpoofTransaction(transaction, gas=state.gas_limit, gas_price=0))
+    finally:
+        state.revert(snapshot)
+    if computation.is_error:
+        raise computation.error
+    return int(state.gas_limit)
 
 
 def _hex(text: str) -> bytes:

@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
 from signoff.artifacts.hashing import keccak256
-from signoff.chain.backends import is_revert, revert_data, with_gas_limit
+from signoff.chain.backends import estimates_run_once, is_revert, revert_data, with_gas_limit
 from signoff.errors import ArtifactError, ChainError, ConfigError
 
 SAFE_PACKAGE = "safe-eth-py"
@@ -408,9 +408,11 @@ def _signers(safe_owners: Sequence[str], owners: Sequence[str], threshold: int, 
 def _simulate_from_safe(w3: Web3, safe: str, to: str, data: bytes, value: int) -> None:
     """Run the inner call as the Safe will make it, before anything is sent, so a target
     revert surfaces with its data (the Safe itself discards it). gasPrice 0 lets the Safe
-    be the sender without paying for gas; estimateGas (unlike eth_call on eth-tester) allows it."""
+    be the sender without paying for gas; estimateGas (unlike eth_call on eth-tester) allows it.
+    Only whether it succeeds matters, so on eth-tester the call runs once (estimates_run_once)."""
     try:
-        w3.eth.estimate_gas({"from": safe, "to": to, "data": data, "value": Wei(value), "gasPrice": Wei(0)})
+        with estimates_run_once(w3):
+            w3.eth.estimate_gas({"from": safe, "to": to, "data": data, "value": Wei(value), "gasPrice": Wei(0)})
     except Exception as error:
         if not is_revert(error):
             raise
