@@ -56,6 +56,7 @@ CASES: list[tuple[str, str, str, str, str]] = [
     ("count", "interval zero", POU + "finalizer_interval_seconds = 0\n", "eth-tester", "finalizer_interval"),
     ("count", "examples huge", POU + "stateful_examples = 1000000000\n", "eth-tester", "stateful_examples"),
     ("count", "broker timeout negative", POU + "request_timeout_seconds = -1\n", "eth-tester", "request_timeout"),
+    ("count", "notify wait zero", POU + "notify_timeout_seconds = 0\n", "eth-tester", "notify_timeout_seconds"),
     # URLs: no scheme, wrong scheme, empty
     ("url", "rpc without scheme", '[networks.stage]\nrpc_url = "localhost:8545"\nchain_id = 1\n', "stage", "rpc_url"),
     ("url", "rpc empty", '[networks.stage]\nrpc_url = ""\nchain_id = 1\n', "stage", "rpc_url"),

@@ -234,6 +234,15 @@ def test_pou_table_rejects_unknown_keys_and_bad_variants(tmp_path: Path) -> None
         load_target(_target_with(tmp_path, "k = 4\nm = 3"))
 
 
+def test_the_notification_wait_is_the_team_s(tmp_path: Path) -> None:
+    """PU-WS waits [pou] notify_timeout_seconds for each party's notification (a broker that notifies
+    through a queue may need longer than the default 5 s)."""
+    from signoff.target import load_target
+
+    assert load_target(_target_with(tmp_path, "k = 3")).pou().notify_timeout_seconds == 5.0
+    assert load_target(_target_with(tmp_path, "notify_timeout_seconds = 30")).pou().notify_timeout_seconds == 30.0
+
+
 def test_pou_database_url_is_expanded_late_and_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from signoff.errors import ConfigError
     from signoff.redaction import redact

@@ -168,6 +168,7 @@ class PouSettings:
     seed_token: str | None = field(default=None, repr=False)
     request_timeout_seconds: float = 10.0  # one whole HTTP answer of the broker, headers and body
     shrink_budget_seconds: float = 20.0  # PU-QRM's stateful test: time spent shrinking a failure
+    notify_timeout_seconds: float = 5.0  # PU-WS: how long each party's notification may take after settlement
     seed_cap: int = 2000  # a live broker: at most this many things created per run (agents, negotiations, ...)
     # A real repository's migrations folder: globs over file names, and the team's migrate script whose
     # order is the one rehearsed (signoff.pou.migrations.discover)
@@ -652,6 +653,7 @@ def _pou_settings(path: Path, raw: Mapping[str, Any], *, expand: bool) -> PouSet
         seed_token=table.string("seed_token"),
         request_timeout_seconds=table.number("request_timeout_seconds", default=10.0, minimum=0.1, maximum=600.0),
         shrink_budget_seconds=table.number("shrink_budget_seconds", default=20.0, minimum=0.0, maximum=3600.0),
+        notify_timeout_seconds=table.number("notify_timeout_seconds", default=5.0, minimum=0.1, maximum=600.0),
         seed_cap=table.integer("seed_cap", default=2000, minimum=1, maximum=1_000_000) or 2000,
         migrations_include=tuple(table.string_list("migrations_include")),
         migrations_exclude=tuple(table.string_list("migrations_exclude")),

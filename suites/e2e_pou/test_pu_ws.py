@@ -27,12 +27,13 @@ def test_pu_ws_both_parties_notified(pou_broker, evidence) -> None:
         expect.answer("settle", f"POST /api/negotiations/{negotiation}/settle", answer, pou_broker.codes("settle"))
         task_id, _ = pou_broker.client.status_after_settle(answer)
         where = pou_broker.settings.dialect.notification_task_id
+        wait = pou_broker.settings.notify_timeout_seconds
         for party, listener in listeners.items():
-            message, seen = listener.wait_for(lambda m: task_id is not None and dig(m, where) == task_id, timeout=5.0)
+            message, seen = listener.wait_for(lambda m: task_id is not None and dig(m, where) == task_id, timeout=wait)
             expect.that(
                 f"{party} notified",
                 message is not None,
-                f"a message whose {where} is task {task_id} within 5 s",
+                f"a message whose {where} is task {task_id} within {wait:g} s ([pou] notify_timeout_seconds)",
                 f"{str(message)[:160]}" if message else f"nothing ({len(seen)} other message(s))",
                 f"WebSocket {pou_broker.settings.dialect.websocket_url}",
             )
