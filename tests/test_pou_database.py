@@ -81,7 +81,8 @@ def test_a_server_starts_from_a_copy_of_a_pristine_cluster(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [template.name]  # the runs' own are gone
 
 
-def test_a_template_that_does_not_start_is_replaced(tmp_path: Path) -> None:
+def test_a_damaged_template_is_made_again(tmp_path: Path) -> None:
+    """A template whose control file no longer reads back (pg_controldata) is deleted and made again."""
     _start_in(tmp_path)
     [template] = sorted(tmp_path.glob(f"{TEMPLATE_PREFIX}*"))
     (template / "global" / "pg_control").write_bytes(b"not a control file")

@@ -228,7 +228,10 @@ def _make_template(data: Path, template: Path) -> None:
     from pgserver.postgres_server import get_server
 
     server = get_server(data, cleanup_mode="stop")
-    server.cleanup()  # the last handle: pg_ctl stop, waiting for a clean shutdown
+    # The last handle: pg_ctl stop, waiting for a clean shutdown. pgserver keeps this handle's exit hook.
+    # By the time it runs (exit hooks run last-registered first), the handle of the copy started at
+    # ``data`` next has taken this process off that copy's handle list, so the hook finds nothing to stop.
+    server.cleanup()
     for leftover in ("log", ".handle_pids.json", "postmaster.opts"):
         (data / leftover).unlink(missing_ok=True)
     try:
