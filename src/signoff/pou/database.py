@@ -241,20 +241,12 @@ def _make_template(data: Path, template: Path) -> None:
 
 
 def _copy_tree(source: Path, target: Path) -> None:
-    """A copy that keeps modes and owners (pgserver runs PostgreSQL as its own user under root)."""
+    """A copy that keeps modes and owners (under root, pgserver runs PostgreSQL as a user of its own)."""
     cp = shutil.which("cp")
-    if cp is not None and sys.platform.startswith("linux"):
+    if cp is not None and os.name == "posix":
         subprocess.run([cp, "-a", str(source), str(target)], check=True, capture_output=True, timeout=120)
-        return
-    shutil.copytree(source, target, symlinks=True)
-    if hasattr(os, "chown") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        for root, dirs, files in os.walk(target):
-            for name in (*dirs, *files):
-                origin = source / Path(root).relative_to(target) / name
-                stat = origin.lstat()
-                os.chown(Path(root) / name, stat.st_uid, stat.st_gid, follow_symlinks=False)
-        stat = source.stat()
-        os.chown(target, stat.st_uid, stat.st_gid)
+    else:  # Windows: no owners to keep
+        shutil.copytree(source, target, symlinks=True)
 
 
 _WATCH_SECONDS = 0.5
