@@ -7,10 +7,10 @@ read them back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import urllib.request
@@ -22,7 +22,10 @@ from typing import Any
 
 import eth_account  # noqa: F401 - see below
 import pytest
+from _pytest.pathlib import make_numbered_dir
 from Crypto.Hash import keccak  # noqa: F401 - see below
+
+from tests.warm import WARM
 
 # pytester restores sys.modules after every test that uses it, so a module first imported inside such a
 # test is imported again later. With cffi installed (coincurve brings it), pycryptodome declares its C
@@ -162,8 +165,8 @@ class SuiteRunner:
         for key, value in (env or {}).items():
             self.monkeypatch.setenv(key, value)
         reports = self._fresh_reports("reports")
-        result = self.pytester.runpytest_subprocess(*self._arguments(args, target, reports), timeout=300)
-        return SuiteRun(result, reports)
+        basetemp = make_numbered_dir(root=self.pytester.path, prefix="runpytest-", mode=0o700)
+        return self._run([f"--basetemp={basetemp}", *self._arguments(args, target, reports)], "", reports)
 
     def together(self, *runs: tuple[Sequence[str], Path]) -> list[SuiteRun]:
         """Each (arguments, target) in its own pytest process, all at once, each with its own reports
@@ -176,24 +179,22 @@ class SuiteRunner:
         args, target = run
         reports = self._fresh_reports(f"reports-{number}")
         basetemp = self.pytester.path / f"basetemp-{number}"
-        command = [sys.executable, "-m", "pytest", f"--basetemp={basetemp}", *self._arguments(args, target, reports)]
+        return self._run([f"--basetemp={basetemp}", *self._arguments(args, target, reports)], f"-{number}", reports)
+
+    def _run(self, args: list[str], suffix: str, reports: Path) -> SuiteRun:
+        """``python -m pytest ARGS`` in pytester's directory, which is importable (as pytester runs pytest),
+        from the warm interpreter (tests/warm.py); its output in ``stdout{suffix}`` and ``stderr{suffix}``."""
         path = os.pathsep.join(filter(None, [str(self.pytester.path), os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, "PYTHONPATH": path}  # as pytester runs pytest: the test directory importable
+        env = {**os.environ, "PYTHONPATH": path}
+        out, err = self.pytester.path / f"stdout{suffix}", self.pytester.path / f"stderr{suffix}"
         started = time.monotonic()
-        done = subprocess.run(
-            command,
-            check=False,
-            cwd=self.pytester.path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        result = pytest.RunResult(
-            done.returncode, done.stdout.splitlines(), done.stderr.splitlines(), time.monotonic() - started
-        )
-        return SuiteRun(result, reports)
+        code = WARM.run(args, cwd=self.pytester.path, env=env, stdout=out, stderr=err, timeout=300)
+        lines = [p.read_text(encoding="utf8", errors="replace").splitlines() for p in (out, err)]
+        for text in lines:  # shown with a failing test, as pytester shows its runs' output
+            print("\n".join(text))
+        with contextlib.suppress(ValueError):
+            code = pytest.ExitCode(code)
+        return SuiteRun(pytest.RunResult(code, lines[0], lines[1], time.monotonic() - started), reports)
 
 
 def with_sigint(disposition: str, command: list[str]) -> list[str]:
@@ -202,8 +203,7 @@ def with_sigint(disposition: str, command: list[str]) -> list[str]:
     disposition survives exec."""
     handler = {"default": "SIG_DFL", "ignored": "SIG_IGN"}[disposition]
     start = (
-        f"import os, signal, sys; signal.signal(signal.SIGINT, signal.{handler}); "
-        "os.execv(sys.argv[1], sys.argv[1:])"
+        f"import os, signal, sys; signal.signal(signal.SIGINT, signal.{handler}); os.execv(sys.argv[1], sys.argv[1:])"
     )
     return [sys.executable, "-c", start, *command]
 
