@@ -10,7 +10,9 @@ what a run loads, configures and rewrites is what a fresh process does.
 
 What only a fresh interpreter shows is tested with one: the README's commands, the built wheel,
 the console scripts, the import-cost and interrupt tests start real processes. Where ``os.fork``
-is missing, or with ``SIGNOFF_SELFTEST_FORK=0``, every run is a fresh process.
+is missing, or with ``SIGNOFF_SELFTEST_FORK=0``, every run is a fresh process. With
+``SIGNOFF_SELFTEST_RUN_LOG=FILE`` the server writes each run's CPU seconds there, by self-test: a
+profile of the self-tests must add them, since a forked run is not a child of the test's process.
 """
 
 from __future__ import annotations

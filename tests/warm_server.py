@@ -60,6 +60,7 @@ def main(socket_path: str) -> int:
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     running: dict[int, socket.socket] = {}
+    test_of: dict[int, str] = {}  # pid -> the self-test that asked for the run
     while True:
         for key, _ in selector.select(timeout=REAP_EVERY):
             if key.data == "parent":
@@ -79,12 +80,14 @@ def main(socket_path: str) -> int:
                 connection.close()
                 return _become_the_run(request, base_path)
             running[pid] = connection
+            test_of[pid] = request["env"].get("PYTEST_CURRENT_TEST", "")
             connection.sendall(f"{pid}\n".encode())
         while running:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
             if pid == 0:
                 break
             connection = running.pop(pid)
+            _log_cpu(test_of.pop(pid), usage.ru_utime + usage.ru_stime)
             try:
                 connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
             except OSError:
@@ -116,6 +119,15 @@ def _become_the_run(request: dict[str, Any], base_path: list[str]) -> int:
     sys.argv = ["", *request["args"]]
     runpy.run_module("pytest", run_name="__main__", alter_sys=True)  # exactly `python -m pytest`: SystemExit
     return 0
+
+
+def _log_cpu(test: str, seconds: float) -> None:
+    """With SIGNOFF_SELFTEST_RUN_LOG=FILE, a JSON line per run: the self-test and the run's CPU seconds
+    (a run's CPU is the server's child's, which the self-test's own rusage does not see)."""
+    path = os.environ.get("SIGNOFF_SELFTEST_RUN_LOG")
+    if path:
+        with open(path, "a", encoding="utf8") as log:
+            log.write(json.dumps([test, round(seconds, 3)]) + "\n")
 
 
 def _kill(pid: int) -> None:
