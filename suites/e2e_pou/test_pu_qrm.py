@@ -11,7 +11,7 @@ import time
 import pytest
 
 from signoff.findings import Finding
-from signoff.pou.expect import Expect
+from signoff.pou.expect import NEXT_STEPS, Expect
 from signoff.pou.quorum import RULE_ROWS, QuorumModel, expected_committee
 
 CHECK_ID = "PU-QRM"
@@ -170,7 +170,8 @@ def test_pu_qrm_stateful(pou_broker, evidence) -> None:
                 "stateful",
                 "error",
                 f"the broker broke the quorum model; minimal failing sequence (shrunk):\n{steps}\n"
-                f"({record.examples} examples run)",
+                f"({record.examples} examples run). Next step: replay these steps on the broker (the "
+                f"PU-QRM-counterexample table) and fix its answer to the last; {NEXT_STEPS[CHECK_ID]}",
             )
         ]
     )

@@ -42,13 +42,16 @@ _STATUS_FORM = re.compile(r"[1-5]xx|[1-5][0-9][0-9]")
 
 
 class StatusRule(frozenset[int]):
-    """The status codes one rule accepts, with the rule's name (what the evidence shows as expected)."""
+    """The status codes one rule accepts, with the rule's name (what the evidence shows as expected) and
+    its ``[pou.dialect.status]`` key."""
 
     label: str
+    case: str
 
-    def __new__(cls, codes: Collection[int], label: str) -> StatusRule:
+    def __new__(cls, codes: Collection[int], label: str, case: str = "") -> StatusRule:
         rule = super().__new__(cls, codes)
         rule.label = label
+        rule.case = case
         return rule
 
 
@@ -68,8 +71,8 @@ class Dialect:
         rule = self.status[case]
         if rule.endswith("xx"):
             base = int(rule[0]) * 100
-            return StatusRule(range(base, base + 100), self.rule(case, named=True))
-        return StatusRule((int(rule),), self.rule(case, named=True))
+            return StatusRule(range(base, base + 100), self.rule(case, named=True), case)
+        return StatusRule((int(rule),), self.rule(case, named=True), case)
 
     def rule(self, case: str, *, named: bool = False) -> str:
         """How the evidence names the rule applied to ``case``: ``2xx (default)``, ``201 ([pou.dialect.status]

@@ -10,6 +10,7 @@ one failure message.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
@@ -18,10 +19,31 @@ import pytest
 from signoff.errors import SignoffError
 from signoff.evidence.collector import Evidence
 from signoff.findings import Finding, says_not_checked
+from signoff.pou.dialect import StatusRule
 from signoff.redaction import redact
 
 if TYPE_CHECKING:  # the client imports httpx; collection of the artifact-only preflight must not
     from signoff.pou.client import Answer
+
+
+# What to do when a check fails: the broker's side of the runbook criterion it checks. Said once, after
+# the check's last failed expectation (the report's "Next step" column).
+NEXT_STEPS: Mapping[str, str] = {
+    "PU-API": "make the broker answer each request above as the deployment checklist says (health, settle "
+    "creating a pending receipt with its committee, receipt and committee reads that agree)",
+    "PU-ATT": "make the broker refuse, before it stores anything, an attestation without a DID, from a DID the "
+    "receipt does not allow, a duplicate, a malformed or badly signed one, and any on a finalized receipt",
+    "PU-QRM": "make finalize count distinct committee members' AUDIT_PASS against k, the same way on the manual "
+    "path and in the finalizer job",
+    "PU-FIN": "make the finalizer job finalize a receipt at quorum within its interval, counting the quorum "
+    "exactly as the manual path does; if its interval is not [pou] finalizer_interval_seconds, set that key to it",
+    "PU-REP": "make the broker update the agent's reputation as [pou.model] says (when, and the EWMA with "
+    "ewma_alpha); if it does so by design at another point, set [pou.model] reputation_moves_at",
+    "PU-WS": "make the broker notify both parties, client and agent, of a settlement over its WebSocket; if it "
+    "notifies through a slower path by design, raise [pou] notify_timeout_seconds",
+    "PU-LOG": "fix what the broker logged as an error, or schedule the missing job; a line that is not an error "
+    "by design goes in [pou.logs] ignore",
+}
 
 
 class Expect:
@@ -33,6 +55,7 @@ class Expect:
         self.findings: list[Finding] = []
         self.count = 0
         self.checked = False
+        self.other_codes: dict[str, set[int]] = {}  # [pou.dialect.status] key -> refused codes of the same class
         _OPEN.setdefault(evidence, []).append(self)
 
     def row(self, case: str, request: str, expected: str, actual: str, ok: bool) -> None:
@@ -75,6 +98,13 @@ class Expect:
             problems.append(f"body does not contain {contains!r}")
         if answer.status >= 500:
             problems.append("a 5xx is never an acceptable answer")
+        elif (
+            isinstance(status, StatusRule)
+            and status.case
+            and answer.status not in allowed
+            and _same_class(answer.status, allowed)
+        ):
+            self.other_codes.setdefault(status.case, set()).add(answer.status)
         expected = (label or _codes(allowed)) + "".join(f" {k}={v!r}" for k, v in (fields or {}).items())
         if contains:
             expected += f" containing {contains!r}"
@@ -90,9 +120,22 @@ class Expect:
         return ok
 
     def check(self) -> None:
-        """Apply the verdict: fail the test (no traceback) when any expectation failed."""
+        """Apply the verdict: fail the test (no traceback) when any expectation failed; the last failure
+        says the next step."""
         self.checked = True
-        self.evidence.check(self.findings)
+        self.evidence.check(with_next_step(self.findings, self.next_step()))
+
+    def next_step(self) -> str:
+        """The check's next step; where the broker refused or accepted with another code of the same class
+        than the rule's, the key that says it does so by design."""
+        steps = [NEXT_STEPS[self.check_id]] if self.check_id in NEXT_STEPS else []
+        for case, codes in sorted(self.other_codes.items()):
+            value = str(min(codes)) if len(codes) == 1 else f"{min(codes) // 100}xx"
+            shown = " or ".join(str(code) for code in sorted(codes))
+            steps.append(
+                f'if {shown} is how your broker answers {case} by design, set [pou.dialect.status] {case} = "{value}"'
+            )
+        return "; ".join(steps)
 
 
 # The Expects of each test's evidence, so a check that stops early can still report them.
@@ -138,6 +181,24 @@ def stopped(evidence: Evidence, exc: BaseException) -> BaseException | None:
         return pytest.fail.Exception(message, pytrace=False)
     exc.add_note(message)  # a bug or an unforeseen answer: keep its traceback
     return None
+
+
+def with_next_step(findings: list[Finding], step: str) -> list[Finding]:
+    """``findings`` with ``Next step: {step}`` after the last error's message (unless it says one already)."""
+    errors = [index for index, finding in enumerate(findings) if finding.is_error]
+    if not step or not errors or "Next step" in findings[errors[-1]].message:
+        return findings
+    last = findings[errors[-1]]
+    return [
+        *findings[: errors[-1]],
+        replace(last, message=f"{last.message}. Next step: {step}"),
+        *findings[errors[-1] + 1 :],
+    ]
+
+
+def _same_class(code: int, allowed: Collection[int]) -> bool:
+    """``code`` is of the class of every code ``allowed`` (2xx, 4xx): a refusal for a refusal, a success for one."""
+    return bool(allowed) and all(code // 100 == other // 100 for other in allowed)
 
 
 def same(found: Any, wanted: Any) -> bool:
