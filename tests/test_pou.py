@@ -210,6 +210,9 @@ def test_stateful_failure_reports_the_shrunk_sequence(run_suite) -> None:
         "201",
     ), rows
     assert rows[0]["action"].startswith("settle k=")
+    for row in rows:  # a "member" is on the committee the broker answered (an empty one has only outsiders)
+        if " by member " in row["action"]:
+            assert row["action"].rsplit(" ", 1)[1] in rows[0]["actual"], rows
     # shrunk: settle, a few steps, the failing one (the budget is wall-clock seconds: on a loaded machine
     # it may stop a few steps above the minimum, still far below the unshrunk sequence)
     assert len(rows) <= 10, rows

@@ -56,3 +56,8 @@ def test_a_failed_check_says_its_next_step_and_a_dialect_key_only_for_the_same_c
     assert "Next step: make the broker refuse" in accepted
     assert "[pou.dialect.status]" not in accepted.split("Next step:")[1]  # a 201 for an outsider is the defect
     assert "Traceback" not in run.output
+
+    page = run.report(".html").read_text()  # the first screen: one row per failed check, its next step once
+    failures = page[page.index("Failures first (2)") : page.index("<h2>Scope</h2>")]
+    assert failures.count("make the broker refuse, before it stores anything") == 2, failures
+    assert "&mdash;" not in failures

@@ -141,17 +141,17 @@ def _failures(document: Mapping[str, Any]) -> str:
         messages = [f["message"] for f in check.get("findings", []) if f.get("severity") == "error"]
         if not messages:
             messages = [check.get("message") or check.get("result", "")]
-        for message in messages:
-            what, step = split_next_step(str(message))
-            rows.append(
-                [
-                    _e(check.get("check") or "-"),
-                    _e(check["nodeid"].split("::", 1)[-1]),
-                    f"<pre>{_e(what)}</pre>",
-                    _e(step) or "&mdash;",
-                ]
-            )
-            classes.append("fail")
+        parts = [split_next_step(str(message)) for message in messages]  # one row per check: its next step once
+        steps = list(dict.fromkeys(step for _, step in parts if step))
+        rows.append(
+            [
+                _e(check.get("check") or "-"),
+                _e(check["nodeid"].split("::", 1)[-1]),
+                f"<pre>{_e(chr(10).join(what for what, _ in parts))}</pre>",
+                "<br>".join(_e(step) for step in steps) or "&mdash;",
+            ]
+        )
+        classes.append("fail")
     return f"<h2>Failures first ({len(failed)})</h2>" + _table(
         ["Check", "Test", "What failed", "Next step"], rows, "signoff-failures", classes
     )

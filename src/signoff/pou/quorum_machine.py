@@ -151,7 +151,8 @@ def machine_for(broker: Broker, model_type: type[QuorumModel]) -> tuple[type[Any
             did = self._did(who, index)
             cases = self.model.expected_attestation(did, kind)
             answer = client.attest(self.task_id, did, kind)
-            label = f"{who} {did.rsplit(':', 1)[-1][-8:]}" if who in ("member", "outsider") else who
+            role = who if who != "member" or did in self.model.committee else "outsider"  # an empty committee
+            label = f"{role} {did.rsplit(':', 1)[-1][-8:]}" if role in ("member", "outsider") else role
             allowed = " or ".join(f"{case} {broker.settings.dialect.status[case]}" for case in cases)
             ok = any(answer.status in broker.codes(case) for case in cases)
             self._log(f"{kind} by {label}", allowed, answer.status, ok)
