@@ -39,6 +39,13 @@ PRELOAD = (
     "requests",
     "aiohttp",
     "pydantic",
+    "jinja2",  # pytest-html's templates
+    "packaging.requirements",
+    "tomllib",
+    "unittest",
+    "xml.etree.ElementTree",
+    "execnet",
+    "pdb",
 )
 REAP_EVERY = 0.05  # seconds between looks for ended runs
 
