@@ -82,7 +82,12 @@ def _wait_status(pou_broker, task_id: str, want: str, window: float) -> tuple[st
 
 
 def test_pu_fin_manual_finalize_authorized_and_idempotent(pou_broker, settle_new, evidence) -> None:
-    expect = Expect(evidence, CHECK_ID)
+    expect = Expect(
+        evidence,
+        CHECK_ID,
+        next_step="make a manual finalize refuse a request without a DID or from a DID outside the receipt, and "
+        "keep the first finalized_at when it is asked again",
+    )
     task = settle_new()
     client, k = pou_broker.client, int(task.receipt["k"])
     for member in task.committee[:k]:

@@ -49,9 +49,10 @@ NEXT_STEPS: Mapping[str, str] = {
 class Expect:
     """Collects rows and findings for one check; ``check()`` gives the verdict."""
 
-    def __init__(self, evidence: Evidence, check: str) -> None:
+    def __init__(self, evidence: Evidence, check: str, next_step: str = "") -> None:
         self.evidence = evidence
         self.check_id = check
+        self.step = next_step or NEXT_STEPS.get(check, "")  # a test that checks one part of its check says its own
         self.findings: list[Finding] = []
         self.count = 0
         self.checked = False
@@ -128,7 +129,7 @@ class Expect:
     def next_step(self) -> str:
         """The check's next step; where the broker refused or accepted with another code of the same class
         than the rule's, the key that says it does so by design."""
-        steps = [NEXT_STEPS[self.check_id]] if self.check_id in NEXT_STEPS else []
+        steps = [self.step] if self.step else []
         for case, codes in sorted(self.other_codes.items()):
             value = str(min(codes)) if len(codes) == 1 else f"{min(codes) // 100}xx"
             shown = " or ".join(str(code) for code in sorted(codes))
