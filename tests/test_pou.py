@@ -48,8 +48,23 @@ def test_plan_orders_numerically_and_pairs_rollbacks() -> None:
 def test_plan_findings(names: tuple[str, ...], fragment: str) -> None:
     files = _files(*names)
     rollbacks = _files(*(f"rollback/{n}" for n in names))
-    messages = [f.message for f in pou_migrations.plan(files, rollbacks, "m").findings]
+    findings = pou_migrations.plan(files, rollbacks, "m").findings
+    messages = [f.message for f in findings]
     assert any(fragment in m for m in messages), messages
+    assert all("Next step:" in f.message for f in findings if f.is_error), messages
+
+
+def test_plan_findings_on_rollbacks_say_their_next_step() -> None:
+    names = ("017_a.sql", "018_b.sql", "019_c.sql", "020_d.sql")
+    rollbacks = _files(*(f"rollback/{n}" for n in names[1:]), "rollback/016_old.sql")
+    messages = [f.message for f in pou_migrations.plan(_files(*names), rollbacks, "m").findings if f.is_error]
+    assert sorted(m.split(" in m")[0] for m in messages) == [
+        "017_a.sql has no rollback file rollback/017_a.sql",
+        "migration 021 of the seed's 017-021 is missing from m. Next step: add it (the deployment checklist applies "
+        "all five)",
+        "rollback/016_old.sql",
+    ], messages
+    assert all("Next step:" in m for m in messages), messages
 
 
 def test_rollback_recognised_by_content() -> None:

@@ -180,12 +180,20 @@ def _plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str, 
         if current != previous + 1:
             missing = ", ".join(f"{n:03d}" for n in range(previous + 1, current))
             result.findings.append(
-                _error(where, f"gap in {where}: no migration {missing} between {previous:03d} and {current:03d}")
+                _error(
+                    where,
+                    f"gap in {where}: no migration {missing} between {previous:03d} and {current:03d}. Next step: "
+                    "add it, or renumber the later migrations so the numbers follow each other",
+                )
             )
     for number in rules.required:
         if number not in numbers:
             result.findings.append(
-                _error(where, f"migration {number:03d} of the seed's 017-021 is missing from {where}")
+                _error(
+                    where,
+                    f"migration {number:03d} of the seed's 017-021 is missing from {where}. Next step: add it (the "
+                    "deployment checklist applies all five)",
+                )
             )
     versions = sorted(by_version)
     names_in_text_order = sorted(rules.name_of(p) for ps in by_version.values() for p in ps)
@@ -203,7 +211,13 @@ def _plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str, 
             label = rules.name_of(path)
             rollback = rollback_by_name.pop(label, None)
             if rollback is None and rules.rollback_required:
-                result.findings.append(_error(where, f"{label} has no rollback file rollback/{label} in {where}"))
+                result.findings.append(
+                    _error(
+                        where,
+                        f"{label} has no rollback file rollback/{label} in {where}. Next step: write one that undoes "
+                        "it (the rollback plan runs them newest first)",
+                    )
+                )
             result.ordered.append(
                 Migration(
                     number,
@@ -217,7 +231,13 @@ def _plan(files: Mapping[Path, str], rollbacks: Mapping[Path, str], where: str, 
             )
     for name in sorted(rollback_by_name):
         if not any(name == rules.name_of(p) for p in files):
-            result.findings.append(_error(where, f"rollback/{name} in {where} rolls back no migration"))
+            result.findings.append(
+                _error(
+                    where,
+                    f"rollback/{name} in {where} rolls back no migration. Next step: name it after the migration it "
+                    "undoes, or remove it",
+                )
+            )
     return result
 
 
