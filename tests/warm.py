@@ -21,7 +21,6 @@ import atexit
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from tests.warm_server import kill
 
 SERVER = Path(__file__).with_name("warm_server.py")
 STARTUP_SECONDS = 60
@@ -76,7 +77,7 @@ class WarmRuns:
             try:
                 code = answers.readline()
             except TimeoutError:
-                _kill(pid)
+                kill(pid)
                 raise subprocess.TimeoutExpired(["pytest", *args], timeout) from None
         if not code:
             raise RuntimeError(f"the warm interpreter ({SERVER.name}) stopped while pytest {' '.join(args)} ran")
@@ -119,13 +120,6 @@ class WarmRuns:
                 server.wait()
             if self._folder is not None:
                 self._folder.cleanup()
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 WARM = WarmRuns()

@@ -73,7 +73,7 @@ def main(socket_path: str) -> int:
             if key.data == "parent":
                 if not os.read(sys.stdin.fileno(), 4096):
                     for pid in running:
-                        _kill(pid)
+                        kill(pid)
                     return 0
                 continue
             connection, _ = listener.accept()
@@ -137,7 +137,8 @@ def _log_cpu(test: str, seconds: float) -> None:
             log.write(json.dumps([test, round(seconds, 3)]) + "\n")
 
 
-def _kill(pid: int) -> None:
+def kill(pid: int) -> None:
+    """SIGKILL to ``pid``, if it is still there."""
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -142,12 +142,13 @@ def _failures(document: Mapping[str, Any]) -> str:
         if not messages:
             messages = [check.get("message") or check.get("result", "")]
         parts = [split_next_step(str(message)) for message in messages]  # one row per check: its next step once
+        what = "\n".join(what for what, _ in parts)
         steps = list(dict.fromkeys(step for _, step in parts if step))
         rows.append(
             [
                 _e(check.get("check") or "-"),
                 _e(check["nodeid"].split("::", 1)[-1]),
-                f"<pre>{_e(chr(10).join(what for what, _ in parts))}</pre>",
+                f"<pre>{_e(what)}</pre>",
                 "<br>".join(_e(step) for step in steps) or "&mdash;",
             ]
         )
