@@ -289,7 +289,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _add_bundled_suites(config)  # on xdist workers too: they collect from their own args
     if hasattr(config, "workerinput"):
         return
-    _group_shared_setups(config)
+    _plan_workers(config, settings)
     json_path = _configure_reports(config, settings)
     collector = EvidenceCollector(
         json_path=json_path,
@@ -541,6 +541,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 GROUPED_KEY = pytest.StashKey[bool]()  # a gate run under -n: scheduled by shared setup
+BROKER_PER_WORKER_KEY = pytest.StashKey[bool]()  # ... and the reference broker's checks spread over the workers
 
 # xdist: the checks that share one expensive session setup (a rehearsal chain; a started broker and its
 # database) run on one worker, so it is built once, not once per worker. By suite folder, as collected
@@ -549,40 +550,73 @@ _SHARED_SETUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("signoff-broker", ("e2e_pou/",)),
     ("signoff-chain", ("postdeploy/", "e2e_flows/", "preflight/test_pf_reh.py")),
 )
+# The exception: the reference broker starts in about half a second over the run's one PostgreSQL, and most
+# of its checks' time is waiting for its finalizer, so its checks spread over the workers, each worker that
+# runs one with a broker of its own (signoff.pou.workers: PU-LOG reads them all). A team's broker (its
+# command, its sidecars) is started once; a live one takes one check at a time: theirs stay grouped.
+_SPREADS_WITH_REFERENCE_BROKER = "signoff-broker"
+# The check that runs longest on the reference (PU-QRM's state machine, about 5 s of a 9 s e2e_pou run; see
+# bench/README.md) starts first, so the others fill in around it.
+_STARTS_FIRST = ("e2e_pou/test_pu_qrm.py::test_pu_qrm_stateful",)
 
 
-def shared_setup_of(nodeid: str) -> str | None:
+def shared_setup_of(nodeid: str, broker_per_worker: bool = False) -> str | None:
     """The shared-setup group of a suite check's node id (``suites/e2e_pou/test_pu_api.py::...``), or None."""
     path = nodeid.split("::", 1)[0].replace("\\", "/")
     if "suites/" not in path:
         return None
     inside = path.rsplit("suites/", 1)[1]
-    return next((group for group, prefixes in _SHARED_SETUPS if inside.startswith(prefixes)), None)
+    group = next((group for group, prefixes in _SHARED_SETUPS if inside.startswith(prefixes)), None)
+    return None if broker_per_worker and group == _SPREADS_WITH_REFERENCE_BROKER else group
 
 
-def _group_shared_setups(config: pytest.Config) -> None:
-    """A gate run with ``-n`` (a ``-m`` naming signoff's checks, xdist's default distribution): schedule by
-    shared setup (:func:`pytest_xdist_make_scheduler`). Other runs, the self-tests among them, are left alone."""
-    markexpr = str(config.option.markexpr or "")
-    if getattr(config.option, "dist", "no") != "load" or not markexpr:
+def _starts_first(scope: str) -> bool:
+    return scope.replace("\\", "/").rsplit("suites/", 1)[-1] in _STARTS_FIRST
+
+
+def _plan_workers(config: pytest.Config, settings: SessionSettings) -> None:
+    """xdist: a gate run with ``-n`` (a ``-m`` naming signoff's checks, xdist's default distribution) is
+    scheduled by shared setup (:func:`pytest_xdist_make_scheduler`); other runs, the self-tests among them,
+    are left to xdist. Either way, whether the e2e_pou checks may land on several workers, each with a
+    broker of its own (signoff.pou.workers), which the workers are then told."""
+    dist = getattr(config.option, "dist", "no")
+    if dist == "no":
         return
+    markexpr = str(config.option.markexpr or "")
     names = {name for name, _ in markers.MARKERS}
-    if any(word in names for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", markexpr)):
-        config.stash[GROUPED_KEY] = True
+    grouped = dist == "load" and any(word in names for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", markexpr))
+    config.stash[GROUPED_KEY] = grouped
+    # --dist each: every worker runs every check, its own broker's whole story
+    apart = dist != "each" and (not grouped or settings.target.starts_reference_broker)
+    config.stash[BROKER_PER_WORKER_KEY] = apart
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """xdist's scope scheduling with one scope per shared setup, and every other check its own scope.
-    (xdist's ``loadgroup`` cannot do this under pytest 9: it renames ``item._nodeid``, which no longer
-    changes the node id.)"""
+    """xdist's scope scheduling with one scope per shared setup, and every other check its own scope; the
+    longest check first, and a worker holds the check it runs and one more (xdist's three would leave checks
+    queued behind a long one while the other worker has nothing to do). (xdist's ``loadgroup`` cannot do
+    this under pytest 9: it renames ``item._nodeid``, which no longer changes the node id.)"""
     if not config.stash.get(GROUPED_KEY, False):
         return None
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
+    broker_per_worker = config.stash.get(BROKER_PER_WORKER_KEY, False)
+
     class SharedSetupScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return shared_setup_of(nodeid) or nodeid
+            return shared_setup_of(nodeid, broker_per_worker) or nodeid
+
+        def _assign_work_unit(self, node: Any) -> None:
+            first = next((scope for scope in self.workqueue if _starts_first(scope)), None)
+            if first is not None:
+                self.workqueue.move_to_end(first, last=False)
+            super()._assign_work_unit(node)
+
+        def _reschedule(self, node: Any) -> None:
+            if self.workqueue and not node.shutting_down and self._pending_of(self.assigned_work[node]) > 1:
+                return
+            super()._reschedule(node)
 
     return SharedSetupScheduling(config, log)
 
@@ -700,10 +734,14 @@ def _wraps(impl: Any) -> bool:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: hand the controller's pinned block to every worker."""
+    """xdist: hand the controller's pinned block to every worker, and whether each runs a broker of its own."""
     state = node.config.stash.get(STATE_KEY, None)
     if state is not None and state.pin is not None:
         node.workerinput["signoff_pin"] = asdict(state.pin)
+    if node.config.stash.get(BROKER_PER_WORKER_KEY, False):
+        from signoff.pou.workers import SPREAD_INPUT
+
+        node.workerinput[SPREAD_INPUT] = True
 
 
 def _record_chain(

@@ -260,6 +260,13 @@ class Target:
     def has_pou(self) -> bool:
         return self._raw_pou is not None
 
+    @property
+    def starts_reference_broker(self) -> bool:
+        """``[pou]`` names no broker of the team (no url, no command): signoff starts its reference broker, a
+        throwaway it may start once per xdist worker. Read from the table as written (nothing expanded)."""
+        raw = self._raw_pou
+        return raw is not None and "url" not in raw and "command" not in raw
+
     def pou(self) -> PouSettings:
         """The ``[pou]`` settings, with ``${VAR}`` values expanded now (only e2e_pou needs them)."""
         if self._raw_pou is None:

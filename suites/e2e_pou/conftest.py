@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from signoff.pou import workers
 from signoff.pou.fixtures import Broker, around_check
 
 
@@ -24,6 +25,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     with around_check(item):
         return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """With a broker per xdist worker: this check is over, whatever its outcome (PU-LOG waits for them all)."""
+    try:
+        return (yield)
+    finally:
+        workers.mark_done(item.config, item.nodeid)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -627,8 +628,15 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# xdist: a worker's report, on the controller, starts its text with the worker's line
+# ("[gw1] linux -- Python 3.11.7 /path/to/python"): not the check's message.
+_WORKER_LINE = re.compile(r"\A\[[^\]\n]+\] [^\n]* -- Python [^\n]*\n")
+
+
 def _short(report: pytest.TestReport) -> str:
     if report.skipped and isinstance(report.longrepr, tuple):
         return redact(str(report.longrepr[2]))
     text = str(report.longreprtext).strip()
+    if hasattr(report, "node"):
+        text = _WORKER_LINE.sub("", text, count=1).strip()
     return redact(text[:4000]) if text else report.outcome

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from signoff.errors import ConfigError, SignoffError
+from signoff.pou import workers
 from signoff.pou.dialect import StatusRule
 from signoff.pou.identity import Identities
 from signoff.pou.seedfile import SqlFileSeeder
@@ -53,6 +54,12 @@ if TYPE_CHECKING:
 def _worker(config: pytest.Config) -> str:
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     return "".join(ch for ch in str(worker).lower() if ch.isalnum()) or "main"
+
+
+def run_key(config: pytest.Config) -> str | None:
+    """What the xdist workers of one run share (xdist's test run id), or None (a serial run)."""
+    key = getattr(config, "workerinput", {}).get("testrunuid")
+    return str(key) if key else None
 
 
 def live_lock_path(url: str) -> Path:
@@ -102,9 +109,8 @@ def scratch_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     broker's migrations (PU-MIG) and an application's (FL-MIG) are rehearsed on its databases."""
     from signoff.pou.database import start_server
 
-    uid = getattr(request.config, "workerinput", {}).get("testrun_uid")
     try:
-        server = start_server(shared_key=uid)
+        server = start_server(shared_key=run_key(request.config))
     except SignoffError as exc:
         pytest.fail(redact(str(exc)), pytrace=False)
     record_environment(request.config, "PostgreSQL (throwaway)", f"{server.kind}, {_server_version(server)}")
@@ -316,6 +322,8 @@ def around_check(item: pytest.Item) -> Iterator[None]:
                 rows = seed_rows(entries, mark, evidence.check_id, item.name, throwaway=broker.started)
                 for row in rows:
                     evidence.row("PU-SEED", row)
+            if broker is not None and broker.read_log is not None and workers.spread(item.config):
+                workers.publish_log(item.config, broker.read_log())  # for PU-LOG, on whichever worker
 
 
 @dataclass
@@ -348,8 +356,10 @@ def pou_broker(request: pytest.FixtureRequest, pou_session: Broker | Unstarted) 
     "not checked" (counted apart from failures in the evidence)."""
     if isinstance(pou_session, Unstarted):
         if not pou_session.reported_by:
-            pou_session.reported_by = request.node.name
-            pytest.fail(pou_session.problem, pytrace=False)
+            # With a broker per worker, the first check of the run to meet the problem says it whole.
+            first, pou_session.reported_by = workers.claim_unstarted(request.config, request.node.name)
+            if first:
+                pytest.fail(pou_session.problem, pytrace=False)
         pytest.fail(
             f"not checked: there is no broker to check ({pou_session.reported_by} says why it was not reached or "
             "started)",
@@ -439,11 +449,12 @@ def _reference_broker(request: pytest.FixtureRequest, settings: PouSettings) -> 
     except (SignoffError, psycopg.Error) as exc:
         pytest.fail(redact(f"the reference broker could not be started: {exc}"), pytrace=False)
     client, journal, identities = _client(base, settings, token)
+    worker = _worker(request.config)
     record_environment(
         request.config,
-        "Broker",
+        "Broker" if worker == "main" else f"Broker ({worker})",
         f"reference broker ({settings.reference_variant}) from {settings.reference}, started at {base} over a "
-        "throwaway database",
+        "throwaway database" + (" (one per worker that runs e2e_pou checks)" if workers.spread(request.config) else ""),
     )
     try:
         yield Broker(
