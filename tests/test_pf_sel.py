@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +95,16 @@ def test_fast_keccak_equals_pycryptodome() -> None:
         for _ in range(500)
     ]
     assert sel._selectors(texts) == [selector(t) for t in texts]
-    assert all(hashing.keccak256(t.encode()) == hashing._pycryptodome(t.encode()) for t in texts)
+    slow = hashing._pycryptodome()
+    assert all(hashing.keccak256(t.encode()) == slow(t.encode()) for t in texts)
     assert hashing.keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    assert slow(b"") == hashing._EMPTY
+
+
+def test_the_artifact_path_does_not_import_pycryptodome_beside_the_accelerator() -> None:
+    code = "import sys\nfrom signoff.artifacts.hashing import keccak256\nprint('Crypto' in sys.modules)\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_functions_only_and_an_abi_without_type_means_function() -> None:
@@ -182,12 +192,12 @@ def test_collision_duplicate_and_shadowed_across_four_facets_router_and_dispatch
         "through the router contracts/R.sol:R, which answers paused() itself instead of forwarding it; expected "
         "every dispatcher function to be reachable through the router. Next step: rename one of the two functions, "
         "or, when the dispatcher's is meant to be called at its own address only, say so with a [[selectors.allow]] "
-        "entry (selector = \"0x5c975abb\", contracts = [router, dispatcher]) and its reason",
+        'entry (selector = "0x5c975abb", contracts = [router, dispatcher]) and its reason',
         "diamond D: shadowed selector 0x8456cb59: the dispatcher contracts/D.sol:D's own pause() is unreachable "
         "through the router contracts/R.sol:R, which answers pause() itself instead of forwarding it; expected "
         "every dispatcher function to be reachable through the router. Next step: rename one of the two functions, "
         "or, when the dispatcher's is meant to be called at its own address only, say so with a [[selectors.allow]] "
-        "entry (selector = \"0x8456cb59\", contracts = [router, dispatcher]) and its reason",
+        'entry (selector = "0x8456cb59", contracts = [router, dispatcher]) and its reason',
     ]
     status = {(r.selector, r.contract.split(":")[1]): (r.status, r.verdict) for r in result.routes}
     assert status[("0x5c36b186", "PingFacet")] == ("routed", "pass")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from signoff import __version__
 from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
@@ -272,9 +273,16 @@ def _constructor_args(target: Target, artifacts: ArtifactSet) -> dict[str, int]:
     for name, settings in target.contracts.items():
         if settings.constructor_args is None:
             continue
-        from signoff.artifacts.abi import encode_constructor_args
-
         contract = artifacts.resolve(name)
         where = f'{target.path}: [contracts."{name}"] constructor_args'
-        sizes[contract.fqn] = len(encode_constructor_args(contract.abi, settings.constructor_args, where))
+        sizes[contract.fqn] = constructor_args_size(contract.abi, settings.constructor_args, where)
     return sizes
+
+
+def constructor_args_size(abi: Sequence[Mapping[str, Any]], args: Sequence[Any], where: str) -> int:
+    """The encoded size of constructor arguments (remembered between runs: signoff.artifacts.sizes_cache)."""
+    from signoff.artifacts.abi import check_constructor_arity, constructor_types, encode_constructor_args
+    from signoff.artifacts.sizes_cache import remembered_size
+
+    check_constructor_arity(abi, args, where)
+    return remembered_size(constructor_types(abi), args, lambda: encode_constructor_args(abi, args, where))

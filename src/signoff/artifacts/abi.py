@@ -44,15 +44,21 @@ def constructor_types(abi: Sequence[Mapping[str, Any]]) -> list[str]:
     return []
 
 
-def encode_constructor_args(abi: Sequence[Mapping[str, Any]], args: Sequence[Any], where: str) -> bytes:
-    """ABI-encode ``args`` for the constructor; ``"@Name"`` stands for a deployed contract's
-    address, sized as a placeholder (an address always encodes to 32 bytes)."""
+def check_constructor_arity(abi: Sequence[Mapping[str, Any]], args: Sequence[Any], where: str) -> list[str]:
+    """The constructor's types, when ``args`` gives one value for each (else a ConfigError saying so)."""
     types = constructor_types(abi)
     if len(types) != len(args):
         raise ConfigError(
             f"{where}: the constructor takes {len(types)} argument(s) ({', '.join(types) or 'none'}), "
             f"constructor_args gives {len(args)}. Next step: list one value per parameter"
         )
+    return types
+
+
+def encode_constructor_args(abi: Sequence[Mapping[str, Any]], args: Sequence[Any], where: str) -> bytes:
+    """ABI-encode ``args`` for the constructor; ``"@Name"`` stands for a deployed contract's
+    address, sized as a placeholder (an address always encodes to 32 bytes)."""
+    types = check_constructor_arity(abi, args, where)
     values = [_placeholder(v) for v in args]
     from eth_abi.abi import encode
 

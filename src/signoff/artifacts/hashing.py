@@ -9,24 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from Crypto.Hash import keccak as _pycryptodome_keccak
+# Keccak-256 of the empty input, the known answer either implementation must give (pycryptodome's import
+# costs about 20 ms, its FFI set-up mostly: it is made only when it is the one used).
+_EMPTY = bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
 
 
-def _pycryptodome(data: bytes) -> bytes:
-    return _pycryptodome_keccak.new(digest_bits=256, data=data).digest()
+def _pycryptodome() -> Callable[[bytes], bytes]:
+    from Crypto.Hash import keccak
+
+    def digest(data: bytes) -> bytes:
+        return keccak.new(digest_bits=256, data=data).digest()
+
+    return digest
 
 
 def _choose() -> Callable[[bytes], bytes]:
     try:
         import sha3  # optional accelerator, see the module docstring
     except ImportError:
-        return _pycryptodome
+        return _pycryptodome()
     keccak_256 = sha3.keccak_256
 
     def fast(data: bytes) -> bytes:
         return bytes(keccak_256(data).digest())
 
-    return fast if fast(b"") == _pycryptodome(b"") else _pycryptodome
+    return fast if fast(b"") == _EMPTY else _pycryptodome()
 
 
 _keccak = _choose()
