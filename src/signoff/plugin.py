@@ -555,9 +555,11 @@ _SHARED_SETUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # runs one with a broker of its own (signoff.pou.workers: PU-LOG reads them all). A team's broker (its
 # command, its sidecars) is started once; a live one takes one check at a time: theirs stay grouped.
 _SPREADS_WITH_REFERENCE_BROKER = "signoff-broker"
-# The check that runs longest on the reference (PU-QRM's state machine, about 5 s of a 9 s e2e_pou run; see
-# bench/README.md) starts first, so the others fill in around it.
-_STARTS_FIRST = ("e2e_pou/test_pu_qrm.py::test_pu_qrm_stateful",)
+# Longest first, so the short ones fill in around them at the end: the check that runs longest on the
+# reference (PU-QRM's state machine, about 5 s of a 9 s e2e_pou run; see bench/README.md), then each shared
+# setup's group (the rehearsal chain's), then the checks that wait out the finalizer's windows (PU-FIN,
+# about 0.8 s each), then the rest in their order.
+_LONGEST_FIRST = ("e2e_pou/test_pu_qrm.py::test_pu_qrm_stateful", "signoff-", "e2e_pou/test_pu_fin.py::")
 
 
 def shared_setup_of(nodeid: str, broker_per_worker: bool = False) -> str | None:
@@ -570,8 +572,10 @@ def shared_setup_of(nodeid: str, broker_per_worker: bool = False) -> str | None:
     return None if broker_per_worker and group == _SPREADS_WITH_REFERENCE_BROKER else group
 
 
-def _starts_first(scope: str) -> bool:
-    return scope.replace("\\", "/").rsplit("suites/", 1)[-1] in _STARTS_FIRST
+def _rank(scope: str) -> int:
+    """Where a scheduling scope (a shared-setup group, or one check's node id) goes in the queue: lower first."""
+    inside = scope.replace("\\", "/").rsplit("suites/", 1)[-1]
+    return next((rank for rank, prefix in enumerate(_LONGEST_FIRST) if inside.startswith(prefix)), len(_LONGEST_FIRST))
 
 
 def _plan_workers(config: pytest.Config, settings: SessionSettings) -> None:
@@ -608,9 +612,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return shared_setup_of(nodeid, broker_per_worker) or nodeid
 
         def _assign_work_unit(self, node: Any) -> None:
-            first = next((scope for scope in self.workqueue if _starts_first(scope)), None)
-            if first is not None:
-                self.workqueue.move_to_end(first, last=False)
+            first = min(self.workqueue, key=_rank)  # the first of the lowest rank
+            self.workqueue.move_to_end(first, last=False)
             super()._assign_work_unit(node)
 
         def _reschedule(self, node: Any) -> None:
