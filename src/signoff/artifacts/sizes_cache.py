@@ -43,11 +43,10 @@ def _read(path: Path) -> dict[str, int]:
 
 
 def _write(path: Path, sizes: dict[str, int]) -> None:
+    from signoff.whole_files import write_whole
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(json.dumps(dict(list(sizes.items())[-_KEEP:])), encoding="utf-8")
-        partial.replace(path)
+        write_whole(path, json.dumps(dict(list(sizes.items())[-_KEEP:])))
     except OSError:
         return
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from signoff.errors import ConfigError
 from signoff.redaction import redact, register_secret
+from signoff.whole_files import write_whole
 
 if TYPE_CHECKING:  # eth_account loads only to sign or verify: its import costs 0.3 s (py_ecc's BLS tables)
     from eth_account.signers.local import LocalAccount
@@ -142,9 +142,7 @@ def write_manifest(
     manifest = build_manifest(files, created_at=created_at)
     if signer is not None:
         manifest["signature"] = signer.sign(canonical_bytes(manifest))
-    partial = manifest_path.with_name(manifest_path.name + ".partial")
-    partial.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, manifest_path)
+    write_whole(manifest_path, json.dumps(manifest, indent=2) + "\n")
     return manifest_path
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+
+from signoff.whole_files import write_whole
 
 SPREAD_INPUT = "signoff_broker_per_worker"  # workerinput key the controller sets when the checks spread
 FOLDER = "signoff-brokers"
@@ -50,25 +51,17 @@ def _done_file(folder: Path, nodeid: str) -> Path:
     return folder / "done" / hashlib.sha256(nodeid.encode()).hexdigest()[:24]
 
 
-def _write(path: Path, text: str) -> None:
-    """Whole or not at all: a reader on another worker never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def mark_done(config: pytest.Config, nodeid: str) -> None:
     folder = run_folder(config)
     if folder is not None:
-        _write(_done_file(folder, nodeid), "")
+        write_whole(_done_file(folder, nodeid), "")
 
 
 def publish_log(config: pytest.Config, redacted: str) -> None:
     """This worker's broker output so far (already redacted), for PU-LOG on whichever worker runs it."""
     folder = run_folder(config)
     if folder is not None:
-        _write(folder / "logs" / f"{worker_name(config)}.log", redacted)
+        write_whole(folder / "logs" / f"{worker_name(config)}.log", redacted)
 
 
 def not_finished(config: pytest.Config, nodeids: Iterable[str]) -> list[str]:
@@ -119,5 +112,5 @@ def claim_unstarted(config: pytest.Config, check: str) -> tuple[bool, str]:
         if record.exists():
             said = json.loads(record.read_text(encoding="utf-8"))
             return False, f"{said['check']} on {said['worker']}"
-        _write(record, json.dumps({"check": check, "worker": worker_name(config)}))
+        write_whole(record, json.dumps({"check": check, "worker": worker_name(config)}))
     return True, f"{check} on {worker_name(config)}"
