@@ -562,19 +562,27 @@ _SPREADS_WITH_REFERENCE_BROKER = "signoff-broker"
 _LONGEST_FIRST = ("e2e_pou/test_pu_qrm.py::test_pu_qrm_stateful", "signoff-", "e2e_pou/test_pu_fin.py::")
 
 
-def shared_setup_of(nodeid: str, broker_per_worker: bool = False) -> str | None:
-    """The shared-setup group of a suite check's node id (``suites/e2e_pou/test_pu_api.py::...``), or None."""
-    path = nodeid.split("::", 1)[0].replace("\\", "/")
+def _in_suites(nodeid: str) -> str | None:
+    """A node id from signoff's suites folder on (``e2e_pou/test_pu_api.py::...``), wherever it is installed."""
+    path, _, rest = nodeid.replace("\\", "/").partition("::")
     if "suites/" not in path:
         return None
     inside = path.rsplit("suites/", 1)[1]
+    return f"{inside}::{rest}" if rest else inside
+
+
+def shared_setup_of(nodeid: str, broker_per_worker: bool = False) -> str | None:
+    """The shared-setup group of a suite check's node id (``suites/e2e_pou/test_pu_api.py::...``), or None."""
+    inside = _in_suites(nodeid)
+    if inside is None:
+        return None
     group = next((group for group, prefixes in _SHARED_SETUPS if inside.startswith(prefixes)), None)
     return None if broker_per_worker and group == _SPREADS_WITH_REFERENCE_BROKER else group
 
 
 def _rank(scope: str) -> int:
     """Where a scheduling scope (a shared-setup group, or one check's node id) goes in the queue: lower first."""
-    inside = scope.replace("\\", "/").rsplit("suites/", 1)[-1]
+    inside = _in_suites(scope) or scope
     return next((rank for rank, prefix in enumerate(_LONGEST_FIRST) if inside.startswith(prefix)), len(_LONGEST_FIRST))
 
 

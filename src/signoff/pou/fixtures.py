@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 
 
 def _worker(config: pytest.Config) -> str:
-    worker = getattr(config, "workerinput", {}).get("workerid", "main")
-    return "".join(ch for ch in str(worker).lower() if ch.isalnum()) or "main"
+    """The xdist worker's name as it may appear in a database name: "gw0", or "main"."""
+    return "".join(ch for ch in workers.worker_name(config).lower() if ch.isalnum()) or "main"
 
 
 def run_key(config: pytest.Config) -> str | None:
