@@ -195,17 +195,30 @@ def test_servers_of_live_runs_are_left_alone() -> None:
     assert not data.parent.exists()  # and a normal stop removes everything
 
 
-def test_broker_logs_of_killed_runs_are_removed(tmp_path: Path) -> None:
-    from signoff.pou.reference import LOG_PREFIX, remove_orphaned_logs
+def test_process_logs_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    """The reference broker's log and port file, a team's broker and sidecar logs, a service's log: a killed
+    run leaves them; the next run removes them, and nothing of a live run or anybody else's."""
+    from signoff.run_logs import new_log, remove_orphaned_logs
 
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
     )
     dead = int(gone.stdout)
-    orphan = tmp_path / f"{LOG_PREFIX}{dead}-abc123.log"
-    ours = tmp_path / f"{LOG_PREFIX}{os.getpid()}-def456.log"
-    unrelated = tmp_path / f"{LOG_PREFIX}notes.txt"
-    for path in (orphan, ours, unrelated):
+    orphans = [
+        tmp_path / f"signoff-broker-{dead}-abc123.log",
+        tmp_path / f"signoff-broker-{dead}-abc123.log.port",
+        tmp_path / f"signoff-sidecar_nats-{dead}-x_9q.log",
+        tmp_path / f"signoff-service-{dead}-k2.log",
+    ]
+    ours = tmp_path / f"signoff-broker-{os.getpid()}-def456.log"
+    unrelated = [tmp_path / "signoff-broker-notes.txt", tmp_path / "signoff-pgtemplate-59b560c1f544"]
+    for path in (*orphans, ours, *unrelated):
         path.write_text("x")
-    assert remove_orphaned_logs(tmp_path) == [orphan]
-    assert ours.exists() and unrelated.exists()
+    assert sorted(remove_orphaned_logs(tmp_path)) == sorted(orphans)
+    assert ours.exists() and all(path.exists() for path in unrelated)
+    made = new_log("sidecar nats")
+    made.close()
+    try:
+        assert Path(made.name).name.startswith(f"signoff-sidecar_nats-{os.getpid()}-")
+    finally:
+        Path(made.name).unlink()

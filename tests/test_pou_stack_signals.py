@@ -8,12 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from signoff.pou.processes import alive
+from signoff.run_logs import new_log
 from tests.conftest import FIXTURES, with_sigint
 
 _ENV = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
@@ -85,3 +87,10 @@ def test_sigkill_of_the_run_still_takes_the_stack_down(pytester: pytest.Pytester
     process.kill()
     process.communicate(timeout=30)
     assert _all_gone_within(started, 10), started
+    # ... and its logs, which no cleanup of its removed, go with the next run's first log
+    left = sorted(Path(tempfile.gettempdir()).glob(f"signoff-*-{process.pid}-*.log"))
+    assert len(left) == 2, left  # the broker's and nats-server's
+    made = new_log("next run")
+    made.close()
+    Path(made.name).unlink()
+    assert not any(path.exists() for path in left)

@@ -87,3 +87,21 @@ def test_the_workers_of_a_run_share_one_key(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     keys = {(tmp_path / worker).read_text() for worker in ("gw0", "gw1")}
     assert len(keys) == 1 and keys != {"None"}, keys
+
+
+def test_a_worker_with_a_long_check_ahead_gets_a_short_one_and_pu_log_goes_last() -> None:
+    from signoff.plugin import next_scope
+
+    suites = "/site-packages/suites/"
+    stateful = suites + "e2e_pou/test_pu_qrm.py::test_pu_qrm_stateful"
+    fin = suites + "e2e_pou/test_pu_fin.py::test_pu_fin_never_below_quorum"
+    log = suites + "e2e_pou/test_pu_log.py::test_pu_log_no_errors_and_jobs_scheduled"
+    health = suites + "e2e_pou/test_pu_api.py::test_pu_api_health"
+    size = suites + "preflight/test_pf_size.py::test_pf_size[Router]"
+    queue = [health, log, fin, stateful, "signoff-chain", size]
+    assert next_scope(queue, long_one_ahead=False) == stateful
+    assert next_scope([health, log, fin, "signoff-chain", size], long_one_ahead=False) == "signoff-chain"
+    assert next_scope(queue, long_one_ahead=True) == size  # the last ordinary one: the long ones wait
+    assert next_scope([log, fin], long_one_ahead=True) == fin  # no short one left: the longest
+    assert next_scope([health, log], long_one_ahead=False) == health
+    assert next_scope([log], long_one_ahead=True) == log

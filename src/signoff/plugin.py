@@ -558,8 +558,9 @@ _SPREADS_WITH_REFERENCE_BROKER = "signoff-broker"
 # Longest first, so the short ones fill in around them at the end: the check that runs longest on the
 # reference (PU-QRM's state machine, about 5 s of a 9 s e2e_pou run; see bench/README.md), then each shared
 # setup's group (the rehearsal chain's), then the checks that wait out the finalizer's windows (PU-FIN,
-# about 0.8 s each), then the rest in their order.
+# about 0.8 s each), then the rest in their order; PU-LOG last of all (it waits for every other e2e_pou check).
 _LONGEST_FIRST = ("e2e_pou/test_pu_qrm.py::test_pu_qrm_stateful", "signoff-", "e2e_pou/test_pu_fin.py::")
+_LAST = ("e2e_pou/test_pu_log.py::",)
 
 
 def _in_suites(nodeid: str) -> str | None:
@@ -583,7 +584,24 @@ def shared_setup_of(nodeid: str, broker_per_worker: bool = False) -> str | None:
 def _rank(scope: str) -> int:
     """Where a scheduling scope (a shared-setup group, or one check's node id) goes in the queue: lower first."""
     inside = _in_suites(scope) or scope
+    if inside.startswith(_LAST):
+        return len(_LONGEST_FIRST) + 1
     return next((rank for rank, prefix in enumerate(_LONGEST_FIRST) if inside.startswith(prefix)), len(_LONGEST_FIRST))
+
+
+def next_scope(queue: Sequence[str], long_one_ahead: bool) -> str:
+    """The scope to hand a worker next (``queue`` in collection order): the longest (the first of the lowest
+    rank); but to a worker with a long check still ahead of it, a short one (the last of the ordinary rank,
+    else the longest), so that the long ones go to whichever worker frees up first. What must run last
+    (PU-LOG) goes only when nothing else is left."""
+    ordinary = [scope for scope in queue if _rank(scope) == len(_LONGEST_FIRST)]
+    if long_one_ahead and ordinary:
+        return ordinary[-1]
+    return min(queue, key=_rank)
+
+
+def _is_long(nodeid: str) -> bool:
+    return _rank(nodeid) < len(_LONGEST_FIRST)
 
 
 def _plan_workers(config: pytest.Config, settings: SessionSettings) -> None:
@@ -606,8 +624,9 @@ def _plan_workers(config: pytest.Config, settings: SessionSettings) -> None:
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """xdist's scope scheduling with one scope per shared setup, and every other check its own scope; the
-    longest check first, and a worker holds the check it runs and one more (xdist's three would leave checks
-    queued behind a long one while the other worker has nothing to do). (xdist's ``loadgroup`` cannot do
+    longest check first (:func:`next_scope`: a worker with a long check ahead gets a short one, PU-LOG goes
+    last), and a worker holds the check it runs and one more (xdist's three would leave checks queued
+    behind a long one while the other worker has nothing to do). (xdist's ``loadgroup`` cannot do
     this under pytest 9: it renames ``item._nodeid``, which no longer changes the node id.)"""
     if not config.stash.get(GROUPED_KEY, False):
         return None
@@ -620,8 +639,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return shared_setup_of(nodeid, broker_per_worker) or nodeid
 
         def _assign_work_unit(self, node: Any) -> None:
-            first = min(self.workqueue, key=_rank)  # the first of the lowest rank
-            self.workqueue.move_to_end(first, last=False)
+            ahead = (
+                nodeid
+                for unit in self.assigned_work.get(node, {}).values()
+                for nodeid, done in unit.items()
+                if not done
+            )
+            chosen = next_scope(list(self.workqueue), any(_is_long(nodeid) for nodeid in ahead))
+            self.workqueue.move_to_end(chosen, last=False)
             super()._assign_work_unit(node)
 
         def _reschedule(self, node: Any) -> None:

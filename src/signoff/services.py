@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from signoff import children
 from signoff.deadline import DeadlineExceeded, run_within
 from signoff.errors import SignoffError
 from signoff.redaction import redact
+from signoff.run_logs import new_log
 
 
 class ServiceError(SignoffError):
@@ -79,7 +79,7 @@ class ServiceProcess:
         self.url = ""
         self.command = ""
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="signoff-service-", suffix=".log", delete=False)
+        self._log = new_log("service")
 
     def start(self) -> str:
         port = free_port()

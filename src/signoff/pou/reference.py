@@ -11,18 +11,16 @@ dies; the log of a killed run is removed by the next start).
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
 
 from signoff import children
 from signoff.errors import SignoffError
-from signoff.pou.processes import alive
 from signoff.redaction import redact
+from signoff.run_logs import new_log
 
 # The variants the reference broker knows; "correct" is the one that passes everything.
 REFERENCE_VARIANTS = (
@@ -39,8 +37,6 @@ REFERENCE_VARIANTS = (
     "notify-client-only",  # the settlement notification reaches the client only
     "no-test-api",  # not broken: a broker without the test-seeding API (signoff seeds through its database)
 )
-LOG_PREFIX = "signoff-broker-"
-_LOG_NAME = re.compile(re.escape(LOG_PREFIX) + r"(?P<pid>\d+)-[A-Za-z0-9_]+\.log(\.port(\.tmp)?)?")
 
 
 class BrokerError(SignoffError):
@@ -75,9 +71,7 @@ class ReferenceBroker:
         self.test_did_prefix = test_did_prefix
         self.test_token = test_token
         self.process: subprocess.Popen[bytes] | None = None
-        remove_orphaned_logs()
-        # The pid in the name lets the next start remove the log of a run that was killed.
-        self._log = tempfile.NamedTemporaryFile(prefix=f"{LOG_PREFIX}{os.getpid()}-", suffix=".log", delete=False)
+        self._log = new_log("broker")
         self.url = ""
 
     def start(self, timeout: float = 20.0) -> str:
@@ -140,15 +134,3 @@ class ReferenceBroker:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def remove_orphaned_logs(directory: Path | None = None) -> list[Path]:
-    """Delete the broker logs of signoff runs whose process is gone; the paths removed."""
-    removed = []
-    for path in Path(directory or tempfile.gettempdir()).glob(f"{LOG_PREFIX}*"):
-        match = _LOG_NAME.fullmatch(path.name)
-        if match is None or alive(int(match["pid"])):
-            continue
-        path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed

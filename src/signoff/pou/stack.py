@@ -17,7 +17,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from signoff import children
 from signoff.errors import ConfigError, SignoffError
 from signoff.redaction import redact
+from signoff.run_logs import new_log
 from signoff.services import free_port
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ class Process:
 
 
 def spawn(label: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], hint: str) -> Process:
-    log = tempfile.NamedTemporaryFile(prefix=f"signoff-{label}-", suffix=".log", delete=False)
+    log = new_log(label)
     shown = redact(" ".join(argv))
     try:
         popen = children.spawn(list(argv), cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
