@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff.pou.processes import alive
+from signoff.processes import alive
 from tests.conftest import REFERENCE, anvil_available
 
 pytestmark = pytest.mark.skipif(not anvil_available(), reason="anvil not installed: run `npm ci`")

@@ -150,7 +150,7 @@ def _killed_child(*, with_watchdog: bool) -> tuple[Path, int]:
 
 
 def test_a_killed_run_s_server_is_stopped_by_its_watchdog() -> None:
-    from signoff.pou.processes import alive
+    from signoff.processes import alive
 
     data, postmaster = _killed_child(with_watchdog=True)
     deadline = time.monotonic() + 10
@@ -163,7 +163,7 @@ def test_a_killed_run_s_server_is_stopped_by_its_watchdog() -> None:
 def test_killed_run_leaves_no_server_behind() -> None:
     """Even when the watchdog died too, the next start sweeps the orphan."""
     from signoff.pou.database import start_server
-    from signoff.pou.processes import alive
+    from signoff.processes import alive
 
     data, postmaster = _killed_child(with_watchdog=False)
     directory = data.parent
@@ -182,7 +182,7 @@ def test_killed_run_leaves_no_server_behind() -> None:
 
 def test_servers_of_live_runs_are_left_alone() -> None:
     from signoff.pou.database import remove_orphaned_servers, start_server
-    from signoff.pou.processes import alive
+    from signoff.processes import alive
 
     server = start_server()
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff.pou.processes import alive
+from signoff.processes import alive
 from signoff.run_logs import new_log
 from tests.conftest import FIXTURES, with_sigint
 

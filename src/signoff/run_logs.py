@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from signoff.pou.processes import alive
+from signoff.processes import alive
 
 _NAME = re.compile(r"signoff-[A-Za-z0-9_]+-(?P<pid>\d+)-[A-Za-z0-9_]+\.log(\.port(\.tmp)?)?")
 

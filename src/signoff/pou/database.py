@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from signoff.errors import SignoffError
-from signoff.pou.processes import alive, owner
+from signoff.processes import alive, owner
 from signoff.redaction import display_url, redact, register_secret
 
 DIRECTORY_PREFIX = "signoff-pg-"
