@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff.pou.database import TEMPLATE_PREFIX, docker_absent
+from signoff.pou.database import SOURCE_SUFFIX, TEMPLATE_PREFIX, docker_absent
 
 
 def test_no_docker_host_and_no_socket_means_no_engine(tmp_path: Path) -> None:
@@ -74,17 +74,37 @@ def test_a_server_starts_from_a_copy_of_a_pristine_cluster(tmp_path: Path) -> No
     """The first start on a machine keeps a stopped, never-used cluster (pgserver's own initdb); later
     starts copy it instead of running initdb. What a run creates never reaches the template."""
     first = _start_in(tmp_path)
-    [template] = sorted(tmp_path.glob(f"{TEMPLATE_PREFIX}*"))
+    [template] = sorted(p for p in tmp_path.glob(f"{TEMPLATE_PREFIX}*") if p.is_dir())
     assert (template / "PG_VERSION").is_file() and not (template / "postmaster.pid").exists()
     second = _start_in(tmp_path)
     assert first["databases"] == second["databases"] == ["postgres", "template0", "template1"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [template.name]  # the runs' own are gone
+    source = Path(f"{template}{SOURCE_SUFFIX}").read_text()  # the installation it was made by
+    assert Path(source, "pg_controldata").is_file()
+
+
+def test_the_template_of_a_postgresql_installation_that_is_gone_is_removed(tmp_path: Path) -> None:
+    """A deleted clone or virtual environment leaves its template (38 MB) behind: the next start removes it.
+    The templates of installations still there, and those that do not say where they came from, stay."""
+    from signoff.pou.database import remove_templates_of_gone_installations
+
+    installed = tmp_path / "venv" / "bin"
+    installed.mkdir(parents=True)
+    templates = {name: tmp_path / f"{TEMPLATE_PREFIX}{name}" for name in ("gone", "here", "unsaid")}
+    for template in templates.values():
+        (template / "base").mkdir(parents=True)
+        (template / "PG_VERSION").write_text("16")
+    Path(f"{templates['gone']}{SOURCE_SUFFIX}").write_text(str(tmp_path / "deleted-clone" / ".venv" / "bin"))
+    Path(f"{templates['here']}{SOURCE_SUFFIX}").write_text(str(installed))
+    assert remove_templates_of_gone_installations(tmp_path) == [templates["gone"]]
+    assert not Path(f"{templates['gone']}{SOURCE_SUFFIX}").exists()
+    assert templates["here"].is_dir() and templates["unsaid"].is_dir()
 
 
 def test_a_damaged_template_is_made_again(tmp_path: Path) -> None:
     """A template whose control file no longer reads back (pg_controldata) is deleted and made again."""
     _start_in(tmp_path)
-    [template] = sorted(tmp_path.glob(f"{TEMPLATE_PREFIX}*"))
+    [template] = sorted(p for p in tmp_path.glob(f"{TEMPLATE_PREFIX}*") if p.is_dir())
     (template / "global" / "pg_control").write_bytes(b"not a control file")
     again = _start_in(tmp_path)
     assert again["databases"] == ["postgres", "template0", "template1"]

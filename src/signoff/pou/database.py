@@ -36,12 +36,16 @@ from urllib.parse import quote
 from signoff.errors import SignoffError
 from signoff.processes import alive, owner
 from signoff.redaction import display_url, redact, register_secret
+from signoff.whole_files import write_whole
 
 DIRECTORY_PREFIX = "signoff-pg-"
 OWNER_PREFIX = "owner-"
 # A stopped, never-used cluster made by pgserver's own initdb, kept beside the servers' directories: a new
-# server's data directory starts as a copy of it (about 0.2 s) instead of a new initdb (about 1 s).
+# server's data directory starts as a copy of it (about 0.2 s) instead of a new initdb (about 1 s). One per
+# PostgreSQL installation (a virtual environment's pgserver); a "<template>.source" file beside it names
+# the installation's binaries, so the template of one that is gone (a deleted clone or venv) is removed.
 TEMPLATE_PREFIX = "signoff-pgtemplate-"
+SOURCE_SUFFIX = ".source"
 # A directory younger than this without an owner file may be one being created right now.
 _GRACE_SECONDS = 60.0
 
@@ -135,6 +139,7 @@ def _pgserver(shared_key: str | None) -> Server:
     base = Path(tempfile.gettempdir())
     with _sweep_lock(base):  # a sweep never sees a directory between its creation and its owner file
         remove_orphaned_servers(base)
+        remove_templates_of_gone_installations(base)
         if shared_key:
             digest = hashlib.sha256(shared_key.encode()).hexdigest()[:12]
             directory = base / f"{DIRECTORY_PREFIX}{digest}"
@@ -176,20 +181,45 @@ def _pgserver(shared_key: str | None) -> Server:
 def _template_path(base: Path) -> Path:
     from importlib.metadata import version
 
+    who = os.geteuid() if hasattr(os, "geteuid") else 0
+    key = hashlib.sha256(f"{version('pgserver')}|{_postgres_binaries()}|{who}".encode()).hexdigest()[:12]
+    return base / f"{TEMPLATE_PREFIX}{key}"
+
+
+def _postgres_binaries() -> Path:
     from pgserver._commands import POSTGRES_BIN_PATH
 
-    who = os.geteuid() if hasattr(os, "geteuid") else 0
-    key = hashlib.sha256(f"{version('pgserver')}|{POSTGRES_BIN_PATH}|{who}".encode()).hexdigest()[:12]
-    return base / f"{TEMPLATE_PREFIX}{key}"
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _source_of(template: Path) -> Path:
+    return template.with_name(template.name + SOURCE_SUFFIX)
+
+
+def remove_templates_of_gone_installations(base: Path) -> list[Path]:
+    """Delete the templates whose PostgreSQL binaries no longer exist (as their ``.source`` file says; a
+    template without one, made by a signoff version before it, is left alone). The templates removed."""
+    removed = []
+    for source in sorted(base.glob(f"{TEMPLATE_PREFIX}*{SOURCE_SUFFIX}")):
+        try:
+            binaries = Path(source.read_text(encoding="utf-8").strip())
+        except OSError:
+            continue
+        if not binaries.is_absolute() or binaries.is_dir():
+            continue
+        template = source.with_name(source.name.removesuffix(SOURCE_SUFFIX))
+        shutil.rmtree(template, ignore_errors=True)
+        if not template.exists():
+            source.unlink(missing_ok=True)
+            removed.append(template)
+    return removed
 
 
 def _template_usable(template: Path) -> bool:
     """A cluster whose control file reads back intact (its checksum holds) and says it was shut down cleanly."""
-    from pgserver._commands import POSTGRES_BIN_PATH
-
     if not (template / "PG_VERSION").is_file():
         return False
-    command = [str(POSTGRES_BIN_PATH / "pg_controldata"), "-D", str(template)]
+    command = [str(_postgres_binaries() / "pg_controldata"), "-D", str(template)]
     try:
         done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
@@ -215,6 +245,8 @@ def _seed_data(directory: Path, base: Path) -> Path | None:
             _make_template(data, template)
         if not _template_usable(template):
             return None
+        if not _source_of(template).exists():
+            write_whole(_source_of(template), str(_postgres_binaries()))
         partial = directory / "data.partial"
         shutil.rmtree(partial, ignore_errors=True)
         _copy_tree(template, partial)
