@@ -36,8 +36,9 @@ def test_fork_runs_the_drills_and_still_sends_no_write(run_suite, live_network) 
     run = run_suite("-m", "postdeploy", "--network=local", "--signoff-fork", target=live_network["target"])
     outcomes = run.outcomes()
     assert run.result.ret == 0, run.output
-    # not applicable: judged at the dispatcher; and no [control], said once
+    # not applicable: judged at the dispatcher; no [control], said once; no [manifest.monitoring] from_block
     routed_facets = {"test_pd_own[PingFacet]", "test_pd_own[VaultFacet]", "test_pd_cfg[not-configured]"}
+    routed_facets.add("test_pd_mon_activations")
     others = {t: o for t, o in outcomes.items() if t not in routed_facets}
     assert set(others.values()) <= {"passed"}, {t: o for t, o in others.items() if o != "passed"}
     assert proxy.write_methods() == (), proxy.write_methods()
@@ -77,6 +78,7 @@ def test_strict_sign_off_fails_on_checks_not_run(run_suite, live_network) -> Non
     assert "NOT RUN (a --signoff-strict sign-off fails on every check that did not run)" in run.output
     skipped = {t for t, o in run.outcomes().items() if o == "skipped"}
     not_applicable = {"test_pd_own[PingFacet]", "test_pd_own[VaultFacet]", "test_pd_cfg[not-configured]"}
+    not_applicable.add("test_pd_mon_activations")  # no [manifest.monitoring] from_block on a live network
     assert skipped == not_applicable, skipped  # only the not-applicable
     assert live_network["proxy"].write_methods() == ()
 

@@ -46,6 +46,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("change_plan", "PD-PLAN - the setter calls that would align the chain with the config: empty, guarded"),
     ("pause_authority", "PD-PSE - the pause authority owns every module, holds pauser rights, pauses all"),
     ("events", "PD-EVT - ownership, governance and roster events since deployment"),
+    ("monitoring", "PD-MON - the dispatcher's history: late activations, overdue commits, codehash mismatches"),
     ("drill", "sends transactions - runs on the rehearsal chain or a fork (--signoff-fork), never on a live network"),
     ("access_control", "PD-ACL / PU-ATT - privileged functions reject outsiders"),
     ("quorum", "PU-QRM - the k-of-m attestation quorum"),

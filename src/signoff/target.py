@@ -104,6 +104,16 @@ class AbiSettings:
 
 
 @dataclass(frozen=True)
+class MonitoringSettings:
+    """``[manifest.monitoring]``: the operations playbook's late-execution alert, as PD-MON judges the
+    dispatcher's history: an activation later than eta + ``eta_grace_seconds`` + ``late_after_seconds``."""
+
+    from_block: int | None = None  # the first block read (default: 0 on a rehearsal or fork; required live)
+    eta_grace_seconds: int = 60
+    late_after_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class ManifestSettings:
     """``[manifest]``: the dispatcher plan (PF-MRK)."""
 
@@ -119,6 +129,8 @@ class ManifestSettings:
     selectors: Path | None = None
     # the facets the plan covers (default: every [[diamonds]] facet of the dispatcher)
     covers: tuple[str, ...] = ()
+    # [manifest.monitoring]: the dispatcher's commit/activation history PD-MON reads
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
 
 @dataclass(frozen=True)
@@ -423,6 +435,7 @@ def load_target(path: Path) -> Target:
             fields=_manifest_fields(manifest_table.table("fields")),
             selectors=manifest_table.path("selectors", path.parent, must_exist=False, kind="file"),
             covers=tuple(manifest_table.string_list("covers")),
+            monitoring=_monitoring(manifest_table.table("monitoring")),
         )
     manifest_table.done()
 
@@ -480,6 +493,16 @@ def load_target(path: Path) -> Target:
         evidence=evidence,
         builtin_readiness=builtin_readiness,
     )
+
+
+def _monitoring(table: _Table) -> MonitoringSettings:
+    settings = MonitoringSettings(
+        from_block=table.integer("from_block", minimum=0),
+        eta_grace_seconds=table.integer("eta_grace_seconds", default=60, minimum=0) or 0,
+        late_after_seconds=table.integer("late_after_seconds", default=300, minimum=0) or 0,
+    )
+    table.done()
+    return settings
 
 
 def _manifest_fields(table: _Table) -> dict[str, str]:

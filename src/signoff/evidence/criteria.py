@@ -50,8 +50,9 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("003", "Gas: commit <= 80k, apply <= 90k per selector, activate <= 60k, workflow <= 250k", ("PD-GAS",)),
     Criterion("003", "Test upgrade workflow end to end (epochs, proofs, codehashes, activation delay)", ("PD-DSP",)),
     Criterion("003", "Zero code integrity violations (codehashes in the manifest)", ("PF-MRK", "PD-DSP")),
-    # PD-EVT watches ownership and signer churn of the control plane, not a dispatcher's late activations yet
-    Criterion("003", "Monitoring: ownership, signer churn and late activations over a block range", ()),
+    Criterion(
+        "003", "Monitoring: ownership, signer churn and late activations over a block range", ("PD-MON", "PD-EVT")
+    ),
     Criterion("001", "All 5 migrations (017-021) applied successfully", ("PU-MIG",)),
     Criterion("001", "Health check endpoint returns 200", ("PU-API",)),
     Criterion("001", "Receipt creation works (settle -> receipt created)", ("PU-API",)),

@@ -219,6 +219,18 @@ PD_TABLES: dict[str, TableSpec] = {
         (("key", "Key"), ("treasury", "Treasury"), ("clash", "Also"), VERDICT),
         "key",
     ),
+    "PD-MON": TableSpec(
+        "PD-MON: the dispatcher's commits and activations (late after eta + grace + 300 s)",
+        (
+            ("commit", "Commit"),
+            ("committed_block", "Committed at block"),
+            ("eta", "Eta"),
+            ("activated_block", "Activated at block"),
+            ("after_eta", "Seconds after eta"),
+            VERDICT,
+        ),
+        "order",
+    ),
     "PD-EVT": TableSpec(
         "PD-EVT: control and roster events since deployment",
         (

@@ -1,0 +1,127 @@
+"""PD-MON: the dispatcher's commit and activation history, as the operations playbook monitors it.
+
+Read-only (``eth_getLogs`` from ``[manifest.monitoring] from_block`` to the pinned block), so it runs
+on live networks too: every commit of the ``[manifest]`` dispatcher with its eta and its activation;
+a late activation (after eta + grace + 300 s, the playbook's alert), an overdue commit, or a
+codehash-mismatch event fails. See signoff.postdeploy.activations.
+"""
+
+import pytest
+
+from signoff.errors import ChainError
+from signoff.findings import Finding
+from signoff.postdeploy import activations as mon
+from signoff.redaction import redact
+from signoff.session import SessionSettings
+from signoff.suite import not_applicable
+
+CHECK_ID = mon.CHECK_ID
+pytestmark = [pytest.mark.postdeploy, pytest.mark.monitoring]
+
+
+def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
+    from eth_abi.abi import decode
+
+    from signoff.artifacts.abi import encode_call
+    from signoff.deploy.lifecycle import detect
+    from signoff.postdeploy.control.rules import decode_logs, event_specs
+
+    target = signoff_settings.target
+    manifest = target.manifest
+    if manifest is None:
+        not_applicable(
+            f"no [manifest] in {target.path}: PD-MON reads a Merkle-manifest dispatcher's commits and activations. "
+            'To check one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
+        )
+    monitoring = manifest.monitoring
+    start = monitoring.from_block
+    if start is None:
+        if signoff_settings.is_live:
+            not_applicable(
+                f"[manifest.monitoring] from_block is not set in {target.path}, so the dispatcher's history on "
+                f"{signoff_settings.network} has no start. To read it, set from_block to the dispatcher's deployment "
+                "block"
+            )
+        start = 0
+    name = manifest.dispatcher
+    try:  # the interface first, from the artifacts: a dispatcher it does not fit is said before any chain work
+        contract = signoff_settings.artifacts.resolve(name)
+    except LookupError as exc:
+        pytest.fail(f"[manifest] dispatcher: {exc}. Next step: name a contract of [target] artifacts", pytrace=False)
+    lifecycle = detect(name, contract.abi, manifest.interface)
+    wanted = {role: lifecycle.event(role) for role in ("committed", "activated")}
+    absent = [role for role, found in wanted.items() if not found]
+    if absent:
+        not_applicable(
+            f"{name}'s ABI has no {' and no '.join(absent)} event that signoff recognises, so its history cannot be "
+            f'read. To read it, map [manifest.interface] {absent[0]} = "EventName(types)"'
+        )
+    specs = {spec.signature: spec for spec in event_specs(contract.abi, lambda _: True)}
+    committed, activated = specs.get(wanted["committed"] or ""), specs.get(wanted["activated"] or "")
+    if committed is None or activated is None:
+        pytest.fail(
+            f"[manifest.interface] maps an event {name}'s ABI does not have ({wanted['committed']}, "
+            f"{wanted['activated']}). Next step: copy the event's signature from the ABI",
+            pytrace=False,
+        )
+    source = mon.eta_source(committed)
+    delay_view = lifecycle.function("activation_delay")
+    if source.kind != "eta" and not delay_view:
+        not_applicable(
+            f"{committed.name} carries no eta and {name} has no activation-delay view, so no eta can be known. "
+            'To read it, map [manifest.interface] activation_delay = "name()"'
+        )
+    system = request.getfixturevalue("deployed_system")
+    address = system.address(name, where="[manifest] dispatcher")
+    w3 = request.getfixturevalue("chain").w3
+    pinned_block = system.block.number if system.block is not None else int(w3.eth.block_number)
+    try:
+        seen = {
+            role: decode_logs(name, spec, mon.logs(w3, address, spec.topic, start, pinned_block))
+            for role, spec in (("committed", committed), ("activated", activated))
+        }
+        others = [spec for spec in specs.values() if mon.is_mismatch_event(spec.name) or mon.is_pause_event(spec.name)]
+        extra = {
+            spec.name: decode_logs(name, spec, mon.logs(w3, address, spec.topic, start, pinned_block))
+            for spec in others
+        }
+        times = mon.block_times(w3, [e.block for events in seen.values() for e in events] + [pinned_block])
+        delay = None
+        if source.kind != "eta":
+            raw = w3.eth.call(
+                {"to": address, "data": "0x" + encode_call(contract.abi, delay_view or "", [], name).hex()},  # type: ignore[typeddict-item]
+                block_identifier=pinned_block,
+            )
+            delay = int(decode(["uint256"], bytes(raw))[0])
+    except (ChainError, ValueError) as exc:
+        evidence.check([Finding(CHECK_ID, "logs", "error", redact(f"{name}'s history could not be read: {exc}"))])
+        return
+    commits = mon.commits_from(seen["committed"], source, times, delay)
+    rows, findings = mon.judge(
+        name,
+        commits,
+        mon.activations_from(seen["activated"], times),
+        (pinned_block, times[pinned_block]),
+        monitoring.eta_grace_seconds,
+        monitoring.late_after_seconds,
+    )
+    for row in rows:
+        evidence.row(CHECK_ID, row)
+    for event_name, events in sorted(extra.items()):
+        if mon.is_mismatch_event(event_name):
+            findings += mon.mismatch_findings(name, events)
+        else:
+            evidence.attach(
+                f"{event_name} events",
+                [f"block {e.block}: " + ", ".join(f"{k}={mon.shown(v)}" for k, v in e.values.items()) for e in events],
+            )
+    evidence.attach("blocks", f"{start}..{pinned_block}")
+    evidence.attach(
+        "eta",
+        f"{source.describe(committed.name, delay_view)}"
+        + (f" (the delay read at block {pinned_block}: {delay} s)" if delay is not None else "")
+        + f"; late after eta + {monitoring.eta_grace_seconds} + {monitoring.late_after_seconds} s",
+    )
+    if not commits:
+        evidence.attach("commits", f"none in blocks {start}..{pinned_block}")
+    evidence.check(findings)
