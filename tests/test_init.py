@@ -286,6 +286,7 @@ def test_a_dispatcher_s_lifecycle_is_detected_and_suggested(tmp_path: Path, clea
     (root / "signoff.toml").write_text(text + "\n" + _uncommented(text, "[manifest]"))
     manifest = load_target(root / "signoff.toml").manifest
     assert manifest is not None and manifest.dispatcher == "OrbitHub"
+    assert manifest.monitoring.from_block == 0  # PD-MON's start, suggested with it
 
 
 def test_hardhat_artifacts_path_from_config(tmp_path: Path) -> None:

@@ -740,6 +740,8 @@ def _diamond_lines(facts: ProjectFacts) -> list[str]:
                 "# [manifest]",
                 '# plan = "dispatcher.plan.json"   # `signoff manifest write` writes it; yours: see [manifest.fields]',
                 f"# dispatcher = {_toml_string(guess.dispatcher)}",
+                "# [manifest.monitoring]",
+                "# from_block = 0   # PD-MON: its commits and activations since its deployment block (needed live)",
             ]
     return lines
 
