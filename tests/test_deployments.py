@@ -76,6 +76,7 @@ def test_hardhat_deploy_folder_matches_its_receipts() -> None:
     for name, address in found.addresses.items():
         receipt = json.loads((HARDHAT / f"{name}.json").read_text())["receipt"]
         assert address == receipt["contractAddress"]
+        assert found.blocks[name] == receipt["blockNumber"]  # where PD-MON's history starts on a live network
 
 
 @pytest.mark.parametrize("given", [RUN_LATEST, BROADCAST], ids=["file", "folder"])
@@ -95,6 +96,9 @@ def test_foundry_contract_deployed_twice_keeps_the_last_and_records_both() -> No
     found = load_deployments(RUN_LATEST)
     assert found.addresses["PingFacet"] == PING_REDEPLOYED
     assert found.duplicates == {"PingFacet": (PING_CREATE2, PING_REDEPLOYED)}
+    # each from its transaction's receipt (hex blockNumber); VaultFacet from the CALL that created it
+    assert dict(found.blocks) == {"DeterministicChunkFactory": 1, "VaultFacet": 3, "PingFacet": 4}
+    assert load_deployments(BOOK).blocks == {}  # an address book records no receipt
 
 
 def test_address_book_repeated_key_is_a_duplicate(tmp_path: Path) -> None:

@@ -106,6 +106,7 @@ def test_on_a_live_network_it_reads_from_the_block_it_is_given(run_suite, live_n
     [record] = without.evidence()["checks"]
     assert record["result"] == "not applicable", record
     assert "[manifest.monitoring] from_block is not set" in record["message"]
+    assert "records no receipt of ManifestDispatcher" in record["message"]  # an address book has none
     given = target.with_name("signoff-monitored.toml")
     given.write_text(target.read_text() + "\n[manifest.monitoring]\nfrom_block = 0\n")
     proxy = live_network["proxy"]
@@ -115,3 +116,37 @@ def test_on_a_live_network_it_reads_from_the_block_it_is_given(run_suite, live_n
     [row] = _table(run)
     assert row["verdict"] == "on time"
     assert "eth_getLogs" in proxy.methods()[seen_before:] and proxy.write_methods() == ()
+
+
+@pytest.mark.skipif(not anvil_available(), reason="needs anvil (npm ci)")
+def test_on_a_live_network_it_starts_at_the_deployment_receipt_the_team_s_tool_recorded(
+    run_suite, live_network
+) -> None:
+    """A hardhat-deploy folder keeps each deployment's receipt: its block is where the history starts."""
+    import json
+
+    target: Path = live_network["target"]
+    system = live_network["system"]
+    folder = target.parent / "deployments" / "localhh"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".chainId").write_text("31337")
+    for name, address in system.addresses.items():
+        record: dict = {"address": address, "abi": []}
+        if name == "ManifestDispatcher":
+            record["receipt"] = {"contractAddress": address, "blockNumber": 1}
+        (folder / f"{name}.json").write_text(json.dumps(record))
+    safe = system.safes["Governance"].address
+    proxy = live_network["proxy"]
+    network = (
+        f'\n[networks.localhh]\nrpc_url = "{proxy.url}"\nchain_id = 31337\n'
+        f'deployments = "deployments/localhh"\ngovernance = ["{safe}"]\n'
+    )
+    hardhat = target.with_name("signoff-hardhat-deploy.toml")
+    hardhat.write_text(target.read_text() + network)
+    run = run_suite("-m", "monitoring", "--network=localhh", target=hardhat)
+    assert run.result.ret == 0, run.output
+    [row] = _table(run)
+    assert row["verdict"] == "on time"
+    [record] = run.evidence()["checks"]
+    assert "the block of ManifestDispatcher's deployment receipt in" in str(record), record
+    assert proxy.write_methods() == ()

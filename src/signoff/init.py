@@ -741,7 +741,7 @@ def _diamond_lines(facts: ProjectFacts) -> list[str]:
                 '# plan = "dispatcher.plan.json"   # `signoff manifest write` writes it; yours: see [manifest.fields]',
                 f"# dispatcher = {_toml_string(guess.dispatcher)}",
                 "# [manifest.monitoring]",
-                "# from_block = 0   # PD-MON: its commits and activations since its deployment block (needed live)",
+                "# from_block = 0   # PD-MON reads its history from here (default: its deployment receipt's block)",
             ]
     return lines
 

@@ -108,7 +108,7 @@ class MonitoringSettings:
     """``[manifest.monitoring]``: the operations playbook's late-execution alert, as PD-MON judges the
     dispatcher's history: an activation later than eta + ``eta_grace_seconds`` + ``late_after_seconds``."""
 
-    from_block: int | None = None  # the first block read (default: 0 on a rehearsal or fork; required live)
+    from_block: int | None = None  # the first block read (default: 0 rehearsed; live: the deployment receipt's)
     eta_grace_seconds: int = 60
     late_after_seconds: int = 300
 

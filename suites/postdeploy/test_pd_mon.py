@@ -1,8 +1,9 @@
 """PD-MON: the dispatcher's commit and activation history, as the operations playbook monitors it.
 
-Read-only (``eth_getLogs`` from ``[manifest.monitoring] from_block`` to the pinned block), so it runs
-on live networks too: every commit of the ``[manifest]`` dispatcher with its eta and its activation;
-a late activation (after eta + grace + 300 s, the playbook's alert), an overdue commit, or a
+Read-only: ``eth_getLogs`` from ``[manifest.monitoring] from_block`` (on a named network, by default,
+the block of the dispatcher's deployment receipt) to the pinned block, so it runs on live networks
+too. Every commit of the ``[manifest]`` dispatcher with its eta and its activation; a late
+activation (after eta + grace + 300 s, the playbook's alert), an overdue commit, or a
 codehash-mismatch event fails. See signoff.postdeploy.activations.
 """
 
@@ -17,6 +18,23 @@ from signoff.suite import not_applicable
 
 CHECK_ID = mon.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.monitoring]
+
+
+def _start(settings: SessionSettings, system, name: str) -> tuple[int, str]:
+    """The first block read, and where it comes from."""
+    monitoring = settings.target.manifest.monitoring  # type: ignore[union-attr]
+    if monitoring.from_block is not None:
+        return monitoring.from_block, "[manifest.monitoring] from_block"
+    if not settings.is_live:
+        return 0, "the rehearsal chain's first block"
+    block = system.deployed_blocks.get(name)
+    if block is None:
+        not_applicable(
+            f"[manifest.monitoring] from_block is not set in {settings.target.path}, and the deployments file "
+            f"({system.source}) records no receipt of {name}, so its history on {settings.network} has no start. "
+            "To read it, set from_block to the dispatcher's deployment block"
+        )
+    return block, f"the block of {name}'s deployment receipt in {system.source}"
 
 
 def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
@@ -34,15 +52,6 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
             'To check one, add [manifest] plan = "dispatcher.plan.json" and dispatcher = "<Name>"'
         )
     monitoring = manifest.monitoring
-    start = monitoring.from_block
-    if start is None:
-        if signoff_settings.is_live:
-            not_applicable(
-                f"[manifest.monitoring] from_block is not set in {target.path}, so the dispatcher's history on "
-                f"{signoff_settings.network} has no start. To read it, set from_block to the dispatcher's deployment "
-                "block"
-            )
-        start = 0
     name = manifest.dispatcher
     try:  # the interface first, from the artifacts: a dispatcher it does not fit is said before any chain work
         contract = signoff_settings.artifacts.resolve(name)
@@ -72,6 +81,7 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
             'To read it, map [manifest.interface] activation_delay = "name()"'
         )
     system = request.getfixturevalue("deployed_system")
+    start, since = _start(signoff_settings, system, name)
     address = system.address(name, where="[manifest] dispatcher")
     w3 = request.getfixturevalue("chain").w3
     pinned_block = system.block.number if system.block is not None else int(w3.eth.block_number)
@@ -115,7 +125,7 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
                 f"{event_name} events",
                 [f"block {e.block}: " + ", ".join(f"{k}={mon.shown(v)}" for k, v in e.values.items()) for e in events],
             )
-    evidence.attach("blocks", f"{start}..{pinned_block}")
+    evidence.attach("blocks", f"{start}..{pinned_block} ({since})")
     evidence.attach(
         "eta",
         f"{source.describe(committed.name, delay_view)}"

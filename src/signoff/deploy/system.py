@@ -56,6 +56,7 @@ class DeployedSystem:
     aliases: dict[str, str] = field(default_factory=dict)  # live: "@Governance" -> [networks.X] governance
     records: list[StepRecord] = field(default_factory=list)
     block: BlockPin | None = None  # reads are pinned here on live networks and forks
+    deployed_blocks: dict[str, int] = field(default_factory=dict)  # live: name -> block of its deployment receipt
     # dispatcher alias -> {facet contract name -> its functions the dispatcher routes (not those it answers
     # itself), events and errors}, from [[diamonds]]: what a routed facet holds is called at the dispatcher
     routed: dict[str, dict[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)

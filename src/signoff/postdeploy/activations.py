@@ -2,8 +2,9 @@
 
 The playbook (runbook 003) alerts when ``block.timestamp > eta + grace + 300`` while a committed root
 waits for activation, and treats a codehash-mismatch event as critical. PD-MON reads the
-``[manifest]`` dispatcher's commit and activation events from ``[manifest.monitoring] from_block`` to
-the pinned block and judges each committed epoch:
+``[manifest]`` dispatcher's commit and activation events from ``[manifest.monitoring] from_block``
+(on a named network, by default, the block of the dispatcher's deployment receipt) to the pinned
+block and judges each committed epoch:
 
 - *late*: activated after eta + ``eta_grace_seconds`` + ``late_after_seconds`` (defaults 60 and 300);
 - *overdue*: the last commit, still not activated at the pinned block, and past that time;

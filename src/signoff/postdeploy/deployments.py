@@ -43,6 +43,9 @@ class DeployedAddresses:
     addresses: Mapping[str, str]
     chain_id: int | None = None
     duplicates: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    # contract name -> the block its (last) deployment was mined in, where the tool recorded the receipt
+    # (hardhat-deploy's receipt.blockNumber, a Foundry broadcast's receipts); an address book has none
+    blocks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def load_deployments(path: Path, *, expected_chain_id: int | None = None) -> DeployedAddresses:
@@ -142,11 +145,16 @@ class _Collector:
     def __init__(self) -> None:
         self.addresses: dict[str, str] = {}
         self.history: dict[str, list[str]] = {}
+        self.blocks: dict[str, int] = {}
 
-    def add(self, name: str, address: str) -> None:
+    def add(self, name: str, address: str, block: int | None = None) -> None:
         self.addresses.pop(name, None)  # re-inserted: the order follows the latest deployment
         self.addresses[name] = address
         self.history.setdefault(name, []).append(address)
+        if block is None:
+            self.blocks.pop(name, None)
+        else:
+            self.blocks[name] = block
 
     def result(self, source: Path, kind: str, chain_id: int | None) -> DeployedAddresses:
         duplicates = {name: tuple(seen) for name, seen in self.history.items() if len(seen) > 1}
@@ -156,7 +164,20 @@ class _Collector:
             addresses=MappingProxyType(dict(self.addresses)),
             chain_id=chain_id,
             duplicates=MappingProxyType(duplicates),
+            blocks=MappingProxyType(dict(self.blocks)),
         )
+
+
+def _block_number(value: Any) -> int | None:
+    """A receipt's blockNumber: an integer, or a decimal or 0x string; anything else is not recorded."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str):
+        try:
+            return int(value, 16) if value.lower().startswith("0x") else int(value)
+        except ValueError:
+            return None
+    return None
 
 
 # -- the three formats -------------------------------------------------------------------------
@@ -209,7 +230,9 @@ def _hardhat(folder: Path) -> DeployedAddresses:
                 f'{file} has no "abi" list, so it is not a complete hardhat-deploy deployment file. '
                 "Next step: regenerate it with `hardhat deploy`"
             )
-        collected.add(file.stem, _address(document["address"], 'key "address"', file))
+        receipt = document.get("receipt")
+        block = _block_number(receipt.get("blockNumber")) if isinstance(receipt, dict) else None
+        collected.add(file.stem, _address(document["address"], 'key "address"', file), block)
     return collected.result(folder, HARDHAT_DEPLOY, chain_id)
 
 
@@ -226,28 +249,37 @@ def _foundry(file: Path, document: Any) -> DeployedAddresses:
             "Next step: point `deployments` at the run-latest.json that `forge script --broadcast` wrote"
         )
     chain_id = _foundry_chain_id(file, document.get("chain"))
+    receipts = document.get("receipts")
+    mined = {
+        str(receipt.get("transactionHash", "")).lower(): _block_number(receipt.get("blockNumber"))
+        for receipt in (receipts if isinstance(receipts, list) else [])
+        if isinstance(receipt, dict)
+    }
     collected = _Collector()
     for index, transaction in enumerate(transactions):
         where = f"transactions[{index}]"
         if not isinstance(transaction, dict):
             raise ConfigError(f"{file}: {where} is {_shown(transaction)}, expected an object. Next step: regenerate it")
+        block = mined.get(str(transaction.get("hash", "")).lower())
         if transaction.get("transactionType") in _CREATE_KINDS:
-            _add_named(collected, transaction, "contractAddress", where, file)
+            _add_named(collected, transaction, "contractAddress", where, file, block)
         extra = transaction.get("additionalContracts") or []
         if not isinstance(extra, list):
             raise ConfigError(f"{file}: {where}.additionalContracts is {_shown(extra)}, expected a list")
         for number, contract in enumerate(extra):
             if isinstance(contract, dict):
                 # forge names contracts created inside a call only when it recognises their code
-                _add_named(collected, contract, "address", f"{where}.additionalContracts[{number}]", file)
+                _add_named(collected, contract, "address", f"{where}.additionalContracts[{number}]", file, block)
     return collected.result(file, FOUNDRY_BROADCAST, chain_id)
 
 
-def _add_named(collected: _Collector, entry: dict[str, Any], key: str, where: str, file: Path) -> None:
+def _add_named(  # noqa: PLR0917 - the entry, where it is, and the block its transaction was mined in
+    collected: _Collector, entry: dict[str, Any], key: str, where: str, file: Path, block: int | None
+) -> None:
     name = entry.get("contractName")
     if not isinstance(name, str) or not name:
         return  # forge could not tell which contract this is: nothing to look it up by
-    collected.add(name, _address(entry.get(key), f"{where}.{key} ({name})", file))
+    collected.add(name, _address(entry.get(key), f"{where}.{key} ({name})", file), block)
 
 
 def _foundry_chain_id(file: Path, stated: Any) -> int | None:

@@ -96,6 +96,7 @@ def system_from_deployments(settings: SessionSettings, chain: Chain) -> Deployed
         artifacts=artifacts,
         expected_args={},
         block=chain.pinned,
+        deployed_blocks=dict(book.blocks),
     )
     governance = settings.postdeploy.governance if settings.postdeploy else None
     name = governance[1:] if governance and governance.startswith("@") else "Governance"
