@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from signoff.postdeploy import activations as mon
-from signoff.postdeploy.control.rules import EventSpec, Seen
+from signoff.postdeploy.event_logs import EventSpec, Seen
 from tests.conftest import FIXTURES, anvil_available
 
 DEFECTIVE = FIXTURES / "defective"

@@ -12,13 +12,13 @@ from signoff.errors import ChainError
 from signoff.findings import Finding
 from signoff.postdeploy.control import rules
 from signoff.postdeploy.control.fixtures import control_of
+from signoff.postdeploy.event_logs import read_logs
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.suite import not_applicable
 
 CHECK_ID = rules.EVENTS_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.control, pytest.mark.events]
-WINDOW = 50_000  # blocks per eth_getLogs request
 
 
 def _from_block(signoff_settings: SessionSettings) -> int:
@@ -31,16 +31,6 @@ def _from_block(signoff_settings: SessionSettings) -> int:
             f"cannot be listed on {signoff_settings.network}. To list them, set it to the deployment block"
         )
     return 0
-
-
-def _logs(w3, address: str, topic: bytes, start: int, end: int) -> list:
-    found = []
-    for low in range(start, end + 1, WINDOW):
-        high = min(end, low + WINDOW - 1)
-        found += w3.eth.get_logs(
-            {"address": address, "fromBlock": low, "toBlock": high, "topics": ["0x" + topic.hex()]}
-        )
-    return found
 
 
 def _pinned(system) -> int:
@@ -66,7 +56,7 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
     try:
         for name, facts in sorted(plane.modules.items()):
             for spec in rules.event_specs(system.abi_of(name), rules.is_control_event):
-                seen += rules.decode_logs(name, spec, _logs(w3, facts.address, spec.topic, start, _pinned(system)))
+                seen += rules.decode_logs(name, spec, read_logs(w3, facts.address, spec.topic, start, _pinned(system)))
     except (ChainError, ValueError) as exc:
         evidence.check([Finding(CHECK_ID, "logs", "error", redact(f"control events could not be read: {exc}"))])
         return
@@ -111,7 +101,9 @@ def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.Fixtur
         seen = []
         for spec in specs:
             seen += rules.decode_logs(
-                param.contract, spec, _logs(w3, system.addresses[param.contract], spec.topic, start, _pinned(system))
+                param.contract,
+                spec,
+                read_logs(w3, system.addresses[param.contract], spec.topic, start, _pinned(system)),
             )
         rows, found = rules.judge_roster_events(param.id, seen, reading.expected, plane.label)
         for row in rows:

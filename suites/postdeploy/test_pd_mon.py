@@ -42,7 +42,7 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
 
     from signoff.artifacts.abi import encode_call
     from signoff.deploy.lifecycle import detect
-    from signoff.postdeploy.control.rules import decode_logs, event_specs
+    from signoff.postdeploy.event_logs import decode_logs, event_specs, read_logs
 
     target = signoff_settings.target
     manifest = target.manifest
@@ -87,12 +87,12 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
     pinned_block = system.block.number if system.block is not None else int(w3.eth.block_number)
     try:
         seen = {
-            role: decode_logs(name, spec, mon.logs(w3, address, spec.topic, start, pinned_block))
+            role: decode_logs(name, spec, read_logs(w3, address, spec.topic, start, pinned_block))
             for role, spec in (("committed", committed), ("activated", activated))
         }
         others = [spec for spec in specs.values() if mon.is_mismatch_event(spec.name) or mon.is_pause_event(spec.name)]
         extra = {
-            spec.name: decode_logs(name, spec, mon.logs(w3, address, spec.topic, start, pinned_block))
+            spec.name: decode_logs(name, spec, read_logs(w3, address, spec.topic, start, pinned_block))
             for spec in others
         }
         times = mon.block_times(w3, [e.block for events in seen.values() for e in events] + [pinned_block])

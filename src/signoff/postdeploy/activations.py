@@ -31,10 +31,9 @@ from signoff.findings import Finding
 if TYPE_CHECKING:
     from web3 import Web3
 
-    from signoff.postdeploy.control.rules import EventSpec, Seen
+    from signoff.postdeploy.event_logs import EventSpec, Seen
 
 CHECK_ID = "PD-MON"
-WINDOW = 50_000  # blocks per eth_getLogs request
 
 _ETA_FIELDS = ("eta", "readyat", "readytime", "activationtime", "activatesat", "executableat", "notbefore")
 _COMMIT_TIME_FIELDS = ("committedat", "scheduledat", "proposedat", "queuedat", "committime", "timestamp")
@@ -228,16 +227,6 @@ def shown(value: Any) -> str:
 
 
 # -- reading the chain -------------------------------------------------------------------------------
-
-
-def logs(w3: Web3, address: str, topic: bytes, start: int, end: int) -> list[Any]:
-    found: list[Any] = []
-    for low in range(start, end + 1, WINDOW):
-        high = min(end, low + WINDOW - 1)
-        found += w3.eth.get_logs(
-            {"address": address, "fromBlock": low, "toBlock": high, "topics": ["0x" + topic.hex()]}  # type: ignore[typeddict-item]
-        )
-    return found
 
 
 def block_times(w3: Web3, blocks: Sequence[int]) -> dict[int, int]:

@@ -5,18 +5,18 @@ governance: the owner-control file's targets, any module's holder, or who finall
 PD-EVT: control events since the deployment block. Ownership and governance changes of every
 module are listed; one that hands control to an address neither declared nor the deployer's fails.
 Roster events (``event`` of an address-set key) that add a member the config does not list fail,
-even when it was removed again later. Pure judges plus :func:`decode_logs`.
+even when it was removed again later. Pure judges (the events are read by signoff.postdeploy.event_logs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from signoff.artifacts.abi import canonical_type
-from signoff.artifacts.hashing import keccak256
 from signoff.findings import Finding
+from signoff.postdeploy.event_logs import EventSpec, Seen, decode_logs, event_specs
+
+__all__ = ["EventSpec", "Seen", "decode_logs", "event_specs"]  # PD-EVT's suite reads them here too
 
 if TYPE_CHECKING:
     from signoff.postdeploy.control.plane import ControlPlane
@@ -96,27 +96,6 @@ def judge_treasury(
     return row, (Finding(RULE_ID, key, "error", message),)
 
 
-@dataclass(frozen=True)
-class EventSpec:
-    name: str
-    signature: str
-    topic: bytes
-    inputs: tuple[tuple[str, str, bool], ...]  # (name, type, indexed)
-
-
-def event_specs(abi: Abi, wanted: Callable[[str], bool]) -> list[EventSpec]:
-    specs = []
-    for entry in abi:
-        if entry.get("type") != "event" or not wanted(str(entry.get("name", ""))):
-            continue
-        inputs = tuple(
-            (str(p.get("name", "")), canonical_type(p), bool(p.get("indexed"))) for p in entry.get("inputs", [])
-        )
-        sig = f"{entry['name']}({','.join(t for _, t, _ in inputs)})"
-        specs.append(EventSpec(str(entry["name"]), sig, keccak256(sig.encode()), inputs))
-    return specs
-
-
 def is_control_event(name: str) -> bool:
     """An event that moves control: its name has a subject (owner, governance, admin) and a change
     (transferred, updated, set, granted, ...): ``OwnershipTransferred``, ``GovernanceUpdated``,
@@ -125,62 +104,6 @@ def is_control_event(name: str) -> bool:
     return lowered == "rolegranted" or (
         any(subject in lowered for subject in _SUBJECTS) and any(change in lowered for change in _CHANGES)
     )
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One decoded event."""
-
-    contract: str
-    event: str
-    block: int
-    values: Mapping[str, Any]
-
-    def new_holder(self) -> str | None:
-        """The address control went to: ``new*``/``next*``/``account`` parameters, else the last address."""
-        addresses = [
-            (k, v) for k, v in self.values.items() if isinstance(v, str) and v.startswith("0x") and len(v) == 42
-        ]
-        for key, value in addresses:
-            if key.lower().lstrip("_").startswith(("new", "next", "account", "pending")):
-                return value
-        return addresses[-1][1] if addresses else None
-
-
-def decode_logs(contract: str, spec: EventSpec, logs: Iterable[Mapping[str, Any]]) -> list[Seen]:
-    from eth_abi.abi import decode
-    from eth_utils.address import to_checksum_address
-
-    found = []
-    for log in logs:
-        topics = [bytes(t) for t in log.get("topics", [])]
-        if not topics or topics[0] != spec.topic:
-            continue
-        plain = [t for _, t, indexed in spec.inputs if not indexed]
-        try:
-            data = list(decode(plain, bytes(log.get("data", b""))))
-        except Exception:
-            data = None
-        if data is None:
-            continue
-        values: dict[str, Any] = {}
-        topic_index = 1
-        for name, abi_type, indexed in spec.inputs:
-            if indexed:
-                raw = topics[topic_index] if topic_index < len(topics) else b""
-                topic_index += 1
-                value: Any = (
-                    decode([abi_type], raw)[0]
-                    if abi_type in ("address", "bool") or abi_type.startswith(("uint", "int", "bytes32"))
-                    else "0x" + raw.hex()
-                )
-            else:
-                value = data.pop(0)
-            if abi_type == "address":
-                value = str(to_checksum_address(value))
-            values[name or f"arg{len(values)}"] = value
-        found.append(Seen(contract, spec.name, int(log.get("blockNumber", 0)), values))
-    return found
 
 
 def judge_control_events(
