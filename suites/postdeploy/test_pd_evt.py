@@ -12,7 +12,7 @@ from signoff.errors import ChainError
 from signoff.findings import Finding
 from signoff.postdeploy.control import rules
 from signoff.postdeploy.control.fixtures import control_of
-from signoff.postdeploy.event_logs import read_logs
+from signoff.postdeploy.event_logs import decode_logs, event_specs, read_logs
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.suite import not_applicable
@@ -55,8 +55,8 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
     seen = []
     try:
         for name, facts in sorted(plane.modules.items()):
-            for spec in rules.event_specs(system.abi_of(name), rules.is_control_event):
-                seen += rules.decode_logs(name, spec, read_logs(w3, facts.address, spec.topic, start, _pinned(system)))
+            for spec in event_specs(system.abi_of(name), rules.is_control_event):
+                seen += decode_logs(name, spec, read_logs(w3, facts.address, spec.topic, start, _pinned(system)))
     except (ChainError, ValueError) as exc:
         evidence.check([Finding(CHECK_ID, "logs", "error", redact(f"control events could not be read: {exc}"))])
         return
@@ -86,7 +86,7 @@ def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.Fixtur
     findings: list[Finding] = []
     for param in rosters:
         reading = plane.readings.get(param.id)
-        specs = rules.event_specs(system.abi_of(param.contract), lambda name, wanted=param.event: name == wanted)
+        specs = event_specs(system.abi_of(param.contract), lambda name, wanted=param.event: name == wanted)
         if reading is None or not isinstance(reading.expected, frozenset) or not specs:
             findings.append(
                 Finding(
@@ -100,7 +100,7 @@ def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.Fixtur
             continue
         seen = []
         for spec in specs:
-            seen += rules.decode_logs(
+            seen += decode_logs(
                 param.contract,
                 spec,
                 read_logs(w3, system.addresses[param.contract], spec.topic, start, _pinned(system)),

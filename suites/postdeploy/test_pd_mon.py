@@ -15,14 +15,14 @@ from signoff.postdeploy import activations as mon
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.suite import not_applicable
+from signoff.target import MonitoringSettings
 
 CHECK_ID = mon.CHECK_ID
 pytestmark = [pytest.mark.postdeploy, pytest.mark.monitoring]
 
 
-def _start(settings: SessionSettings, system, name: str) -> tuple[int, str]:
+def _start(settings: SessionSettings, monitoring: MonitoringSettings, system, name: str) -> tuple[int, str]:
     """The first block read, and where it comes from."""
-    monitoring = settings.target.manifest.monitoring  # type: ignore[union-attr]
     if monitoring.from_block is not None:
         return monitoring.from_block, "[manifest.monitoring] from_block"
     if not settings.is_live:
@@ -81,7 +81,7 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
             'To read it, map [manifest.interface] activation_delay = "name()"'
         )
     system = request.getfixturevalue("deployed_system")
-    start, since = _start(signoff_settings, system, name)
+    start, since = _start(signoff_settings, monitoring, system, name)
     address = system.address(name, where="[manifest] dispatcher")
     w3 = request.getfixturevalue("chain").w3
     pinned_block = system.block.number if system.block is not None else int(w3.eth.block_number)

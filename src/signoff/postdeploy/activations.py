@@ -17,7 +17,8 @@ event's eta-like field (``eta``, ``readyAt``...); else its commit-time field (``
 ``scheduledAt``...) or its block's timestamp, plus the ``activation_delay`` view. Commits and
 activations pair by epoch when both events carry one, else by root.
 
-Judging is pure; :func:`read_history` is the only function that touches a chain.
+Judging is pure; :func:`block_times` is the only function here that touches a chain (the logs are read
+by signoff.postdeploy.event_logs).
 """
 
 from __future__ import annotations

@@ -14,9 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from signoff.findings import Finding
-from signoff.postdeploy.event_logs import EventSpec, Seen, decode_logs, event_specs
-
-__all__ = ["EventSpec", "Seen", "decode_logs", "event_specs"]  # PD-EVT's suite reads them here too
+from signoff.postdeploy.event_logs import Seen
 
 if TYPE_CHECKING:
     from signoff.postdeploy.control.plane import ControlPlane
@@ -24,7 +22,6 @@ if TYPE_CHECKING:
 RULE_ID = "PD-RULE"
 EVENTS_ID = "PD-EVT"
 Label = Callable[[str], str]
-Abi = Sequence[Mapping[str, Any]]
 _PROPOSALS = ("Started", "Pending", "Proposed", "Nominated")  # a transfer under way, not a hand-over
 _SUBJECTS = ("ownership", "owner", "governance", "governor", "admin")
 _CHANGES = ("transfer", "updated", "changed", "set", "new", "granted", "started", "accepted", "proposed", "nominated")
