@@ -5,6 +5,7 @@ after sends, snapshots, reverts and time travel."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -131,3 +132,62 @@ def test_reads_at_an_earlier_block_take_eth_tester_s_own_path(worlds: list[Web3]
         for w3 in worlds
     ]
     assert at[0] == at[1] == ("value", bytes(32))
+
+
+def _old_send(w3: Web3, tx: dict[str, Any]) -> Any:
+    """How signoff sent on eth-tester before: an eth_call first (a revert raises with its reason),
+    then the send with an explicit gas limit."""
+    from signoff.chain.backends import EMBEDDED_GAS_LIMIT
+
+    w3.eth.call(tx)  # type: ignore[arg-type]
+    return w3.eth.send_transaction({**tx, "gas": EMBEDDED_GAS_LIMIT})  # type: ignore[typeddict-item]
+
+
+def _outcome(w3: Web3, send: Callable[[Web3, dict[str, Any]], Any], tx: dict[str, Any]) -> Any:
+    """What a send gives: the receipt's status, gas and logs, or the error as type, message and data;
+    then the block number and the sender's nonce either way (a refused send mines nothing)."""
+    try:
+        receipt = w3.eth.wait_for_transaction_receipt(send(w3, tx))
+        answer: Any = ("mined", receipt["status"], receipt["gasUsed"], len(receipt["logs"]))
+    except Exception as exc:  # the shape of the error is what is compared
+        # what the sender "needs" counts the gas limit the check ran with: the call's, or the send's
+        message = re.sub(r"needs \d+", "needs (value + gas)", str(exc))
+        answer = ("error", type(exc).__name__, message, getattr(exc, "data", None))
+    return answer, w3.eth.block_number, w3.eth.get_transaction_count(tx["from"])
+
+
+def test_a_checked_send_runs_once_and_answers_as_the_call_before_it_did(worlds: list[Web3]) -> None:
+    """``send_checked`` on the embedded chain executes a transaction once: a failure is refused with
+    the reason the eth_call before the send used to give, and nothing is mined; a success is mined as
+    before. eth-tester as web3 ships it, sent the old way, is the reference."""
+    from signoff.chain.backends import send_checked
+
+    stock, ours = worlds
+    backend = ours.provider.ethereum_tester.backend  # type: ignore[attr-defined]
+    calls: list[Any] = []
+    plain_call = backend.call
+    backend.call = lambda *args, **kwargs: calls.append(args) or plain_call(*args, **kwargs)
+
+    def txs(w3: Web3) -> list[dict[str, Any]]:
+        sender = w3.eth.accounts[0]
+        store, revert = Web3.to_checksum_address(STORE_AT), Web3.to_checksum_address(REVERT_AT)
+        return [
+            {"from": sender, "to": store, "data": (7).to_bytes(32, "big")},
+            {"from": sender, "to": revert, "data": ERROR_STRING},
+            {"from": sender, "to": revert, "data": CUSTOM},
+            {"from": sender, "to": revert, "data": PANIC},
+            {"from": sender, "to": revert, "data": b""},
+            {"from": sender, "to": store, "data": b"", "value": 5},
+            {"from": w3.eth.accounts[9], "to": store, "data": b"", "value": 10**30},  # more than it holds
+            {"from": sender, "to": store, "data": (9).to_bytes(32, "big")},
+        ]
+
+    expected = [_outcome(stock, _old_send, tx) for tx in txs(stock)]
+    answered = [_outcome(ours, send_checked, tx) for tx in txs(ours)]
+    assert answered == expected
+    assert [a[0][0] for a in answered] == ["mined", "error", "error", "error", "error", "mined", "error", "mined"]
+    assert "not the owner" in answered[1][0][2]
+    assert calls == []  # no eth_call before the send: one execution per transaction
+    plain = _stock()  # eth-tester as web3 ships it has no refusing mode: send_checked calls first there
+    assert [_outcome(plain, send_checked, tx) for tx in txs(plain)] == expected
+    assert _reads(ours) == _reads(stock)  # and the chains agree afterwards

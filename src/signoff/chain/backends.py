@@ -78,14 +78,21 @@ def _revert_data_in(message: str, *, decoded_reason: bool) -> bytes:
 EMBEDDED_GAS_LIMIT = 15_000_000  # under eth-tester's block gas limit; receipts still report the gas used
 
 
-def with_gas_limit(w3: Web3, tx: TxParams) -> TxParams:
-    """``tx`` ready to send. On eth-tester: one eth_call first (a revert raises here, with its
-    reason, which a mined failure would not carry) and an explicit gas limit (its estimate runs
-    the transaction many times over). Other backends estimate quickly: ``tx`` unchanged."""
+def send_checked(w3: Web3, tx: TxParams) -> Any:
+    """Send ``tx``; its hash. On eth-tester a transaction that fails is refused with its reason,
+    which a mined failure would not carry, and nothing is mined; it gets an explicit gas limit (the
+    estimate runs a transaction many times over). On signoff's embedded chain the transaction runs
+    once, in the pending block; on eth-tester as web3 ships it, an eth_call runs it first. Other
+    backends estimate quickly and report a revert themselves: ``tx`` as it is."""
     if "gas" in tx or not isinstance(w3.provider, EthereumTesterProvider):
-        return tx
-    w3.eth.call(tx)
-    return {**tx, "gas": EMBEDDED_GAS_LIMIT}
+        return w3.eth.send_transaction(tx)
+    tx = {**tx, "gas": EMBEDDED_GAS_LIMIT}
+    refusing = getattr(getattr(w3.provider.ethereum_tester, "backend", None), "refusing_failures", None)
+    if refusing is None:
+        w3.eth.call(tx)
+        return w3.eth.send_transaction(tx)
+    with refusing():
+        return w3.eth.send_transaction(tx)
 
 
 @contextlib.contextmanager
@@ -239,9 +246,10 @@ def _latest_state_backend(genesis_state: Any = None) -> Any:
     eth-tester builds a new VM and state from the state root for every ``eth_call`` (twice: once for
     the sender's nonce), so a call that reads one slot costs about 1.3 ms, most of it re-reading
     accounts from the trie. The search's invariants read dozens of views after every step, all at
-    the same block, and every step is simulated before it is sent. Here the latest block's state is
-    built once and each call runs on it inside a snapshot, as eth-tester runs it: the same
-    transaction, gas, fees and errors. Calls at other blocks take eth-tester's own path."""
+    the same block. Here the latest block's state is built once and each call runs on it inside a
+    snapshot, as eth-tester runs it: the same transaction, gas, fees and errors. Calls at other
+    blocks take eth-tester's own path. Within :meth:`refusing_failures` (see :func:`send_checked`)
+    a send that fails is refused rather than mined, so a step runs once, not as a call and then a send."""
     from eth_tester import PyEVMBackend
     from eth_tester.backends.pyevm.main import EVMSpoofTransaction
 
@@ -272,6 +280,29 @@ def _latest_state_backend(genesis_state: Any = None) -> Any:
             if computation.is_error:
                 raise TransactionFailed(_failure_message(computation.error))
             return bytes(computation.output)
+
+        @contextlib.contextmanager
+        def refusing_failures(self) -> Iterator[None]:
+            """Within: a send that fails is refused (TransactionFailed with its reason, as the call
+            raises it) and leaves the pending block as it was, instead of being mined as a failure."""
+            self._refusing = True
+            try:
+                yield
+            finally:
+                self._refusing = False
+
+        _refusing = False
+
+        def send_transaction(self, transaction: dict[str, Any]) -> bytes:
+            if not self._refusing:
+                return cast(bytes, super().send_transaction(transaction))
+            signed = self._get_normalized_and_signed_evm_transaction(transaction)
+            pending = self.chain.header
+            _, _, computation = self.chain.apply_transaction(signed)
+            if computation.is_error:
+                self.chain.header = pending  # the pending block without it: nothing is mined
+                raise TransactionFailed(_failure_message(computation.error))
+            return cast(bytes, signed.hash)
 
         def get_balance(self, account: bytes, block_number: Any = "latest") -> int:
             if block_number != "latest":
@@ -318,6 +349,9 @@ def open_eth_tester(genesis: Mapping[str, bytes] | None = None, *, code_size_lim
         for address, code in genesis.items():
             state[bytes.fromhex(address[2:])] = {"balance": 0, "nonce": 1, "code": code, "storage": {}}
     w3 = Web3(EthereumTesterProvider(EthereumTester(_latest_state_backend(state))))
+    # web3's validation middleware asks eth_chainId before every call, estimate and send, to check a
+    # chainId field signoff never sets: a third of the cost of a call here. The chain is our own.
+    w3.middleware_onion.remove("validation")
     restore = None if code_size_limit else _lift_code_size_limit()
     return Chain(
         network="eth-tester",

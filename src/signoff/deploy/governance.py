@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
 from signoff.artifacts.hashing import keccak256
-from signoff.chain.backends import estimates_run_once, is_revert, revert_data, with_gas_limit
+from signoff.chain.backends import estimates_run_once, is_revert, revert_data, send_checked
 from signoff.errors import ArtifactError, ChainError, ConfigError
 
 SAFE_PACKAGE = "safe-eth-py"
@@ -166,7 +166,7 @@ def _transact(w3: Web3, tx: TxParams, sender: str, what: str) -> TxReceipt:
     """Send ``tx`` from its unlocked (or impersonated) sender; a revert or a status-0 receipt
     becomes a ChainError that names ``what``."""
     try:
-        tx_hash = w3.eth.send_transaction(with_gas_limit(w3, tx))
+        tx_hash = send_checked(w3, tx)
     except Exception as error:
         if not is_revert(error):
             raise
@@ -493,7 +493,7 @@ def safe_exec(
 
 def _execute(w3: Web3, safe: str, to: str, executor: str, exec_data: bytes) -> TxReceipt:
     try:
-        tx_hash = w3.eth.send_transaction(with_gas_limit(w3, {"from": executor, "to": safe, "data": exec_data}))
+        tx_hash = send_checked(w3, {"from": executor, "to": safe, "data": exec_data})
     except Exception as error:
         if not is_revert(error):
             raise

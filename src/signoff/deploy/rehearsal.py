@@ -23,7 +23,7 @@ from web3 import Web3
 from signoff.artifacts.abi import abi_value, constructor_types, encode_call
 from signoff.artifacts.hashing import keccak256
 from signoff.artifacts.loader import ArtifactSet, Contract, load_artifacts
-from signoff.chain.backends import IMPERSONATE, Chain, is_revert, revert_data, with_gas_limit
+from signoff.chain.backends import IMPERSONATE, Chain, is_revert, revert_data, send_checked
 from signoff.deploy.lifecycle import Lifecycle, apply_values, commit_values, detect
 from signoff.deploy.manifest import Plan, facet_salt, load_target_plan
 from signoff.deploy.plan import (
@@ -195,7 +195,7 @@ class Operator:
         if to is not None:
             tx["to"] = to_checksum_address(to)
         try:
-            tx_hash = self.w3.eth.send_transaction(with_gas_limit(self.w3, tx))  # type: ignore[arg-type]
+            tx_hash = send_checked(self.w3, tx)  # type: ignore[arg-type]
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.05)
         except Exception as exc:
             self._raise(exc, label, sender)
