@@ -60,7 +60,6 @@ LONGEST = {
     "tests/test_packaging.py::test_the_built_wheel_alone_runs_preflight_and_postdeploy": 45.0,
     "README: pytest -m e2e_pou --target fixtures/reference-pou-keyed/": 20.0,
     "tests/test_chain.py::test_py_evm_draws_the_line_where_pf_size_does": 18.0,
-    "tests/test_pou_keyed.py::test_the_keyed_broker_signs_off": 18.0,
     "tests/test_e2e_flows.py::test_the_reference_passes": 15.0,
 }
 

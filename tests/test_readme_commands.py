@@ -16,14 +16,17 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO, anvil_available
+from tests.conftest import FIXTURES, REPO, SuiteRun, anvil_available
 from tests.test_packaging import hardhat_project
+from tests.test_pou import reference_broker_signed_off
+from tests.test_pou_keyed import keyed_broker_signed_off
 
 README = REPO / "README.md"
 SEPOLIA = 11155111
@@ -104,6 +107,25 @@ def layout(tmp_path_factory: pytest.TempPathFactory, sepolia: dict[str, Any]) ->
     return {"checkout": checkout, "protocol": protocol, "project": project}
 
 
+# What the README says a command shows, beyond running and writing evidence, checked on the same run
+# (the suite runs once, not once here and once in its own test).
+CLAIMS: dict[str, Callable[[SuiteRun], None]] = {
+    "pytest -m e2e_pou": reference_broker_signed_off,
+    "pytest -m e2e_pou --target fixtures/reference-pou-keyed/signoff.toml": keyed_broker_signed_off,
+}
+
+
+def _this_run(result: subprocess.CompletedProcess[str], reports: Path, since: float, into: Path) -> SuiteRun:
+    """The run as the suite tests see one: its exit code and output, and the files it wrote to the
+    shared reports folder (written at or after ``since``), alone in a folder of their own."""
+    into.mkdir()
+    for path in reports.iterdir():
+        if path.is_file() and path.stat().st_mtime >= since:
+            shutil.copy2(path, into / path.name)
+    lines = [result.stdout.splitlines(), result.stderr.splitlines()]
+    return SuiteRun(pytest.RunResult(result.returncode, lines[0], lines[1], 0.0), into)
+
+
 def _evidence(folder: Path) -> set[str]:
     return {p.name for p in (folder / "reports").glob("*.json") if not p.name.endswith(".manifest.json")}
 
@@ -127,7 +149,7 @@ def _cases() -> list[Any]:
 
 @pytest.mark.parametrize(("section", "line", "command"), _cases())
 def test_every_readme_command_runs_and_writes_evidence(
-    section: str, line: int, command: str, layout: dict[str, Path], sepolia: dict[str, Any]
+    section: str, line: int, command: str, layout: dict[str, Path], sepolia: dict[str, Any], tmp_path: Path
 ) -> None:
     in_project = section == "In your protocol repository"
     cwd = layout["project"] if in_project else layout["checkout"]
@@ -136,7 +158,7 @@ def test_every_readme_command_runs_and_writes_evidence(
     if command == "signoff init" and (cwd / "signoff.toml").exists():
         (cwd / "signoff.toml").unlink()  # init never overwrites: start it from a clean project
         (cwd / "pytest.ini").unlink(missing_ok=True)
-    before = _evidence(cwd)
+    before, started = _evidence(cwd), time.time()
     result = _run(command, cwd, sepolia)
     output = result.stdout + result.stderr
     assert "Traceback" not in output and "INTERNALERROR" not in output, output
@@ -149,3 +171,6 @@ def test_every_readme_command_runs_and_writes_evidence(
     if not in_project:  # the bundled reference passes every README command
         assert result.returncode == 0, f"README line {line}: `{command}`\n{output}"
     assert "signoff: " in output and "evidence: " in output
+    claim = CLAIMS.get(command)
+    if claim is not None:
+        claim(_this_run(result, cwd / "reports", started, tmp_path / "this-run"))
