@@ -6,13 +6,15 @@ events of address-set keys (``event = "SignerUpdated"``) that added a member the
 list fail, even when it was removed again. Read-only: ``eth_getLogs`` up to the pinned block.
 """
 
+from collections.abc import Sequence
+
 import pytest
 
 from signoff.errors import ChainError
 from signoff.findings import Finding
 from signoff.postdeploy.control import rules
 from signoff.postdeploy.control.fixtures import control_of
-from signoff.postdeploy.event_logs import decode_logs, event_specs, read_logs
+from signoff.postdeploy.event_logs import Unreadable, decode_logs, event_specs, read_logs, unreadable_finding
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.suite import not_applicable
@@ -52,11 +54,13 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
         ]
     authority = system.addresses.get(plane.settings.pause_authority or "")
     allowed = rules.expected_recipients(plane, system.governance, authority, deployers)
-    seen = []
+    seen, unreadable = [], []
     try:
         for name, facts in sorted(plane.modules.items()):
             for spec in event_specs(system.abi_of(name), rules.is_control_event):
-                seen += decode_logs(name, spec, read_logs(w3, facts.address, spec.topic, start, _pinned(system)))
+                found, odd = decode_logs(name, spec, read_logs(w3, facts.address, spec.topic, start, _pinned(system)))
+                seen += found
+                unreadable += odd
     except (ChainError, ValueError) as exc:
         evidence.check([Finding(CHECK_ID, "logs", "error", redact(f"control events could not be read: {exc}"))])
         return
@@ -68,7 +72,12 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
     for row in rows:
         evidence.row(CHECK_ID, row)
     evidence.attach("blocks", f"{start}..{_pinned(system)}")
-    evidence.check(findings)
+    evidence.check(_with_unreadable(findings, unreadable))
+
+
+def _with_unreadable(findings: Sequence[Finding], unreadable: Sequence[Unreadable]) -> list[Finding]:
+    odd = unreadable_finding(CHECK_ID, unreadable)
+    return [*findings, *([odd] if odd is not None else [])]
 
 
 def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
@@ -84,6 +93,7 @@ def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.Fixtur
     system = request.getfixturevalue("deployed_system")
     w3 = request.getfixturevalue("chain").w3
     findings: list[Finding] = []
+    unreadable: list[Unreadable] = []
     for param in rosters:
         reading = plane.readings.get(param.id)
         specs = event_specs(system.abi_of(param.contract), lambda name, wanted=param.event: name == wanted)
@@ -100,13 +110,15 @@ def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.Fixtur
             continue
         seen = []
         for spec in specs:
-            seen += decode_logs(
+            decoded, odd = decode_logs(
                 param.contract,
                 spec,
                 read_logs(w3, system.addresses[param.contract], spec.topic, start, _pinned(system)),
             )
+            seen += decoded
+            unreadable += odd
         rows, found = rules.judge_roster_events(param.id, seen, reading.expected, plane.label)
         for row in rows:
             evidence.row(CHECK_ID, row)
         findings.extend(found)
-    evidence.check(findings)
+    evidence.check(_with_unreadable(findings, unreadable))

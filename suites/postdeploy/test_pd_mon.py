@@ -42,7 +42,15 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
 
     from signoff.artifacts.abi import encode_call
     from signoff.deploy.lifecycle import detect
-    from signoff.postdeploy.event_logs import decode_logs, event_specs, read_logs
+    from signoff.postdeploy.event_logs import (
+        EventSpec,
+        Seen,
+        Unreadable,
+        decode_logs,
+        event_specs,
+        read_logs,
+        unreadable_finding,
+    )
 
     target = signoff_settings.target
     manifest = target.manifest
@@ -85,16 +93,17 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
     address = system.address(name, where="[manifest] dispatcher")
     w3 = request.getfixturevalue("chain").w3
     pinned_block = system.block.number if system.block is not None else int(w3.eth.block_number)
+    unreadable: list[Unreadable] = []
+
+    def events_of(spec: EventSpec) -> list[Seen]:
+        seen, odd = decode_logs(name, spec, read_logs(w3, address, spec.topic, start, pinned_block))
+        unreadable.extend(odd)
+        return seen
+
     try:
-        seen = {
-            role: decode_logs(name, spec, read_logs(w3, address, spec.topic, start, pinned_block))
-            for role, spec in (("committed", committed), ("activated", activated))
-        }
+        seen = {role: events_of(spec) for role, spec in (("committed", committed), ("activated", activated))}
         others = [spec for spec in specs.values() if mon.is_mismatch_event(spec.name) or mon.is_pause_event(spec.name)]
-        extra = {
-            spec.name: decode_logs(name, spec, read_logs(w3, address, spec.topic, start, pinned_block))
-            for spec in others
-        }
+        extra = {spec.name: events_of(spec) for spec in others}
         times = mon.block_times(w3, [e.block for events in seen.values() for e in events] + [pinned_block])
         delay = None
         if source.kind != "eta":
@@ -134,4 +143,5 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
     )
     if not commits:
         evidence.attach("commits", f"none in blocks {start}..{pinned_block}")
-    evidence.check(findings)
+    odd = unreadable_finding(CHECK_ID, unreadable)
+    evidence.check([*findings, *([odd] if odd is not None else [])])
