@@ -4,10 +4,17 @@ one finding that names the contract, the event, the blocks and what did not fit.
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 from eth_abi.abi import encode
 
 from signoff.findings import Finding
 from signoff.postdeploy.event_logs import decode_logs, event_specs, unreadable_finding
+from tests.conftest import FIXTURES, SuiteRun
+
+CONTROL = FIXTURES / "reference-control" / "signoff.toml"
 
 ABI = [
     {
@@ -57,3 +64,25 @@ def test_logs_of_another_shape_are_unreadable_not_skipped() -> None:
         "declares the event as the contract emits it"
     )
     assert unreadable_finding("PD-MON", []) is None
+
+
+def test_a_roster_event_the_artifact_declares_otherwise_fails_pd_evt(run_suite, tmp_path: Path) -> None:
+    """The control reference with one edit to EnergyOracle's artifact: SignerUpdated's signer is declared
+    not indexed (the same signature, so the same topic), while the deployed code indexes it. The roster
+    events cannot be read as declared: PD-EVT says so and fails, where it used to pass on no events."""
+    copy = tmp_path / "control"
+    shutil.copytree(CONTROL.parent, copy, ignore=lambda at, _: ["contracts"] if Path(at) == CONTROL.parent else [])
+    artifact = copy / "artifacts" / "contracts" / "EnergyOracle.sol" / "EnergyOracle.json"
+    document = json.loads(artifact.read_text())
+    [event] = [e for e in document["abi"] if e.get("type") == "event" and e["name"] == "SignerUpdated"]
+    event["inputs"][0]["indexed"] = False
+    artifact.write_text(json.dumps(document, indent=2))
+    run: SuiteRun = run_suite("-m", "events", target=copy / "signoff.toml")
+    assert run.result.ret == 1, run.output
+    record = run.assert_fails_only(
+        "test_pd_evt_roster",
+        "EnergyOracle: 2 SignerUpdated(address,bool) logs do not decode as the artifact declares the event (block",
+        skips_count=False,
+    )
+    assert "0 indexed topics declared, the log has 1" in record["message"]
+    assert "Next step: check that the artifact is the build deployed there (PD-CODE)" in record["message"]
