@@ -58,8 +58,9 @@ seconds = time.monotonic() - started
 with psycopg.connect(server.admin_url, autocommit=True) as conn:
     names = sorted(row[0] for row in conn.execute("select datname from pg_database"))
     conn.execute("create database scratch")
+    shown = {n: conn.execute(f"show {n}").fetchone()[0] for n in ("fsync", "synchronous_commit", "full_page_writes")}
 server.stop()
-print(json.dumps({"seconds": seconds, "databases": names}))
+print(json.dumps({"seconds": seconds, "databases": names, "settings": shown}))
 """
 
 
@@ -78,6 +79,9 @@ def test_a_server_starts_from_a_copy_of_a_pristine_cluster(tmp_path: Path) -> No
     assert (template / "PG_VERSION").is_file() and not (template / "postmaster.pid").exists()
     second = _start_in(tmp_path)
     assert first["databases"] == second["databases"] == ["postgres", "template0", "template1"]
+    throwaway = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    assert first["settings"] == second["settings"] == throwaway  # a copy's own settings: no durability
+    assert "fsync = off" not in (template / "postgresql.conf").read_text()
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [template.name]  # the runs' own are gone
     source = Path(f"{template}{SOURCE_SUFFIX}").read_text()  # the installation it was made by
     assert Path(source, "pg_controldata").is_file()
