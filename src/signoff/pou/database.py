@@ -256,8 +256,8 @@ def _seed_data(directory: Path, base: Path) -> Path | None:
 
 
 # A throwaway cluster is deleted after the run, so it needs no durability: no fsync at commit, checkpoint
-# or CREATE DATABASE. Nothing a check reads changes; a run no longer waits on the disk (a first run after
-# heavy writes waited seconds at shutdown).
+# or CREATE DATABASE. Nothing a check reads changes (on a quiet machine no run measured faster either:
+# bench/README.md).
 THROWAWAY_SETTINGS = "\n# signoff: a throwaway cluster\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 
 
