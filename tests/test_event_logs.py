@@ -11,7 +11,7 @@ from pathlib import Path
 from eth_abi.abi import encode
 
 from signoff.findings import Finding
-from signoff.postdeploy.event_logs import decode_logs, event_specs, unreadable_finding
+from signoff.postdeploy.event_logs import decode_logs, event_specs, unreadable_findings
 from tests.conftest import FIXTURES, SuiteRun
 
 CONTROL = FIXTURES / "reference-control" / "signoff.toml"
@@ -55,7 +55,7 @@ def test_logs_of_another_shape_are_unreadable_not_skipped() -> None:
         (3, "1 indexed topic declared, the log has 0"),
         (5, "the data is 32 bytes, 64 declared"),
     ]
-    finding = unreadable_finding("PD-MON", unreadable)
+    [finding] = unreadable_findings("PD-MON", unreadable)
     assert isinstance(finding, Finding) and finding.severity == "error"
     assert finding.message == (
         "Hub: 2 Committed(bytes32,uint256,uint256) logs do not decode as the artifact declares the event (block 3: "
@@ -63,7 +63,7 @@ def test_logs_of_another_shape_are_unreadable_not_skipped() -> None:
         "judge them. Next step: check that the artifact is the build deployed there (PD-CODE) and that its ABI "
         "declares the event as the contract emits it"
     )
-    assert unreadable_finding("PD-MON", []) is None
+    assert unreadable_findings("PD-MON", []) == []
 
 
 def test_a_roster_event_the_artifact_declares_otherwise_fails_pd_evt(run_suite, tmp_path: Path) -> None:

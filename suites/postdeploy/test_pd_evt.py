@@ -6,15 +6,13 @@ events of address-set keys (``event = "SignerUpdated"``) that added a member the
 list fail, even when it was removed again. Read-only: ``eth_getLogs`` up to the pinned block.
 """
 
-from collections.abc import Sequence
-
 import pytest
 
 from signoff.errors import ChainError
 from signoff.findings import Finding
 from signoff.postdeploy.control import rules
 from signoff.postdeploy.control.fixtures import control_of
-from signoff.postdeploy.event_logs import Unreadable, decode_logs, event_specs, read_logs, unreadable_finding
+from signoff.postdeploy.event_logs import Unreadable, decode_logs, event_specs, read_logs, unreadable_findings
 from signoff.redaction import redact
 from signoff.session import SessionSettings
 from signoff.suite import not_applicable
@@ -72,12 +70,7 @@ def test_pd_evt_control(signoff_settings: SessionSettings, request: pytest.Fixtu
     for row in rows:
         evidence.row(CHECK_ID, row)
     evidence.attach("blocks", f"{start}..{_pinned(system)}")
-    evidence.check(_with_unreadable(findings, unreadable))
-
-
-def _with_unreadable(findings: Sequence[Finding], unreadable: Sequence[Unreadable]) -> list[Finding]:
-    odd = unreadable_finding(CHECK_ID, unreadable)
-    return [*findings, *([odd] if odd is not None else [])]
+    evidence.check([*findings, *unreadable_findings(CHECK_ID, unreadable)])
 
 
 def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.FixtureRequest, evidence) -> None:
@@ -121,4 +114,4 @@ def test_pd_evt_roster(signoff_settings: SessionSettings, request: pytest.Fixtur
         for row in rows:
             evidence.row(CHECK_ID, row)
         findings.extend(found)
-    evidence.check(_with_unreadable(findings, unreadable))
+    evidence.check([*findings, *unreadable_findings(CHECK_ID, unreadable)])

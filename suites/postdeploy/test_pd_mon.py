@@ -49,7 +49,7 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
         decode_logs,
         event_specs,
         read_logs,
-        unreadable_finding,
+        unreadable_findings,
     )
 
     target = signoff_settings.target
@@ -143,5 +143,4 @@ def test_pd_mon_activations(signoff_settings: SessionSettings, request: pytest.F
     )
     if not commits:
         evidence.attach("commits", f"none in blocks {start}..{pinned_block}")
-    odd = unreadable_finding(CHECK_ID, unreadable)
-    evidence.check([*findings, *([odd] if odd is not None else [])])
+    evidence.check([*findings, *unreadable_findings(CHECK_ID, unreadable)])

@@ -135,11 +135,11 @@ def decode_logs(
     return found, unreadable
 
 
-def unreadable_finding(check_id: str, unreadable: Sequence[Unreadable]) -> Finding | None:
-    """One failing finding for the logs that could not be read, per check: a history signoff could not
-    read is not a clean one."""
+def unreadable_findings(check_id: str, unreadable: Sequence[Unreadable]) -> list[Finding]:
+    """One failing finding for the logs that could not be read, per check (none when every log was
+    read): a history signoff could not read is not a clean one."""
     if not unreadable:
-        return None
+        return []
     by_event: dict[tuple[str, str], list[Unreadable]] = {}
     for item in unreadable:
         by_event.setdefault((item.contract, item.event), []).append(item)
@@ -151,13 +151,15 @@ def unreadable_finding(check_id: str, unreadable: Sequence[Unreadable]) -> Findi
         + ")"
         for (contract, event), items in sorted(by_event.items())
     ]
-    return Finding(
-        check_id,
-        "logs",
-        "error",
-        "; ".join(parts) + ", so signoff cannot judge them. Next step: check that the artifact is the build deployed "
-        "there (PD-CODE) and that its ABI declares the event as the contract emits it",
-    )
+    return [
+        Finding(
+            check_id,
+            "logs",
+            "error",
+            "; ".join(parts) + ", so signoff cannot judge them. Next step: check that the artifact is the build "
+            "deployed there (PD-CODE) and that its ABI declares the event as the contract emits it",
+        )
+    ]
 
 
 def read_logs(w3: Web3, address: str, topic: bytes, start: int, end: int) -> list[Any]:
