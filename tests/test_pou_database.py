@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from signoff.pou.database import SOURCE_SUFFIX, TEMPLATE_PREFIX, docker_absent
+from signoff.pou.database import SOURCE_SUFFIX, TEMPLATE_PREFIX, docker_absent, servers_folder
 
 
 def test_no_docker_host_and_no_socket_means_no_engine(tmp_path: Path) -> None:
@@ -44,12 +45,32 @@ def test_without_docker_the_server_starts_without_importing_docker() -> None:
     assert done.stdout.split() == ["pgserver", "False"], done.stdout + done.stderr
 
 
+# -- where the embedded servers live -------------------------------------------------------------------
+
+
+def test_the_servers_live_in_ram_when_it_has_room(tmp_path: Path) -> None:
+    assert servers_folder({}, ram=tmp_path) == tmp_path
+    assert servers_folder({}, ram=tmp_path, room=1 << 62) == Path(tempfile.gettempdir())  # not that much room
+    assert servers_folder({}, ram=tmp_path / "absent") == Path(tempfile.gettempdir())  # no /dev/shm (macOS)
+    assert servers_folder({"SIGNOFF_PG_DIR": str(tmp_path / "chosen")}, ram=tmp_path) == tmp_path / "chosen"
+    assert servers_folder({"SIGNOFF_PG_DIR": " "}, ram=tmp_path) == tmp_path  # blank is unset
+
+
+def test_a_servers_folder_that_is_not_there_is_a_clear_error(tmp_path: Path) -> None:
+    code = "from signoff.pou.database import start_server\nstart_server()\n"
+    env = dict(os.environ, SIGNOFF_PG_DIR=str(tmp_path / "nowhere"))
+    env.pop("DOCKER_HOST", None)
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode != 0
+    assert f"SIGNOFF_PG_DIR={tmp_path / 'nowhere'} is not a folder. Next step: create it" in done.stderr
+
+
 # -- a new server's data directory starts as a copy of a pristine cluster --------------------------
 
 SERVER_IN_BASE = """
-import json, sys, tempfile, time
-from pathlib import Path
-tempfile.tempdir = sys.argv[1]
+import json, os, sys, time
+os.environ["SIGNOFF_PG_DIR"] = sys.argv[1]
 import psycopg
 from signoff.pou.database import start_server
 started = time.monotonic()

@@ -2,10 +2,10 @@
 
 testcontainers first, where a Docker engine answers (no engine fails in about 0.2 s with
 ``docker.errors.DockerException``, a cheap signal); else the embedded PostgreSQL 16 of the
-``pgserver`` wheel in a short temporary directory (unix-socket paths are limited to ~100
-characters). Workers of one xdist run share the server and get a database each. Every
-database gets its own role with a random password, registered as a secret at once, so no
-URL this module hands out can leak into a report.
+``pgserver`` wheel in a short directory (unix-socket paths are limited to ~100 characters) of
+:func:`servers_folder`: RAM where the machine has room there. Workers of one xdist run share
+the server and get a database each. Every database gets its own role with a random password,
+registered as a secret at once, so no URL this module hands out can leak into a report.
 
 An embedded server outlives a hard-killed run (PostgreSQL daemonises). So each
 ``signoff-pg-*`` directory holds the server's data in ``data/`` and one owner file per
@@ -48,6 +48,32 @@ TEMPLATE_PREFIX = "signoff-pgtemplate-"
 SOURCE_SUFFIX = ".source"
 # A directory younger than this without an owner file may be one being created right now.
 _GRACE_SECONDS = 60.0
+# Where the embedded servers and their template live. A throwaway cluster needs no disk: copying the
+# 38 MB template (994 files) onto this machine's ext4 takes 0.7 s, onto tmpfs 0.06 s (bench/README.md).
+# A container's /dev/shm is often 64 MB, too small for a cluster and its WAL: then the temporary directory.
+SERVERS_FOLDER_ENV = "SIGNOFF_PG_DIR"
+RAM_FOLDER = Path("/dev/shm")  # noqa: S108 (as the temporary directory: mkdtemp, owner files, a sweep lock)
+RAM_ROOM_BYTES = 1 << 30
+
+
+def servers_folder(environ: Mapping[str, str] = os.environ, ram: Path = RAM_FOLDER, room: int = RAM_ROOM_BYTES) -> Path:
+    """``$SIGNOFF_PG_DIR`` when set; else ``ram`` when it is a writable folder with ``room`` bytes free;
+    else the temporary directory."""
+    chosen = environ.get(SERVERS_FOLDER_ENV, "").strip()
+    if chosen:
+        return Path(chosen)
+    return ram if _room_in(ram) >= room else Path(tempfile.gettempdir())
+
+
+def _room_in(folder: Path) -> int:
+    """The bytes this process may still write in ``folder`` (0: not a writable folder, or no statvfs)."""
+    try:
+        if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+            return 0
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: Windows has no statvfs
+        return 0
+    return stats.f_bavail * stats.f_frsize
 
 
 class DatabaseError(SignoffError):
@@ -136,7 +162,12 @@ def _pgserver(shared_key: str | None) -> Server:
         warnings.simplefilter("ignore")
         from pgserver.postgres_server import get_server
 
-    base = Path(tempfile.gettempdir())
+    base = servers_folder()
+    if not base.is_dir():
+        raise DatabaseError(
+            f"{SERVERS_FOLDER_ENV}={base} is not a folder. Next step: create it, or unset {SERVERS_FOLDER_ENV} "
+            "(RAM, else the temporary directory, is used)"
+        )
     with _sweep_lock(base):  # a sweep never sees a directory between its creation and its owner file
         remove_orphaned_servers(base)
         remove_templates_of_gone_installations(base)
@@ -343,7 +374,7 @@ def remove_orphaned_servers(base: Path | None = None) -> list[Path]:
     versions before owner files: none of pgserver's handle pids). Returns the directories removed.
     """
     removed = []
-    for directory in sorted(Path(base or tempfile.gettempdir()).glob(f"{DIRECTORY_PREFIX}*")):
+    for directory in sorted((base or servers_folder()).glob(f"{DIRECTORY_PREFIX}*")):
         if not directory.is_dir() or _owned(directory):
             continue
         data = directory / "data" if (directory / "data").is_dir() else directory
