@@ -50,7 +50,8 @@ class _Runners:
 
     def forget(self) -> None:
         """In a forked child: its parent's runners do not exist there (and the lock may have been held)."""
-        self.__init__()  # type: ignore[misc]
+        self._idle = []
+        self._lock = threading.Lock()
 
     def submit(self, job: _Job) -> None:
         with self._lock:
